@@ -245,6 +245,22 @@ def _is_good_copy(path: Path, name: str) -> bool:
     return path.is_file() and path.stat().st_size == size and _sha256_of(path) == sha
 
 
+def _cannot_write(dest: Path, error: OSError) -> MnistError:
+    return MnistError(
+        f"Cannot save the MNIST download in {dest} ({error}). Free some disk space or make the "
+        f"folder writable, or put the four files in a folder of your own and set MNIST_DIR to it."
+    )
+
+
+def _write(out, chunk: bytes) -> None:
+    """Write to the local temp file; a local failure stops the download instead of trying
+    the next mirror, since no mirror can fix a full or read-only disk."""
+    try:
+        out.write(chunk)
+    except OSError as e:
+        raise _cannot_write(Path(out.name).parent, e) from e
+
+
 def _stream(url: str, out, name: str, timeout: float, progress: _Progress) -> str:
     """Copy `url` into the open file `out`; return the SHA-256 of what arrived.
 
@@ -265,7 +281,7 @@ def _stream(url: str, out, name: str, timeout: float, progress: _Progress) -> st
                 if got > size:
                     raise _MirrorFailed(f"the server sent more than the expected {size:,} bytes; refused")
                 digest.update(chunk)
-                out.write(chunk)
+                _write(out, chunk)
                 progress.add(len(chunk), name)
     except urllib.error.HTTPError as e:
         raise _MirrorFailed(f"HTTP error {e.code} {e.reason}") from e
@@ -284,7 +300,10 @@ def _fetch(url: str, dest: Path, name: str, timeout: float, progress: _Progress)
     The temp file is removed on every way out (errors, KeyboardInterrupt), so `dest` only
     ever holds complete, verified files.
     """
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+    except OSError as e:
+        raise _cannot_write(dest, e) from e
     try:
         with os.fdopen(fd, "wb") as out:
             sha = _stream(url, out, name, timeout, progress)
@@ -334,8 +353,7 @@ def download_mnist(dest: Path | str = DATA_DIR, mirrors=MIRRORS, progress: Progr
         try:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise MnistError(f"Cannot create {dest} to download MNIST into ({e}). "
-                             f"Put the four files in a folder and set MNIST_DIR to it.") from e
+            raise _cannot_write(dest, e) from e
         for name, (size, _) in FILES.items():
             if not _is_good_copy(dest / name, name):
                 _download_one(name, dest, mirrors, timeout, reporter)

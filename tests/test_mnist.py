@@ -154,7 +154,7 @@ def test_find_order_explicit_then_env_then_data(isolated, tmp_path, monkeypatch)
     assert mnist.find_mnist_dir() == env_dir.resolve()
     explicit = _touch_all(tmp_path / "explicit")
     assert mnist.find_mnist_dir(explicit) == explicit.resolve()
-    (explicit / FILES.__iter__().__next__()).unlink()  # incomplete: falls through to MNIST_DIR
+    (explicit / mnist.TRAIN_IMAGES).unlink()  # incomplete: falls through to MNIST_DIR
     assert mnist.find_mnist_dir(explicit) == env_dir.resolve()
 
 
@@ -415,6 +415,14 @@ def test_keyboard_interrupt_removes_temp_file(server, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         mnist.download_mnist(dest, mirrors=[server.url("good")], progress=interrupt)
     assert os.listdir(dest) == []
+
+
+def test_unwritable_destination_is_a_clear_error(server, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with pytest.raises(MnistError, match="Cannot save the MNIST download"):
+        mnist.download_mnist(blocker / "data", mirrors=[server.url("good")])
+    assert server.requests == []
 
 
 def test_present_good_files_are_not_downloaded_again(server, mnist_dir, tmp_path):
