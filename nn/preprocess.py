@@ -1,0 +1,337 @@
+"""Turn a drawing from the page's canvas into the 28x28 image the network reads.
+
+A network trained on MNIST only recognises digits that look like MNIST's: white ink on black,
+size-normalised to fit a 20x20 box (keeping the aspect ratio, anti-aliased), placed in a 28x28
+field with the ink's centre of mass at the centre, strokes 2-3 px wide, values in [0, 1]. A fully
+connected network is not shift- or scale-invariant, so a digit drawn small, large, off-centre or
+with a pen much thicker than MNIST's is misread unless it is prepared the same way. Shrinking the
+whole canvas to 28x28 (what many drawing demos do) loses most of that; `canvas_to_mnist` does the
+MNIST preparation instead.
+
+Only numpy and Pillow are used here: this module never imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["canvas_to_mnist", "FIELD", "BOX"]
+
+FIELD = 28  # side of the image the network reads
+BOX = 20  # the digit's larger side is scaled to fit this, as in MNIST
+CENTRE = 14.0  # where MNIST puts the centre of mass (row/column index; measured on MNIST)
+
+# Stroke width (in output pixels, estimated as 2 * area / perimeter) of the middle 60 % of
+# MNIST's test digits (20th..80th percentile: 2.09..3.14, median 2.54). Drawings whose strokes
+# come out thinner or thicker than this band after scaling are thickened or thinned to its edge.
+STROKE_MIN = 2.1
+STROKE_MAX = 3.1
+
+WORK = 4  # the digit is resized and reshaped at WORK times the output resolution
+INK_LEVEL = 0.2  # a pixel with at least this much ink counts for "where is the ink"
+MIN_PEAK = 0.1  # darkest ink below this (after background removal): nothing drawn
+MIN_INK_FRACTION = 0.001  # fewer inked pixels than this share of the canvas: nothing drawn
+MIN_INK_PIXELS = 4  # ... and never fewer than this many
+MIN_SIDE = 3  # an ink box smaller than this both ways: nothing drawn
+TRIM = 0.002  # share of the ink mass a bounding-box side may cut off (drops stray pixels)
+
+
+def canvas_to_mnist(image) -> np.ndarray | None:
+    """Prepare a canvas drawing the way MNIST's digits were prepared.
+
+    Parameters
+    ----------
+    image : array-like
+        What streamlit-drawable-canvas returns in ``image_data``: an (H, W, 4) uint8 RGBA
+        array (typically 280x280). Also accepted: (H, W, 3) RGB, (H, W) or (H, W, 1) grey,
+        (H, W, 2) grey + alpha; unsigned/signed integers (read as 0..255, clipped), booleans,
+        and floats either in [0, 1] or, if anything exceeds 1, in [0, 255]. NaN and +-inf are
+        treated as 0.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        A (28, 28) float32 array in [0, 1], ink = 1 on a 0 background, ready to be flattened
+        to the network's 784 inputs; or None when nothing was drawn (an empty, all-black,
+        all-white or all-transparent canvas, or only a few stray pixels).
+
+    Raises
+    ------
+    ValueError
+        If the array cannot be an image: not 2-D or 3-D, no pixels, a channel count other
+        than 1-4, or a non-numeric dtype. Nothing else raises.
+
+    Steps
+    -----
+    1. Ink map (`_ink_map`). If there is an alpha channel that is not constant and the
+       border is mostly transparent, the ink is the alpha channel (this covers black ink on
+       the canvas's default transparent background, where RGB is 0 everywhere, as well as
+       any other ink colour). Otherwise (opaque, or no alpha) the ink is the luminance
+       difference from the background, the background being the median luminance of the
+       image's border: a dark background gives ink = brighter than it (white on black, MNIST
+       polarity); a light one gives ink = darker than it (black on white). An all-transparent
+       image is empty. The map is then scaled so its darkest ink is 1.
+    2. Ink box (`_ink_box`): pixels with ink >= 0.2; too few of them (under 0.1 % of the
+       canvas) or a box under 3 px both ways means nothing was drawn. Each side of the
+       box may drop up to 0.2 % of the ink mass, so a stray pixel far away does not
+       stretch it.
+    3. Scale (`_fit_box`): the crop is resized (anti-aliased) so its larger side is 20 px,
+       keeping the aspect ratio. The stroke width is estimated (2 * area / perimeter). A pen
+       that is thick relative to the digit (a small drawing) would come out far thicker than
+       MNIST's 2-3 px strokes, a thin pen on a large drawing thinner; then the stroke is
+       thinned (grey-level erosion) or thickened (dilation) to the edge of MNIST's usual band,
+       with the scale chosen so the box after that is still 20 px. The resize and the
+       erosion/dilation happen at 4x the output resolution, then 4x4 blocks are averaged,
+       which gives MNIST-like grey edges.
+    4. Centre (`_centre`): the result is pasted into a 28x28 field shifted (by whole pixels,
+       rounded) so the ink's centre of mass lands on (14, 14); anything past the edges is cut.
+    """
+    pixels = _as_float_pixels(image)
+    ink = _ink_map(pixels)
+    if ink is None:
+        return None
+    box = _ink_box(ink)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    digit = _fit_box(ink[top:bottom, left:right])
+    if digit is None:
+        return None
+    return _centre(digit)
+
+
+# --- step 0: validate and normalise the input ------------------------------------------
+
+
+def _as_float_pixels(image) -> np.ndarray:
+    """Return the image as float32 (H, W, C) in [0, 1], C in 1..4; ValueError if impossible."""
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"canvas image must be (H, W), (H, W, 1..4); got an array of shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise ValueError(f"canvas image has no pixels (shape {arr.shape})")
+    if not 1 <= arr.shape[2] <= 4:
+        raise ValueError(
+            f"canvas image must have 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels; "
+            f"got {arr.shape[2]} (shape {arr.shape})"
+        )
+    kind = arr.dtype.kind
+    if kind == "b":
+        return arr.astype(np.float32)
+    if kind in "ui":
+        return np.clip(arr, 0, 255).astype(np.float32) * np.float32(1 / 255)
+    if kind != "f":
+        raise ValueError(f"canvas image must hold numbers; got dtype {arr.dtype}")
+    out = arr.astype(np.float32)  # a copy: the caller's array is never modified
+    if not np.isfinite(out).all():
+        out[~np.isfinite(out)] = 0.0
+    if out.max() > 1.0:  # 0..255 floats
+        out *= np.float32(1 / 255)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+# --- step 1: where is the ink ------------------------------------------------------------
+
+
+def _border(channel: np.ndarray) -> np.ndarray:
+    """The outermost rows and columns of a 2-D array, as one 1-D array."""
+    return np.concatenate((channel[0], channel[-1], channel[1:-1, 0], channel[1:-1, -1]))
+
+
+def _against(channel: np.ndarray, background: float) -> np.ndarray:
+    """Ink in [0, 1] as the difference from a background level, whichever side it is on."""
+    if background > 0.5:
+        ink = (background - channel) * np.float32(1 / background)
+    else:
+        ink = (channel - background) * np.float32(1 / (1 - background))
+    return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _luminance(colour: np.ndarray) -> np.ndarray:
+    if colour.shape[2] == 1:
+        return colour[:, :, 0]
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return colour @ weights
+
+
+def _ink_map(pixels: np.ndarray) -> np.ndarray | None:
+    """(H, W) ink in [0, 1], darkest ink scaled to 1; None if there is no visible ink."""
+    channels = pixels.shape[2]
+    colour = pixels
+    if channels in (2, 4):
+        alpha = pixels[:, :, -1]
+        colour = pixels[:, :, :-1]
+        low, high = float(alpha.min()), float(alpha.max())
+        if high <= 1e-3:
+            return None  # fully transparent: nothing visible
+        background = float(np.median(_border(alpha)))
+        if high - low > 1e-3 and background < 0.5:
+            return _normalise(_against(alpha, background))
+    luminance = _luminance(colour)
+    background = float(np.median(_border(luminance)))
+    return _normalise(_against(luminance, background))
+
+
+def _normalise(ink: np.ndarray) -> np.ndarray | None:
+    peak = float(ink.max())
+    if peak < MIN_PEAK:
+        return None
+    if peak < 1.0:
+        ink *= np.float32(1 / peak)
+    return ink
+
+
+# --- step 2: the ink's bounding box ------------------------------------------------------
+
+
+def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), bottom/right exclusive; None if too little ink."""
+    mask = ink >= INK_LEVEL
+    count = int(np.count_nonzero(mask))
+    if count < max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.size):
+        return None
+    mass = np.where(mask, ink, 0.0)
+    top, bottom = _trimmed_span(mass.sum(axis=1))
+    left, right = _trimmed_span(mass.sum(axis=0))
+    if bottom - top < MIN_SIDE and right - left < MIN_SIDE:
+        return None
+    return top, bottom, left, right
+
+
+def _trimmed_span(profile: np.ndarray) -> tuple[int, int]:
+    """Indices [start, stop) holding the profile's mass, less up to TRIM of it at each end."""
+    cumulative = np.cumsum(profile, dtype=np.float64)
+    cut = cumulative[-1] * TRIM
+    start = int(np.searchsorted(cumulative, cut, side="right"))
+    stop = int(np.searchsorted(cumulative, cumulative[-1] - cut, side="left")) + 1
+    start = min(start, len(profile) - 1)
+    return start, max(stop, start + 1)
+
+
+# --- step 3: scale into the 20x20 box, normalising the stroke width ----------------------
+
+
+def _stroke_width(crop: np.ndarray) -> float:
+    """Mean stroke width in pixels: 2 * area / perimeter.
+
+    Area is the total ink; the perimeter is the total variation (sum of absolute differences
+    between neighbours, the crop's edge counting as a step to 0) times pi/4, which corrects
+    the city-block length of edges in all directions on average. A long stroke of width w
+    and length L has area wL and perimeter ~2L; grey (anti-aliased) edges do not change it.
+    """
+    area = float(crop.sum(dtype=np.float64))
+    variation = (
+        float(np.abs(np.diff(crop, axis=0)).sum(dtype=np.float64))
+        + float(np.abs(np.diff(crop, axis=1)).sum(dtype=np.float64))
+        + float(crop[0].sum() + crop[-1].sum() + crop[:, 0].sum() + crop[:, -1].sum())
+    )
+    if variation <= 0.0:
+        return 0.0
+    return 2.0 * area / (variation * math.pi / 4)
+
+
+def _scale_and_change(height: int, width: int, stroke: float) -> tuple[float, float]:
+    """Scale factor and stroke-width change (output px) so the box is BOX and strokes in band."""
+    side = max(height, width)
+    plain = BOX / side
+    scaled_stroke = stroke * plain
+    target = min(max(scaled_stroke, STROKE_MIN), STROKE_MAX)
+    if target == scaled_stroke or side - stroke <= 0:
+        return plain, 0.0
+    # side * s + change = BOX and stroke * s + change = target
+    scale = (BOX - target) / (side - stroke)
+    scale = min(max(scale, plain / 2), plain * 2)
+    return scale, target - stroke * scale
+
+
+def _fit_box(crop: np.ndarray) -> np.ndarray | None:
+    """The crop scaled so its larger side is ~BOX px, strokes brought to MNIST's width."""
+    height, width = crop.shape
+    scale, change = _scale_and_change(height, width, _stroke_width(crop))
+    work_h = max(1, round(height * scale * WORK))
+    work_w = max(1, round(width * scale * WORK))
+    radius = round(abs(change) / 2 * WORK)
+    work = _resize(crop, work_w, work_h)
+    padded = _pad_to_blocks(work, radius + 1)
+    if change > 0:
+        padded = _morph(padded, radius, np.maximum)
+    elif change < 0:
+        thinned = _morph(padded, radius, np.minimum)
+        # never erase the drawing: a blob thinner than expected keeps what it has
+        if float(thinned.max()) >= 0.5 * float(padded.max()):
+            padded = thinned
+    rows, cols = padded.shape
+    digit = padded.reshape(rows // WORK, WORK, cols // WORK, WORK).mean(axis=(1, 3))
+    peak = float(digit.max())
+    if peak <= 0.0:
+        return None
+    return digit * np.float32(1 / peak) if peak < 1.0 else digit
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Anti-aliased resize of a float32 2-D array (Pillow's 'F' mode, bilinear)."""
+    if image.shape == (height, width):
+        return image.astype(np.float32, copy=True)
+    resized = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32)).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def _pad_to_blocks(image: np.ndarray, margin: int) -> np.ndarray:
+    """Zero-pad by at least `margin` on every side to a multiple of WORK each way."""
+    height, width = image.shape
+    rows = -(-(height + 2 * margin) // WORK) * WORK
+    cols = -(-(width + 2 * margin) // WORK) * WORK
+    out = np.zeros((rows, cols), dtype=np.float32)
+    top, left = (rows - height) // 2, (cols - width) // 2
+    out[top : top + height, left : left + width] = image
+    return out
+
+
+def _morph(image: np.ndarray, radius: int, op) -> np.ndarray:
+    """Grey-level dilation (op=np.maximum) or erosion (np.minimum) by a disc of `radius`.
+
+    The disc is approximated by an octagon: 3x3 squares alternating with 3x3 crosses.
+    """
+    for step in range(radius):
+        image = _morph_step(image, op, square=step % 2 == 1)
+    return image
+
+
+def _morph_step(image: np.ndarray, op, square: bool) -> np.ndarray:
+    vertical = image.copy()
+    op(vertical[1:], image[:-1], out=vertical[1:])
+    op(vertical[:-1], image[1:], out=vertical[:-1])
+    source = vertical if square else image
+    both = vertical.copy()
+    op(both[:, 1:], source[:, :-1], out=both[:, 1:])
+    op(both[:, :-1], source[:, 1:], out=both[:, :-1])
+    return both
+
+
+# --- step 4: centre of mass to the centre of the field ----------------------------------
+
+
+def _centre(digit: np.ndarray) -> np.ndarray:
+    """Paste into a FIELD x FIELD image so the centre of mass is at (CENTRE, CENTRE)."""
+    height, width = digit.shape
+    total = float(digit.sum(dtype=np.float64))
+    row_com = float(digit.sum(axis=1) @ np.arange(height)) / total
+    col_com = float(digit.sum(axis=0) @ np.arange(width)) / total
+    shift_r = math.floor(CENTRE - row_com + 0.5)
+    shift_c = math.floor(CENTRE - col_com + 0.5)
+    out = np.zeros((FIELD, FIELD), dtype=np.float32)
+    r0, r1 = max(0, shift_r), min(FIELD, shift_r + height)
+    c0, c1 = max(0, shift_c), min(FIELD, shift_c + width)
+    if r0 < r1 and c0 < c1:
+        out[r0:r1, c0:c1] = digit[r0 - shift_r : r1 - shift_r, c0 - shift_c : c1 - shift_c]
+    return np.clip(out, 0.0, 1.0, out=out)
