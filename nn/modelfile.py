@@ -118,7 +118,7 @@ def _read_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    except Exception as e:  # zipfile raises many kinds for a damaged archive
         raise ModelFileError(f"this is not a readable .npz file (a damaged zip: {e})") from None
     if len(members) > 2 * MAX_LAYERS + 2:
         raise ModelFileError(f"the file holds {len(members)} entries; a model has at most "
@@ -144,7 +144,7 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarra
     label = member.filename.removesuffix(".npy")
     try:
         raw = archive.read(member)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as e:
+    except Exception as e:  # bad CRC, bad compression data, unsupported zip features...
         raise ModelFileError(f"entry {label!r} is damaged ({e})") from None
     stream = io.BytesIO(raw)
     try:
@@ -161,7 +161,10 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarra
         raise ModelFileError(f"entry {label!r} claims shape {shape} but holds "
                              f"{len(raw) - stream.tell()} bytes of data")
     stream.seek(0)
-    return np.load(stream, allow_pickle=False)
+    try:
+        return np.load(stream, allow_pickle=False)
+    except Exception as e:
+        raise ModelFileError(f"entry {label!r} is not a valid array ({e})") from None
 
 
 def _check_sizes(arrays: dict) -> list[int]:

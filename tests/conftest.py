@@ -1,0 +1,33 @@
+"""Fixtures shared by the tests: where the real MNIST is, and one loaded copy of it."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_real_mnist() -> Path:
+    """$MNIST_DIR, else ../shared/mnist beside the repo. Missing: fail on CI, skip elsewhere."""
+    env = os.environ.get("MNIST_DIR")
+    directory = Path(env) if env else REPO.parent / "shared" / "mnist"
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    if all((directory / name).is_file() for name in names):
+        return directory
+    message = f"real MNIST files not found in {directory} (set MNIST_DIR)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    return find_real_mnist()
+
+
+@pytest.fixture(scope="session")
+def mnist_data(mnist_dir):
+    from nn.mnist import shared_mnist
+    return shared_mnist(mnist_dir)
