@@ -1,4 +1,4 @@
-"""canvas_to_mnist on synthetic drawings (PIL ImageDraw): geometry, polarity, emptiness, input types."""
+"""canvas_to_mnist on synthetic drawings: geometry, stroke width, polarity, empty input, types."""
 
 from __future__ import annotations
 
@@ -160,9 +160,10 @@ def test_aspect_ratio_of_a_two_to_one_box_is_kept():
 @pytest.mark.parametrize("diameter", [60, 120, 250])
 def test_stroke_width_ends_up_mnist_like_whatever_the_drawing_size(diameter):
     # A 18 px pen is a third of a 60 px drawing but 7 % of a 250 px one; MNIST's strokes
-    # are 2-3 px in the 28x28 image. A plain fit would give ~6 px and ~1.4 px.
+    # are 2-3 px in the 28x28 image (the pipeline aims slightly bolder, 2.8-4 px).
+    # A plain fit to 20 px would give ~5.9 px and ~1.5 px here.
     result = prepared(white_on_black(ink_mask(ring(140, 140, diameter))))
-    assert 1.8 <= stroke_width(result) <= 3.6, stroke_width(result)
+    assert 2.4 <= stroke_width(result) <= 4.5, stroke_width(result)
 
 
 def test_single_dot_gives_a_centred_blob():
