@@ -1,0 +1,353 @@
+"""Many visitors' training runs on one small server: processes, a slot limit and a queue.
+
+Each run trains in its own process (`nn.worker`), not in a thread of the page's server.
+Measured on the 2-core target machine: two runs as threads of one process reach only about
+1.3x the speed of one at batch size 10 (the Python between numpy calls holds the
+interpreter lock), and they slow down the page's own work too; two processes use both cores
+and leave the server's interpreter free to answer strokes.
+
+`RunManager` (one per server, `RunManager.shared()`) lets at most `limits.max_concurrent`
+runs train at once; further runs wait in a first-come, first-served queue and start by
+themselves when a slot frees. MNIST is written once to `.npy` files in a temporary folder
+that every worker maps read-only (`np.load(mmap_mode="r")`): the operating system keeps one
+copy in memory, however many runs there are.
+
+The page holds a `RunHandle` per run: `pause()`, `resume()`, `stop()`, `set_eta()` send a
+command that the worker applies before its next mini-batch; `view()` returns the run's
+state, history and queue position; `network()` the latest weights (sent about once a
+second). A handle must be `touch()`ed by its page at least every `abandon_after` seconds:
+a run whose page stopped asking (its tab was closed) is stopped and its slot freed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+import numpy as np
+
+from . import mnist
+from .network import Network
+from .training import Limits, Settings
+
+ARRAYS = ("train_images", "train_labels", "val_images", "val_labels",
+          "test_images", "test_labels")
+ROOT = Path(__file__).resolve().parents[1]
+ACTIVE = ("starting", "running", "paused")
+OVER = ("finished", "stopped", "failed")
+
+
+def write_shared_data(data, folder: Path) -> Path:
+    """Write MNIST's arrays as .npy files that worker processes can map read-only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ARRAYS:
+        np.save(folder / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
+    return folder
+
+
+def open_shared_data(folder) -> mnist.MnistData:
+    """MNIST as read-only memory maps of the files `write_shared_data` wrote."""
+    return mnist.MnistData(**{name: np.load(Path(folder) / f"{name}.npy", mmap_mode="r",
+                                             allow_pickle=False) for name in ARRAYS})
+
+
+class RunHandle:
+    """The page's side of one run; every method is safe to call from any thread."""
+
+    def __init__(self, manager: "RunManager", run_id: int, settings: Settings):
+        self.id, self.settings, self._manager = run_id, settings, manager
+        self._lock = threading.Lock()
+        self.state, self.reason = "queued", ""
+        self.history: list[dict] = []
+        self.eta_changes: list[tuple[float, float]] = []
+        self.eta = settings.eta
+        self.progress = 0.0
+        self.elapsed = 0.0
+        self.submitted = time.monotonic()
+        self.last_touch = time.monotonic()
+        self._weights = None
+        self._network_cache: tuple[int, Network] | None = None
+        self._weights_version = 0
+        self.process: subprocess.Popen | None = None
+        self._conn: Connection | None = None  # to and from the worker
+        self._final: tuple[str, str] | None = None  # the worker's last word
+
+    # -- commands -------------------------------------------------------------------------
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def stop(self, reason: str = "stopped") -> None:
+        self._manager._stop(self, reason)
+
+    def set_eta(self, eta: float) -> None:
+        from .training import check_eta
+        eta = check_eta(eta)
+        with self._lock:
+            if self.state in OVER or eta == self.eta:
+                return
+            self.eta = eta
+            if self.state == "queued":  # not started: it simply starts with this eta
+                self.settings = self.settings.replace(eta=eta)
+                return
+        self._send("eta", eta)
+
+    def touch(self) -> None:
+        """Tell the manager the page is still there."""
+        self.last_touch = time.monotonic()
+
+    def _send(self, *command) -> None:
+        with self._lock:
+            if self._conn is not None and self.state in ACTIVE:
+                try:
+                    self._conn.send(command)
+                except (OSError, ValueError):
+                    pass  # the worker is gone; the manager notices and records why
+
+    # -- what the page reads --------------------------------------------------------------
+    def view(self) -> dict:
+        """A consistent copy of the run's state for the page to draw."""
+        with self._lock:
+            view = {"id": self.id, "settings": self.settings, "state": self.state,
+                    "reason": self.reason, "history": list(self.history),
+                    "eta_changes": list(self.eta_changes), "eta": self.eta,
+                    "progress": self.progress, "elapsed": self.elapsed}
+        view["queue_position"] = self._manager.queue_position(self)
+        rate = view["progress"] / view["elapsed"] if view["elapsed"] > 0 else 0.0
+        images = self.settings.train_size * (1 + self.settings.augment)
+        view["images_per_second"] = rate * images
+        left = self.settings.epochs - view["progress"]
+        view["seconds_left"] = left / rate if rate > 0 else None
+        return view
+
+    def network(self) -> Network | None:
+        """The network with the latest weights the worker sent, or None before the first."""
+        with self._lock:
+            weights, version = self._weights, self._weights_version
+        if weights is None:
+            return None
+        cached = self._network_cache
+        if cached is None or cached[0] != version:
+            net = Network.from_arrays(*weights, init=self.settings.init,
+                                      cost=self.settings.cost, l2=self.settings.l2)
+            self._network_cache = cached = (version, net)
+        return cached[1]
+
+    @property
+    def over(self) -> bool:
+        return self.state in OVER
+
+    # -- updates from the manager's thread ------------------------------------------------
+    def _receive(self, message: tuple) -> None:
+        kind = message[0]
+        with self._lock:
+            if kind == "point":
+                point, weights = message[1], message[2]
+                self.history.append(point)
+                self.progress, self.elapsed = point["epoch"], point["elapsed"]
+                self._weights, self._weights_version = weights, self._weights_version + 1
+            elif kind == "state" and message[1] in OVER:
+                self._final = message[1:]   # applied once the process has ended
+            elif kind == "state":
+                self.state = message[1]
+            elif kind == "eta":
+                self.eta_changes.append((message[1], message[2]))
+            elif kind == "progress":
+                self.progress, self.elapsed = message[1], message[2]
+
+
+class RunManager:
+    """Schedules training runs into worker processes; see the module docstring."""
+
+    _shared = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, data_dir=None, limits: Limits | None = None, *,
+                 abandon_after: float = 60.0, report_every: float = 0.5):
+        self.limits = limits or Limits.from_env()
+        self.data_dir, self.abandon_after, self.report_every = data_dir, abandon_after, report_every
+        self._lock = threading.Lock()
+        self._queue: deque[RunHandle] = deque()
+        self._active: list[RunHandle] = []
+        self._ids = itertools.count(1)
+        self._folder: Path | None = None
+        self._wake_r, self._wake_w = (Connection(s.detach()) for s in socket.socketpair())
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="digitlab-runs", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    @classmethod
+    def shared(cls) -> "RunManager":
+        """The server's one manager (created on first use, limits from the environment)."""
+        with cls._shared_lock:
+            if cls._shared is None or cls._shared._closed:
+                cls._shared = cls()
+            return cls._shared
+
+    # -- the page's calls -----------------------------------------------------------------
+    def submit(self, settings: Settings) -> RunHandle:
+        """Queue a run (it starts as soon as a slot is free). Raises SettingsError for
+        settings beyond the limits, MnistError if MNIST is not on the machine."""
+        settings = settings.check(self.limits)
+        self._ensure_data()
+        handle = RunHandle(self, next(self._ids), settings)
+        with self._lock:
+            self._queue.append(handle)
+        self._wake()
+        return handle
+
+    def queue_position(self, handle: RunHandle) -> int | None:
+        """1 for the next run to start, None if the run is not waiting."""
+        with self._lock:
+            for i, queued in enumerate(self._queue):
+                if queued is handle:
+                    return i + 1
+        return None
+
+    def counts(self) -> dict:
+        with self._lock:
+            return {"training": len(self._active), "waiting": len(self._queue),
+                    "slots": self.limits.max_concurrent}
+
+    def close(self) -> None:
+        """Stop every run and worker, remove the shared data files."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            handles = list(self._active) + list(self._queue)
+        for handle in handles:
+            self._stop(handle, "the server is shutting down")
+        self._wake()
+        self._thread.join(5)
+        for handle in handles:
+            if handle.process is not None:
+                try:
+                    handle.process.wait(5)
+                except subprocess.TimeoutExpired:
+                    handle.process.kill()
+                    handle.process.wait()
+        self._reap()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    # -- internals ------------------------------------------------------------------------
+    def _ensure_data(self) -> None:
+        with self._lock:
+            if self._folder is not None:
+                return
+            data = mnist.load_mnist(self.data_dir)  # MnistError if it is not there
+            folder = Path(tempfile.mkdtemp(prefix="digitlab-mnist-"))
+            self._folder = write_shared_data(data, folder)
+
+    def _stop(self, handle: RunHandle, reason: str) -> None:
+        with self._lock:
+            if handle in self._queue:
+                self._queue.remove(handle)
+                with handle._lock:
+                    handle.state, handle.reason = "stopped", reason
+                return
+        handle._send("stop", reason)
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"!")
+        except (OSError, ValueError):
+            pass
+
+    def _loop(self) -> None:
+        while not self._closed:
+            with self._lock:
+                conns = {h._conn: h for h in self._active if h._conn is not None}
+            ready = wait(list(conns) + [self._wake_r], timeout=0.5)
+            for conn in ready:
+                if conn is self._wake_r:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                else:
+                    self._drain(conns[conn])
+            self._reap()
+            self._stop_abandoned()
+            self._start_queued()
+
+    def _drain(self, handle: RunHandle) -> None:
+        try:
+            while handle._conn.poll():
+                handle._receive(handle._conn.recv())
+        except (EOFError, OSError):
+            pass  # the worker ended; _reap records how
+
+    def _reap(self) -> None:
+        with self._lock:
+            ended = [h for h in self._active if h.process.poll() is not None]
+            for handle in ended:
+                self._active.remove(handle)
+        for handle in ended:
+            self._drain(handle)
+            with handle._lock:
+                if handle._final is not None:
+                    handle.state, handle.reason = handle._final
+                else:
+                    handle.state = "failed"
+                    handle.reason = (f"the training process ended unexpectedly "
+                                     f"(exit code {handle.process.returncode})")
+                handle._conn.close()
+                handle._conn = None
+
+    def _stop_abandoned(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            handles = list(self._active) + list(self._queue)
+        for handle in handles:
+            if now - handle.last_touch > self.abandon_after:
+                self._stop(handle, "the page was closed")
+
+    def _start_queued(self) -> None:
+        while True:
+            with self._lock:
+                if (self._closed or not self._queue
+                        or len(self._active) >= self.limits.max_concurrent):
+                    return
+                handle = self._queue.popleft()
+                self._active.append(handle)
+            self._spawn(handle)
+
+    def _spawn(self, handle: RunHandle) -> None:
+        """Start the worker: `python -m nn.worker FD`, talking over a socket pair.
+
+        A fresh interpreter rather than multiprocessing's spawn, which would re-run the
+        server's main script (Streamlit's) in every worker.
+        """
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        try:
+            process = subprocess.Popen([sys.executable, "-m", "nn.worker", str(theirs.fileno())],
+                                       pass_fds=[theirs.fileno()], cwd=ROOT, env=env)
+        except OSError as e:
+            with handle._lock:
+                handle.state, handle.reason = "failed", f"could not start a worker: {e}"
+            with self._lock:
+                self._active.remove(handle)
+            return
+        finally:
+            theirs.close()
+        conn = Connection(ours.detach())
+        conn.send((handle.settings, self.limits, str(self._folder), self.report_every))
+        with handle._lock:
+            handle.state, handle.process, handle._conn = "starting", process, conn
