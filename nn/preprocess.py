@@ -41,6 +41,7 @@ MIN_PEAK = 0.1  # darkest ink below this (after background removal): nothing dra
 MIN_INK_FRACTION = 0.001  # fewer inked pixels than this share of the canvas: nothing drawn
 MIN_INK_PIXELS = 4  # ... and never fewer than this many
 MIN_SIDE = 3  # an ink box smaller than this both ways: nothing drawn
+MAX_THINNING = 8.0  # output px; more only happens to blobs (a dot, a filled area)
 TRIM = 0.002  # share of the ink mass a bounding-box side may cut off (drops stray pixels)
 
 
@@ -129,6 +130,12 @@ def _as_float_pixels(image) -> np.ndarray:
             f"got {arr.shape[2]} (shape {arr.shape})"
         )
     kind = arr.dtype.kind
+    if kind == "O":  # e.g. an array of Python numbers
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"canvas image must hold numbers; got dtype {arr.dtype}") from None
+        kind = "f"
     if kind == "b":
         return arr.astype(np.float32)
     if kind in "ui":
@@ -254,8 +261,11 @@ def _scale_and_change(height: int, width: int, stroke: float) -> tuple[float, fl
         return plain, 0.0
     # side * s + change = BOX and stroke * s + change = target
     scale = (BOX - target) / (side - stroke)
-    scale = min(max(scale, plain / 2), plain * 2)
-    return scale, target - stroke * scale
+    change = target - stroke * scale
+    if change < -MAX_THINNING:  # a blob, not strokes: thin it less, still fill the box
+        change = -MAX_THINNING
+        scale = (BOX - change) / side
+    return scale, change
 
 
 def _fit_box(crop: np.ndarray) -> np.ndarray | None:
@@ -266,7 +276,7 @@ def _fit_box(crop: np.ndarray) -> np.ndarray | None:
     work_w = max(1, round(width * scale * WORK))
     radius = round(abs(change) / 2 * WORK)
     work = _resize(crop, work_w, work_h)
-    padded = _pad_to_blocks(work, radius + 1)
+    padded = _pad_to_blocks(work, radius + 1 if change > 0 else 1)
     if change > 0:
         padded = _morph(padded, radius, np.maximum)
     elif change < 0:

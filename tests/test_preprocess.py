@@ -298,8 +298,12 @@ def test_coloured_ink_on_dark_grey_background(mask, reference):
         lambda m: white_on_black(m).astype(np.float32) / 255,  # RGBA float
         lambda m: m.astype(np.int64),
         lambda m: m.tolist(),  # nested lists
+        lambda m: m.astype(object),  # Python ints
     ],
-    ids=["grey", "grey1", "rgb", "grey-alpha", "float01", "float255", "rgba01", "int64", "list"],
+    ids=[
+        "grey", "grey1", "rgb", "grey-alpha", "float01", "float255", "rgba01", "int64", "list",
+        "object",
+    ],
 )
 def test_other_shapes_and_dtypes_read_the_same(mask, reference, convert):
     assert np.allclose(prepared(convert(mask)), reference, atol=1e-4)
@@ -346,8 +350,9 @@ def test_small_and_non_square_canvases():
         np.array(5),  # a scalar
         np.full((28, 28), "x"),  # not numbers
         np.zeros((28, 28), np.complex64),
+        np.full((28, 28), "x", dtype=object),  # objects that are not numbers
     ],
-    ids=["1d", "0x0", "280x0", "5ch", "0ch", "4d", "scalar", "str", "complex"],
+    ids=["1d", "0x0", "280x0", "5ch", "0ch", "4d", "scalar", "str", "complex", "none"],
 )
 def test_impossible_images_raise_value_error(image):
     with pytest.raises(ValueError, match="canvas image"):
