@@ -32,10 +32,13 @@ from nn.preprocess import canvas_to_mnist
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
-PREVIEW_SCALE = 8  # the 28x28 image is shown 224 px wide, one network input = 8x8 px
+PREVIEW_SCALE = 7  # the 28x28 image is shown 196 px wide, one network input = 7x7 px
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ACCENT = "#ff4b4b"  # the answer's bar; the theme's primary colour
 MUTED = "#5c6b80"  # the other bars
+ANSWER_STYLE = """<style>
+[data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; color: #ff4b4b; }
+</style>"""  # the answer in large type, in the answer bar's colour
 
 
 @st.cache_resource(show_spinner=False)
@@ -102,6 +105,7 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
 
 def setup_page() -> None:
     st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
+    st.html(ANSWER_STYLE)  # a style-only st.html takes no space on the page
 
 
 def header_ui() -> None:
@@ -134,22 +138,25 @@ def model_picker_ui() -> None:
 def network_facts(net: Network, meta: dict) -> str:
     """One line about a network: its layers, test accuracy and how it was trained."""
     settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
-    facts = [describe(net, meta)]
+    facts = [f"Layers {describe(net, meta)}."]
     if settings:
-        facts.append(f"trained {settings.get('epochs', '?')} epochs, "
+        facts.append(f"Trained {settings.get('epochs', '?')} epochs with "
                      f"η = {settings.get('eta', '?')}, {net.cost} cost"
-                     + (f", L2 λ = {net.l2:g}" if net.l2 else ""))
-    return "; ".join(facts) + "."
+                     + (f", L2 λ = {net.l2:g}" if net.l2 else "") + ".")
+    return " ".join(facts)
 
 
 def drawing_ui() -> None:
-    canvas_col, seen_col, charts_col = st.columns([1.05, 0.85, 1.6], gap="medium")
+    row = st.container(horizontal=True, gap="large")
+    canvas_col = row.container(width=CANVAS_SIZE + 12)
+    seen_col = row.container(width=28 * PREVIEW_SCALE + 12)
+    charts_col = row.container(width="stretch")
     with canvas_col:
         canvas_ui()
     image = st.session_state.drawing
     if image is None:
         with seen_col:
-            st.subheader("What the network sees")
+            st.subheader("What it reads")
             st.info("Draw a digit on the black square, large and centred or not: "
                     "the network answers after each stroke.", icon=":material/draw:")
         return
@@ -164,6 +171,7 @@ def drawing_ui() -> None:
 
 def canvas_ui() -> None:
     st.subheader("Your drawing")
+    st.space("small")  # room for the canvas's own toolbar, which floats above its top edge
     result = st_canvas(stroke_width=PEN_WIDTH, stroke_color="#FFFFFF",
                        background_color="#000000", drawing_mode="freedraw",
                        update_streamlit=True, return_image_data=True,
@@ -175,10 +183,10 @@ def canvas_ui() -> None:
 
 
 def seen_ui(image, answer: int) -> None:
-    st.subheader("What the network sees")
+    st.subheader("What it reads")
     st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
              caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
-    st.metric("The network reads", str(answer))
+    st.metric("The network's answer", str(answer))
 
 
 def output_chart_ui(output, answer: int) -> None:
@@ -188,7 +196,7 @@ def output_chart_ui(output, answer: int) -> None:
         marker_color=[ACCENT if d == answer else MUTED for d in range(10)],
         hovertemplate="digit %{x}: activation %{y:.3f}<extra></extra>"))
     fig.update_layout(
-        title="Output activations, one neuron per digit (not probabilities)",
+        title="Output activations (not probabilities)",
         height=270, margin=dict(l=10, r=10, t=40, b=10),
         xaxis=dict(title=None, type="category"),
         yaxis=dict(title="activation", range=[0, 1.15], tickvals=[0, 0.5, 1]))
