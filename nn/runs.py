@@ -121,7 +121,8 @@ class RunHandle:
     def view(self) -> dict:
         """A consistent copy of the run's state for the page to draw."""
         with self._lock:
-            view = {"id": self.id, "settings": self.settings, "state": self.state,
+            view = {"id": self.id, "settings": self.settings, "label": self.settings.label(),
+                    "state": self.state,
                     "reason": self.reason, "history": list(self.history),
                     "eta_changes": list(self.eta_changes), "eta": self.eta,
                     "progress": self.progress, "elapsed": self.elapsed}
@@ -184,6 +185,7 @@ class RunManager:
         self._active: list[RunHandle] = []
         self._ids = itertools.count(1)
         self._folder: Path | None = None
+        self.darkness_baseline: float | None = None  # test accuracy, once MNIST is read
         self._wake_r, self._wake_w = (Connection(s.detach()) for s in socket.socketpair())
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="digitlab-runs", daemon=True)
@@ -203,7 +205,7 @@ class RunManager:
         """Queue a run (it starts as soon as a slot is free). Raises SettingsError for
         settings beyond the limits, MnistError if MNIST is not on the machine."""
         settings = settings.check(self.limits)
-        self._ensure_data()
+        self.prepare_data()
         handle = RunHandle(self, next(self._ids), settings)
         with self._lock:
             self._queue.append(handle)
@@ -246,13 +248,23 @@ class RunManager:
             shutil.rmtree(self._folder, ignore_errors=True)
 
     # -- internals ------------------------------------------------------------------------
-    def _ensure_data(self) -> None:
+    def data_available(self) -> bool:
+        """Whether MNIST is on this machine (training needs it; drawing does not)."""
+        return self._folder is not None or mnist.find_mnist_dir(self.data_dir) is not None
+
+    def prepare_data(self) -> None:
+        """Read MNIST once, write the workers' shared copy and compute the baseline.
+
+        The server process keeps no copy: the parsed arrays are dropped once written.
+        Raises MnistError if MNIST is not on the machine.
+        """
         with self._lock:
             if self._folder is not None:
                 return
-            data = mnist.load_mnist(self.data_dir)  # MnistError if it is not there
+            data = mnist.load_mnist(self.data_dir)
             folder = Path(tempfile.mkdtemp(prefix="digitlab-mnist-"))
             self._folder = write_shared_data(data, folder)
+            self.darkness_baseline = mnist.average_darkness(data)["test_accuracy"]
 
     def _stop(self, handle: RunHandle, reason: str) -> None:
         with self._lock:
