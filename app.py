@@ -24,9 +24,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from nn.modelfile import MAX_FILE_BYTES, ModelFileError, load_model, model_bytes
-from nn.models import (as_grid, describe, download_name, load_shipped, pixelated, read,
-                       unique_label, upload_label)
+from nn.modelfile import MAX_FILE_BYTES, ModelFileError, model_bytes
+from nn.models import (as_grid, describe, download_name, load_shipped, load_upload, pixelated,
+                       read, unique_label)
 from nn.network import Network
 from nn.preprocess import canvas_to_mnist
 
@@ -92,11 +92,11 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
     if uploaded is None:
         return None
     try:
-        net, meta = load_model(uploaded.getvalue())
+        label, net, meta = load_upload(uploaded.name, uploaded.getvalue())
     except ModelFileError as e:
         return "error", (f"**{uploaded.name}** cannot be used: {e}. "
                          f"The network that answers is still *{st.session_state.selected}*.")
-    label = add_network(upload_label(uploaded.name, net, meta), net, meta)
+    label = add_network(label, net, meta)
     return "success", f"Added and now answering: *{label}*."
 
 
@@ -192,7 +192,7 @@ def seen_ui(image, answer: int) -> None:
 def output_chart_ui(output, answer: int) -> None:
     digits = [str(d) for d in range(10)]
     fig = go.Figure(go.Bar(
-        x=digits, y=output, text=[f"{a:.2f}" for a in output], textposition="outside",
+        x=digits, y=output.tolist(), text=[f"{a:.2f}" for a in output], textposition="outside",
         marker_color=[ACCENT if d == answer else MUTED for d in range(10)],
         hovertemplate="digit %{x}: activation %{y:.3f}<extra></extra>"))
     fig.update_layout(
@@ -207,7 +207,7 @@ def hidden_chart_ui(hidden) -> None:
     for i, layer in enumerate(hidden):
         name = "Hidden layer" if len(hidden) == 1 else f"Hidden layer {i + 1}"
         fig = go.Figure(go.Heatmap(
-            z=as_grid(layer), zmin=0, zmax=1, colorscale="Viridis", xgap=2, ygap=2,
+            z=as_grid(layer).tolist(), zmin=0, zmax=1, colorscale="Viridis", xgap=2, ygap=2,
             colorbar=dict(thickness=10, tickvals=[0, 0.5, 1]),
             hovertemplate="activation %{z:.2f}<extra></extra>"))
         fig.update_layout(

@@ -22,7 +22,7 @@ from .modelfile import load_model
 from .network import Network
 
 __all__ = ["ShippedModel", "SHIPPED", "MODELS_DIR", "describe", "label_for", "load_shipped",
-           "unique_label", "upload_label", "download_name", "Reading", "read", "pixelated",
+           "unique_label", "upload_label", "load_upload", "download_name", "Reading", "read", "pixelated",
            "as_grid"]
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
@@ -87,6 +87,15 @@ def upload_label(file_name: str, net: Network, meta: dict) -> str:
     """A picker label for an uploaded file: 'Uploaded mine.npz: [784, 30, 10], 95.1 % on test'."""
     name = re.sub(r"\s+", " ", str(file_name)).strip()[:60] or "file"
     return label_for(f"Uploaded {name}", net, meta)
+
+
+def load_upload(file_name: str, data: bytes) -> tuple[str, Network, dict]:
+    """(picker label, network, metadata) from an uploaded model file's bytes.
+
+    Raises `ModelFileError` (a ValueError) with a visitor-readable message for a bad file.
+    """
+    net, meta = load_model(data)
+    return upload_label(file_name, net, meta), net, meta
 
 
 def download_name(label: str) -> str:
