@@ -1,0 +1,88 @@
+"""Time to answer one drawing: preparation (canvas_to_mnist) plus the network's reading.
+
+    python benchmarks/bench_predict.py [--repeats 300]
+
+Each drawing is a 280x280 RGBA canvas image, as the page gets it on every stroke. Prints the
+median and the 95th percentile in ms for each shipped network; the page's budget is 5 ms
+median. Timed: canvas_to_mnist + Network.activations (what the page shows: hidden and output).
+"""
+
+import argparse
+import io
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nn.models import SHIPPED, read  # noqa: E402
+from nn.preprocess import canvas_to_mnist  # noqa: E402
+
+SIZE, PEN = 280, 22
+STROKES = {
+    "1": [[(140, 45), (140, 235)]],
+    "7": [[(75, 55), (210, 55), (120, 235)]],
+    "0": [[(140 + 62 * math.sin(t), 140 - 92 * math.cos(t))
+           for t in np.linspace(0, 2.1 * math.pi, 80)]],
+    "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]],
+}
+
+
+def drawing(strokes) -> np.ndarray:
+    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(image)
+    for stroke in strokes:
+        pen.line(stroke, fill=(255, 255, 255, 255), width=PEN, joint="curve")
+    return np.asarray(image)
+
+
+def timings_ms(net, image: np.ndarray, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        read(net, canvas_to_mnist(image))
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300)
+    args = parser.parse_args()
+    images = {name: drawing(strokes) for name, strokes in STROKES.items()}
+    print(f"{'network':<28} {'drawing':<22} {'median ms':>9} {'p95 ms':>8}")
+    medians = []
+    for model in SHIPPED:
+        net, _ = model.load()
+        for name, image in images.items():
+            timings_ms(net, image, 10)  # warm up
+            times = sorted(timings_ms(net, image, args.repeats))
+            median, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
+            medians.append(median)
+            print(f"{model.path.name + ' ' + str(net.sizes):<28} {name:<22} "
+                  f"{median:9.2f} {p95:8.2f}")
+    print(f"worst median {max(medians):.2f} ms (budget 5 ms)")
+    decode = sorted(png_decode_ms(images["7"], args.repeats))
+    print(f"not counted above: decoding the canvas's PNG (CanvasResult.image_data) "
+          f"median {statistics.median(decode):.2f} ms")
+
+
+def png_decode_ms(image: np.ndarray, repeats: int) -> list[float]:
+    """What streamlit-drawable-canvas does to give the page `image_data` from its PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.asarray(Image.open(io.BytesIO(data)))
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+if __name__ == "__main__":
+    main()
