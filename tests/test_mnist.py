@@ -447,3 +447,20 @@ def test_load_with_download_fetches_into_the_given_folder(server, isolated, tmp_
     data = mnist.load_mnist(tmp_path / "fresh", download=True)
     _assert_verified(tmp_path / "fresh")
     assert len(data.test_labels) == 10_000
+
+
+def test_background_download_is_shared_reports_progress_and_can_be_retried(server, tmp_path):
+    dest = tmp_path / "data"
+    mnist.BackgroundDownload._current = None
+    failing = mnist.BackgroundDownload.start(dest, mirrors=[server.url("missing")])
+    status = failing.wait(30)
+    assert status["finished"] and "MNIST_DIR" in status["error"]
+    assert os.listdir(dest) == []
+    job = mnist.BackgroundDownload.start(dest, mirrors=[server.url("good")])  # a retry
+    assert job is not failing
+    assert mnist.BackgroundDownload.start(dest, mirrors=[server.url("good")]) is job  # shared
+    status = job.wait(60)
+    assert status["finished"] and status["error"] is None
+    assert status["done"] == status["total"] == TOTAL_BYTES
+    _assert_verified(dest)
+    mnist.BackgroundDownload._current = None
