@@ -157,6 +157,7 @@ def drawing_ui() -> None:
     if image is None:
         with seen_col:
             st.subheader("What it reads")
+            st.space("small")  # level with the canvas
             st.info("Draw a digit on the black square, large and centred or not: "
                     "the network answers after each stroke.", icon=":material/draw:")
         return
@@ -184,6 +185,7 @@ def canvas_ui() -> None:
 
 def seen_ui(image, answer: int) -> None:
     st.subheader("What it reads")
+    st.space("small")  # level with the canvas
     st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
              caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
     st.metric("The network's answer", str(answer))

@@ -98,3 +98,14 @@ def test_bad_model_file_gives_message_and_keeps_model(page, tmp_path):
     expect(answer(page)).to_have_text("1")
     wait_for_reading(page)
     page.screenshot(path=ARTIFACTS / "bad-upload.png", full_page=True)
+
+
+def test_good_model_file_is_added_and_answers(page):
+    sidebar = page.get_by_test_id("stSidebar")
+    book = Path(__file__).resolve().parents[2] / "assets" / "models" / "book.npz"
+    sidebar.locator("input[type=file]").set_input_files(book)
+    expect(sidebar.get_by_test_id("stAlertContentSuccess")).to_contain_text("Uploaded book.npz")
+    expect(picker(page)).to_have_value(re.compile(r"^Uploaded book\.npz: \[784, 30, 10\]"))
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    expect(page.get_by_text("Hidden layer: 30 neurons")).to_be_visible()
