@@ -147,7 +147,7 @@ def network_facts(net: Network, meta: dict) -> str:
 
 
 def drawing_ui() -> None:
-    row = st.container(horizontal=True, gap="large")
+    row = st.container(horizontal=True, gap="medium")
     canvas_col = row.container(width=CANVAS_SIZE + 12)
     seen_col = row.container(width=28 * PREVIEW_SCALE + 12)
     charts_col = row.container(width="stretch")
@@ -194,13 +194,15 @@ def seen_ui(image, answer: int) -> None:
 def output_chart_ui(output, answer: int) -> None:
     digits = [str(d) for d in range(10)]
     fig = go.Figure(go.Bar(
-        x=digits, y=output.tolist(), text=[f"{a:.2f}" for a in output], textposition="outside",
+        x=digits, y=output.tolist(), textposition="outside",
+        text=[f"{a:.2f}" if a >= 0.05 else "" for a in output],  # label the bars you can see
         marker_color=[ACCENT if d == answer else MUTED for d in range(10)],
         hovertemplate="digit %{x}: activation %{y:.3f}<extra></extra>"))
     fig.update_layout(
-        title="Output activations (not probabilities)",
-        height=270, margin=dict(l=10, r=10, t=40, b=10),
-        xaxis=dict(title=None, type="category"),
+        title=dict(text="Output activations",
+                   subtitle=dict(text="one neuron per digit; not probabilities")),
+        height=280, margin=dict(l=10, r=10, t=60, b=10),
+        xaxis=dict(title=None, type="category", dtick=1),
         yaxis=dict(title="activation", range=[0, 1.15], tickvals=[0, 0.5, 1]))
     st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="output_chart")
 
@@ -213,8 +215,8 @@ def hidden_chart_ui(hidden) -> None:
             colorbar=dict(thickness=10, tickvals=[0, 0.5, 1]),
             hovertemplate="activation %{z:.2f}<extra></extra>"))
         fig.update_layout(
-            title=f"{name}: {len(layer)} neurons' activations",
-            height=230, margin=dict(l=10, r=10, t=40, b=10),
+            title=dict(text=name, subtitle=dict(text=f"activations of its {len(layer)} neurons")),
+            height=240, margin=dict(l=10, r=10, t=60, b=10),
             xaxis=dict(visible=False), yaxis=dict(visible=False, autorange="reversed",
                                                   scaleanchor="x"))
         st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key=f"hidden_chart_{i}")

@@ -82,7 +82,7 @@ def test_book_network_reads_a_seven(page):
     draw(page, SEVEN)
     expect(answer(page)).to_have_text("7")
     wait_for_reading(page)
-    expect(page.get_by_text("Hidden layer: 30 neurons")).to_be_visible()
+    expect(page.get_by_text("activations of its 30 neurons")).to_be_visible()
 
 
 def test_bad_model_file_gives_message_and_keeps_model(page, tmp_path):
@@ -108,4 +108,4 @@ def test_good_model_file_is_added_and_answers(page):
     expect(picker(page)).to_have_value(re.compile(r"^Uploaded book\.npz: \[784, 30, 10\]"))
     draw(page, ONE)
     expect(answer(page)).to_have_text("1")
-    expect(page.get_by_text("Hidden layer: 30 neurons")).to_be_visible()
+    expect(page.get_by_text("activations of its 30 neurons")).to_be_visible()
