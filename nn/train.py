@@ -9,6 +9,7 @@ epoch's training time; `--save PATH` writes the trained network as a model file.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from .mnist import MnistError, load_mnist
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
           f"{run.training_time():.1f} s of training")
     if args.save:
         meta = {**run.metadata(), "name": args.name,
-                "command": "python -m nn.train " + " ".join(argv or sys.argv[1:])}
+                "command": shlex.join(["python", "-m", "nn.train", *(argv or sys.argv[1:])])}
         print(f"Saved to {save_model(args.save, run.network, meta)}")
     return 0
 

@@ -6,9 +6,10 @@ calling thread; any other thread may meanwhile `pause()`, `resume()`, `stop()` o
 ways: a `listener(run, point)` called from the training thread for every new metric point,
 and `snapshot()`, a consistent copy of the history that any thread can take at any time.
 
-Metrics are measured at the end of every epoch and, between epochs, whenever
-`report_every` seconds of training have passed (so a slow run still shows a new point
-about once a second): validation and test accuracy on the whole sets, the training cost on
+Metrics are measured before training (epoch 0), at the end of every epoch and, between
+epochs, whenever `report_every` seconds of training have passed (after a few quicker points
+at the start, so the first epoch's climb shows; a slow run still shows a new point about
+once a second): validation and test accuracy on the whole sets, the training cost on
 a fixed sample of the training set, and the elapsed training time.
 
 `Limits` bounds what one run may ask for (a public server's protection); `Settings.check`
@@ -181,6 +182,7 @@ class TrainingRun:
         self._resume.set()
         self._stop = False
         self._eta = float(settings.eta)
+        self._pending_eta: float | None = None
         self.history: list[Point] = []
         self.eta_changes: list[tuple[float, float]] = []  # (epoch, new eta)
         self.state = "ready"   # ready, running, paused, stopped, finished, failed
@@ -205,12 +207,12 @@ class TrainingRun:
         self._resume.set()
 
     def set_eta(self, eta: float) -> None:
-        """Change the learning rate from the next mini-batch on."""
-        eta = check_eta(eta)
-        with self._lock:
-            if eta != self._eta:
-                self._eta = eta
-                self.eta_changes.append((self.progress, eta))
+        """Change the learning rate from the next mini-batch on.
+
+        The training thread applies it before that mini-batch and records the change in
+        `eta_changes` at the exact point (in epochs) where it took effect.
+        """
+        self._pending_eta = check_eta(eta)
 
     @property
     def eta(self) -> float:
@@ -251,26 +253,40 @@ class TrainingRun:
         self._cost_sample = (images[:COST_SAMPLE], labels[:COST_SAMPLE])  # undistorted
         self._set_state("running")
         self._segment_start = time.perf_counter()
-        next_report = self.report_every
+        self._measure(0.0, 0.0, False)  # the untrained network: where the curves start
+        # Points come quickly at first (0.1, 0.2, 0.4 s...), so the first epoch's climb
+        # shows, then every `report_every` seconds.
+        interval = min(0.1, self.report_every) if np.isfinite(self.report_every) else np.inf
+        next_report = interval
         for epoch in range(s.epochs):
             batches = sgd.shuffled_batches(rng, s.batch_size)
             for i, batch in enumerate(batches):
                 if not self._resume.is_set() or self._stop:
                     if not self._wait_while_paused():
                         return self._finish()
+                if self._pending_eta is not None:
+                    self._apply_eta(epoch + i / len(batches))
                 sgd.step(batch, self._eta)
                 if i % 8 == 0:
                     self.progress = epoch + (i + 1) / len(batches)
                     elapsed = self.training_time()
                     if elapsed >= next_report and i + 1 < len(batches):
                         self._measure(self.progress, elapsed, False)
-                        next_report = elapsed + self.report_every
+                        interval = min(2 * interval, self.report_every)
+                        next_report = elapsed + interval
                     if elapsed > self.limits.max_seconds:
                         self.stop(f"time limit of {self.limits.max_seconds:g} s reached")
             elapsed = self.training_time()
             self._measure(epoch + 1, elapsed, True)
-            next_report = elapsed + self.report_every
+            next_report = elapsed + interval
         self._finish()
+
+    def _apply_eta(self, where: float) -> None:
+        with self._lock:
+            eta, self._pending_eta = self._pending_eta, None
+            if eta is not None and eta != self._eta:
+                self._eta = eta
+                self.eta_changes.append((where, eta))
 
     def training_time(self) -> float:
         """Seconds spent training so far, pauses excluded (measurements included)."""

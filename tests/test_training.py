@@ -44,7 +44,8 @@ def test_a_run_records_a_point_per_epoch_and_finishes():
                       report_every=float("inf"))
     run.run()
     assert run.state == "finished"
-    assert [p.epoch for p in points] == [1, 2] and all(p.end_of_epoch for p in points)
+    assert [p.epoch for p in points] == [0, 1, 2]
+    assert [p.end_of_epoch for p in points] == [False, True, True]
     assert run.snapshot()["history"] == points
     assert 0 <= points[-1].test_accuracy <= 1 and points[-1].train_cost > 0
 
@@ -52,7 +53,8 @@ def test_a_run_records_a_point_per_epoch_and_finishes():
 def test_slow_runs_report_between_epochs():
     run = TrainingRun(small(epochs=1, batch_size=1), FakeData(), report_every=0.0)
     run.run()
-    partial = [p for p in run.history if not p.end_of_epoch]
+    assert run.history[0].epoch == 0   # the untrained network comes first
+    partial = [p for p in run.history[1:] if not p.end_of_epoch]
     assert len(partial) >= 10
     assert all(0 < p.epoch < 1 for p in partial)
     assert [p.epoch for p in partial] == sorted(p.epoch for p in partial)
@@ -60,7 +62,7 @@ def test_slow_runs_report_between_epochs():
 
 def test_eta_change_takes_effect_at_the_next_mini_batch(etas_used):
     def listener(run, point):
-        if not run.eta_changes:
+        if not run.eta_changes and point.epoch > 0:
             run.set_eta(0.25)
             listener.steps_before = len(etas_used)
     run = TrainingRun(small(epochs=1), FakeData(), listener=listener, report_every=0.0)
@@ -68,7 +70,7 @@ def test_eta_change_takes_effect_at_the_next_mini_batch(etas_used):
     k = listener.steps_before
     assert etas_used[:k] == [3.0] * k and etas_used[k:] == [0.25] * (len(etas_used) - k)
     assert 0 < k < len(etas_used)
-    assert run.eta_changes == [(run.history[0].epoch, 0.25)]
+    assert run.eta_changes == [(run.history[1].epoch, 0.25)]
     assert run.history[-1].eta == 0.25
 
 
@@ -176,11 +178,11 @@ def book_run(mnist_data, **changes):
 def test_the_books_network_reaches_94_5_percent(mnist_data):
     run = book_run(mnist_data)
     accuracies = [p.test_accuracy for p in run.history]
-    print(f"[784, 30, 10] eta 3.0 seed 2: epoch 0 {accuracies[0]:.2%}, "
+    print(f"[784, 30, 10] eta 3.0 seed 2: epoch 0 {accuracies[1]:.2%}, "
           f"best {max(accuracies):.2%}, final {accuracies[-1]:.2%}")
-    assert len(accuracies) == 30
+    assert len(accuracies) == 31 and accuracies[0] < 0.2   # untrained, then 30 epochs
     assert max(accuracies) >= 0.945
-    assert accuracies[0] > 0.85   # the book: 9,129 / 10,000 after the first epoch
+    assert accuracies[1] > 0.85   # the book: 9,129 / 10,000 after the first epoch
     assert run.history[-1].train_cost < run.history[0].train_cost
 
 

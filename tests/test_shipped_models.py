@@ -1,0 +1,22 @@
+"""Every shipped model's recorded test accuracy holds on the real MNIST test set."""
+
+import pytest
+
+from nn.models import SHIPPED
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=lambda m: m.path.name)
+def test_recorded_accuracy_matches_the_real_test_set(model, mnist_data):
+    net, meta = model.load()
+    measured = net.evaluate(mnist_data.test_images, mnist_data.test_labels) / 10_000
+    print(f"{model.path.name}: {net.sizes}, recorded {meta['test_accuracy']:.4f}, "
+          f"measured {measured:.4f}")
+    assert measured == pytest.approx(meta["test_accuracy"], abs=1e-4)
+    assert meta["command"].startswith("python -m nn.train") and "--seed" in meta["command"]
+
+
+def test_the_default_model_is_the_stronger_one(mnist_data):
+    default, book = (m.load() for m in SHIPPED)
+    assert default[1]["test_accuracy"] >= 0.975
+    assert book[0].sizes == [784, 30, 10] and book[1]["settings"]["eta"] == 3.0
+    assert default[1]["test_accuracy"] > book[1]["test_accuracy"]
