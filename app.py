@@ -14,6 +14,10 @@ Session state (one per browser tab):
                   None while the canvas is empty.
     canvas_gen    bumped by "Clear canvas": the canvas's key, so a new (empty) canvas mounts.
     upload_note   (kind, text) about the last uploaded file, shown while the file is there.
+    runs          this tab's training runs (nn.runs.RunHandle), oldest first; the last one
+                  is the current run. Each trains in a worker process of the server.
+    used_runs     ids of runs already added to the picker ("Use this network for drawing").
+    t_*           the training settings' widgets.
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from nn.charts import accuracy_figure, cost_figure
+from nn.mnist import BackgroundDownload, MnistError
 from nn.modelfile import MAX_FILE_BYTES, ModelFileError, model_bytes
 from nn.models import (as_grid, describe, download_name, load_shipped, load_upload, pixelated,
                        read, unique_label)
 from nn.network import Network
 from nn.preprocess import canvas_to_mnist
+from nn.presets import PRESETS, matching_preset, preset_named
+from nn.runs import RunManager
+from nn.training import Settings, SettingsError
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
@@ -36,6 +45,11 @@ PREVIEW_SCALE = 7  # the 28x28 image is shown 196 px wide, one network input = 7
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ACCENT = "#ff4b4b"  # the answer's bar; the theme's primary colour
 MUTED = "#5c6b80"  # the other bars
+ETA_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0,
+             10.0, 20.0, 50.0, 100.0)  # a logarithmic slider: the book's runs span 0.001-100
+BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+LIVE_EVERY = 0.5  # s between redraws of the live charts while a run is under way
 ANSWER_STYLE = """<style>
 [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; color: #ff4b4b; }
 </style>"""  # the answer in large type, in the answer bar's colour
@@ -72,6 +86,11 @@ def init_state() -> None:
     state.setdefault("drawing", None)
     state.setdefault("canvas_gen", 0)
     state.setdefault("upload_note", None)
+    state.setdefault("runs", [])
+    state.setdefault("used_runs", set())
+    if "t_hidden" not in state:
+        apply_settings(PRESETS[0].settings)
+        state.t_preset = PRESETS[0].name
 
 
 # --- callbacks ---------------------------------------------------------------------------
@@ -222,6 +241,281 @@ def hidden_chart_ui(hidden) -> None:
         st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key=f"hidden_chart_{i}")
 
 
+# --- training ------------------------------------------------------------------------------
+
+
+def run_manager() -> RunManager:
+    """The server's one run manager: every visitor's runs, the slot limit and the queue."""
+    return RunManager.shared()
+
+
+def current_run():
+    """This tab's latest run (a RunHandle), or None."""
+    return st.session_state.runs[-1] if st.session_state.runs else None
+
+
+def apply_settings(settings: Settings) -> None:
+    state = st.session_state
+    state.t_hidden, state.t_eta, state.t_batch = settings.hidden, settings.eta, settings.batch_size
+    state.t_epochs, state.t_train_size, state.t_seed = (settings.epochs, settings.train_size,
+                                                        settings.seed)
+    state.t_init, state.t_cost, state.t_l2 = settings.init, settings.cost, settings.l2
+
+
+def widget_settings() -> Settings:
+    state = st.session_state
+    return Settings(hidden=int(state.t_hidden), eta=float(state.t_eta),
+                    batch_size=int(state.t_batch), epochs=int(state.t_epochs),
+                    train_size=int(state.t_train_size), seed=int(state.t_seed),
+                    init=state.t_init, cost=state.t_cost, l2=float(state.t_l2))
+
+
+def choose_preset() -> None:
+    preset = preset_named(st.session_state.t_preset)
+    if preset is not None:
+        apply_settings(preset.settings.replace(seed=int(st.session_state.t_seed)))
+
+
+def eta_moved() -> None:
+    """The eta slider moved: a run under way takes the new eta from its next mini-batch."""
+    run = current_run()
+    if run is not None and not run.over:
+        run.set_eta(float(st.session_state.t_eta))
+
+
+def start_run() -> None:
+    try:
+        handle = run_manager().submit(widget_settings())
+    except (SettingsError, MnistError) as e:
+        st.session_state.train_error = str(e)
+        return
+    st.session_state.train_error = None
+    st.session_state.runs.append(handle)
+
+
+def reset_runs() -> None:
+    """Stop this tab's run and clear its curves."""
+    for handle in st.session_state.runs:
+        if not handle.over:
+            handle.stop("reset")
+    st.session_state.runs = []
+    st.session_state.used_runs = set()
+
+
+def use_run_network(handle) -> None:
+    net = handle.network()
+    if net is not None:
+        add_network(f"Trained here: {handle.settings.label()}", net, run_metadata(handle))
+        st.session_state.used_runs.add(handle.id)
+
+
+def run_metadata(handle) -> dict:
+    view = handle.view()
+    last = view["history"][-1] if view["history"] else {}
+    return {"settings": vars(handle.settings), "seed": handle.settings.seed,
+            "epochs": round(view["progress"], 3), "test_accuracy": last.get("test_accuracy"),
+            "validation_accuracy": last.get("val_accuracy"),
+            "eta_changes": view["eta_changes"], "name": "trained on the Digit Lab page"}
+
+
+def training_ui() -> None:
+    st.divider()
+    st.header("Train your own network")
+    manager = run_manager()
+    limits = manager.limits
+    st.caption(f"Pick one of the book's experiments or set up a [784, N, 10] network, press "
+               f"Train and watch it learn; your drawing above is re-read as it improves. "
+               f"Limits on this server: up to {limits.max_hidden} hidden neurons, "
+               f"{limits.max_epochs} epochs and {limits.max_seconds:g} s of training per run; "
+               f"{limits.max_concurrent} runs train at once, others wait their turn.")
+    if not manager.data_available():
+        mnist_missing_ui()
+        return
+    try:
+        manager.prepare_data()  # once per server: the workers' shared copy and the baseline
+    except MnistError as e:
+        st.error(f"The MNIST files on this server cannot be read: {e}")
+        return
+    controls, live = st.columns([1, 2], gap="large")
+    with controls:
+        preset_ui()
+        settings_ui(limits)
+        run_buttons_ui()
+    with live:
+        live_ui()
+
+
+def mnist_missing_ui() -> None:
+    """No MNIST here: offer the download; drawing keeps working meanwhile."""
+    job = BackgroundDownload.current()
+    status = job.status() if job else None
+    if status is None or (status["finished"] and status["error"]):
+        st.warning("Training needs the MNIST handwritten digits (11 MB), which are not on this "
+                   "server yet. Drawing works without them.", icon=":material/download:")
+        if status is not None:
+            st.error(f"The last download failed: {status['error']}")
+        st.button("Download MNIST", on_click=BackgroundDownload.start, type="primary")
+        return
+    download_progress_ui()
+
+
+@st.fragment(run_every=LIVE_EVERY)
+def download_progress_ui() -> None:
+    status = BackgroundDownload.current().status()
+    if status["finished"]:
+        st.rerun()
+    st.progress(status["done"] / status["total"],
+                text=f"Downloading MNIST: {status['done'] / 2**20:.1f} of "
+                     f"{status['total'] / 2**20:.1f} MB ({status['file']})")
+
+
+def preset_ui() -> None:
+    st.selectbox("The book's experiments", [p.name for p in PRESETS], key="t_preset",
+                 on_change=choose_preset, help="Sets every control below to that run.")
+    preset = matching_preset(widget_settings())
+    if preset is not None:
+        st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
+    else:
+        st.caption("Your own settings: no book result to compare with.")
+
+
+def settings_ui(limits) -> None:
+    run = current_run()
+    locked = run is not None and not run.over  # a run's settings are fixed, except eta
+    st.slider("Hidden neurons N", 1, limits.max_hidden, key="t_hidden", disabled=locked)
+    st.select_slider("Learning rate η (also during a run)", ETA_STEPS, key="t_eta",
+                     on_change=eta_moved,
+                     help="Moving it during a run changes η from the next mini-batch on; the "
+                          "change is marked on the curves.")
+    left, right = st.columns(2)
+    left.select_slider("Mini-batch size", BATCH_SIZES, key="t_batch", disabled=locked)
+    right.slider("Epochs", 1, limits.max_epochs, key="t_epochs", disabled=locked)
+    left.select_slider("Training images", TRAIN_SIZES, key="t_train_size", disabled=locked,
+                       format_func=lambda n: f"{n:,}",
+                       help="Fewer images make a run take seconds (and learn less).")
+    right.number_input("Seed", 0, 2**32 - 1, step=1, key="t_seed", disabled=locked,
+                       help="The same seed gives the same run.")
+    with st.expander("Later chapters' options"):
+        st.radio("Initial weights", ("normal", "scaled"), key="t_init", disabled=locked,
+                 horizontal=True, format_func={"normal": "N(0, 1): chapter 1",
+                                               "scaled": "N(0, 1/n): chapter 3"}.get)
+        st.radio("Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked,
+                 horizontal=True)
+        st.number_input("L2 regularisation λ", 0.0, 100.0, step=0.5, key="t_l2",
+                        disabled=locked, help="0 for none; chapter 3 uses 5.0.")
+
+
+def run_buttons_ui() -> None:
+    run = current_run()
+    state = run.view()["state"] if run is not None else None
+    row = st.container(horizontal=True)
+    if run is None or run.over:
+        row.button("Train", type="primary", on_click=start_run, icon=":material/play_arrow:")
+    elif state == "paused":
+        row.button("Resume", type="primary", on_click=run.resume, icon=":material/play_arrow:")
+    elif state in ("running", "starting"):
+        row.button("Pause", on_click=run.pause, icon=":material/pause:")
+    if run is not None and not run.over:
+        row.button("Stop", on_click=run.stop, icon=":material/stop:")
+    row.button("Reset", on_click=reset_runs, icon=":material/restart_alt:",
+               help="Stop the current run and clear this tab's curves.",
+               disabled=run is None)
+    if st.session_state.get("train_error"):
+        st.error(st.session_state.train_error)
+
+
+def live_ui() -> None:
+    """The curves and the run's progress, redrawn twice a second while a run is under way."""
+    run = current_run()
+    active = run is not None and not run.over
+
+    @st.fragment(run_every=LIVE_EVERY if active else None)
+    def live() -> None:
+        views = [h.view() for h in st.session_state.runs]
+        for handle in st.session_state.runs:
+            if not handle.over:
+                handle.touch()
+        if active and current_run().over:
+            st.rerun()  # the run ended: redraw the whole page (buttons, final results)
+        if not views:
+            st.info("No run yet. Press **Train**: the curves grow here, one point every "
+                    "half second.", icon=":material/monitoring:")
+            return
+        run_status_ui(views[-1])
+        relearned_drawing_ui(current_run())
+        accuracy_chart_ui(views)
+        st.plotly_chart(cost_figure(views), width="stretch", config=CHART_CONFIG,
+                        key="cost_chart")
+        if current_run().over:
+            run_result_ui(current_run(), views[-1])
+    live()
+
+
+def run_status_ui(view: dict) -> None:
+    state, settings = view["state"], view["settings"]
+    if state == "queued":
+        counts = run_manager().counts()
+        st.info(f"Waiting for a free slot: you are number {view['queue_position']} in the "
+                f"queue ({counts['slots']} runs train at once on this server). It starts by "
+                f"itself.", icon=":material/hourglass_top:")
+        return
+    done = min(view["progress"] / settings.epochs, 1.0)
+    text = f"Epoch {view['progress']:.1f} of {settings.epochs}"
+    if view["images_per_second"]:
+        text += f" · {view['images_per_second']:,.0f} images/s"
+    if state in ("running", "starting") and view["seconds_left"] is not None:
+        text += f" · about {view['seconds_left']:.0f} s left"
+    elif state == "paused":
+        text += " · paused"
+    elif state in ("stopped", "failed"):
+        text += f" · {state}: {view['reason']}"
+    st.progress(done, text=text)
+
+
+def relearned_drawing_ui(handle) -> None:
+    """The visitor's drawing read by the network as it is right now."""
+    image, net = st.session_state.drawing, handle.network()
+    if image is None or net is None:
+        st.caption("Draw a digit above and watch this network's answer change as it learns.")
+        return
+    reading = read(net, image)
+    st.markdown(f"Your drawing, read by this network now: **{reading.answer}** "
+                f"(activation {reading.output[reading.answer]:.2f})")
+
+
+def accuracy_chart_ui(views: list[dict]) -> None:
+    references = {"chance": 0.10}
+    baseline = run_manager().darkness_baseline
+    if baseline is not None:
+        references["average darkness"] = baseline
+    preset = matching_preset(views[-1]["settings"])
+    if preset is not None and preset.book_result is not None:
+        references["the book"] = preset.book_result
+    st.plotly_chart(accuracy_figure(views, references), width="stretch", config=CHART_CONFIG,
+                    key="accuracy_chart")
+
+
+def run_result_ui(handle, view: dict) -> None:
+    if not view["history"]:
+        if view["state"] == "failed":
+            st.error(f"The run failed: {view['reason']}")
+        return
+    last = view["history"][-1]
+    left, right, actions = st.columns([1, 1, 2])
+    left.metric("Validation accuracy", f"{100 * last['val_accuracy']:.2f} %")
+    right.metric("Test accuracy", f"{100 * last['test_accuracy']:.2f} %")
+    with actions:
+        st.button("Use this network for drawing", on_click=use_run_network, args=(handle,),
+                  disabled=handle.id in st.session_state.used_runs, type="primary",
+                  icon=":material/draw:")
+        net = handle.network()
+        st.download_button("Download this network", data=functools.partial(
+                               model_bytes, net, run_metadata(handle)),
+                           file_name=f"digitlab-run-{handle.id}.npz", on_click="ignore",
+                           mime="application/octet-stream", icon=":material/download:",
+                           key=f"download_run_{handle.id}")
+
+
 def explanation_ui() -> None:
     st.divider()
     st.subheader("What am I looking at?")
@@ -256,6 +550,7 @@ def main() -> None:
     header_ui()
     model_picker_ui()
     drawing_ui()
+    training_ui()
     explanation_ui()
 
 

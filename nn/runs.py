@@ -177,9 +177,10 @@ class RunManager:
     _shared_lock = threading.Lock()
 
     def __init__(self, data_dir=None, limits: Limits | None = None, *,
-                 abandon_after: float = 60.0, report_every: float = 0.5):
+                 abandon_after: float | None = None, report_every: float = 0.5):
         self.limits = limits or Limits.from_env()
-        self.data_dir, self.abandon_after, self.report_every = data_dir, abandon_after, report_every
+        self.abandon_after = self.limits.abandon_after if abandon_after is None else abandon_after
+        self.data_dir, self.report_every = data_dir, report_every
         self._lock = threading.Lock()
         self._queue: deque[RunHandle] = deque()
         self._active: list[RunHandle] = []

@@ -61,6 +61,7 @@ class Limits:
     max_paused_seconds: float = 600.0  # a paused run is stopped after this long
     max_concurrent: int = max(1, os.cpu_count() or 1)
     max_augment: int = 0               # distorted copies per image (memory: 39 MB each)
+    abandon_after: float = 60.0        # a run whose page stopped asking is stopped after this
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -70,7 +71,9 @@ class Limits:
                    max_seconds=_env_number("DIGITLAB_MAX_SECONDS", d.max_seconds, float),
                    max_paused_seconds=_env_number("DIGITLAB_MAX_PAUSED_SECONDS",
                                                   d.max_paused_seconds, float),
-                   max_concurrent=_env_number("DIGITLAB_MAX_RUNS", d.max_concurrent))
+                   max_concurrent=_env_number("DIGITLAB_MAX_RUNS", d.max_concurrent),
+                   abandon_after=_env_number("DIGITLAB_ABANDON_SECONDS", d.abandon_after,
+                                             float))
 
     @classmethod
     def unlimited(cls) -> "Limits":
