@@ -174,18 +174,18 @@ def test_clear_canvas_brings_back_the_prompt(at, canvas):
 
 
 def test_picker_offers_shipped_models_default_first(at):
-    options = at.selectbox[0].options
+    options = at.selectbox(key="selected").options
     assert options == list(load_shipped())
     assert options[0].startswith("Default: [784, ")
     assert options[1].startswith("The book's: [784, 30, 10]")
-    assert at.selectbox[0].value == options[0]
+    assert at.selectbox(key="selected").value == options[0]
 
 
 def test_switching_model_changes_the_reading(at, canvas):
     canvas.image = SEVEN
     rerun(at)
     default_output = charts(at)[0]["data"][0]["y"]
-    at.selectbox[0].select(at.selectbox[0].options[1])
+    at.selectbox(key="selected").select(at.selectbox(key="selected").options[1])
     rerun(at)
     book, _ = load_model(SHIPPED[1].path)
     output, hidden = charts(at)
@@ -202,11 +202,11 @@ def test_a_network_added_to_session_state_can_answer(at, canvas):
     book, meta = load_model(SHIPPED[1].path)
     at.session_state["networks"]["Trained here: [784, 30, 10]"] = (book, meta)
     rerun(at)
-    at.selectbox[0].select("Trained here: [784, 30, 10]")
+    at.selectbox(key="selected").select("Trained here: [784, 30, 10]")
     canvas.image = ONE
     rerun(at)
-    assert at.selectbox[0].options[-1] == "Trained here: [784, 30, 10]"
-    assert at.selectbox[0].value == "Trained here: [784, 30, 10]"
+    assert at.selectbox(key="selected").options[-1] == "Trained here: [784, 30, 10]"
+    assert at.selectbox(key="selected").value == "Trained here: [784, 30, 10]"
     assert answer(at) == "1"
     assert "30 neurons" in json.dumps(charts(at)[1]["layout"]["title"])
 

@@ -1,0 +1,207 @@
+"""The page's training section (AppTest): presets, controls, limits, live chart data.
+
+Runs train for real, in worker processes of a run manager set up for each test, on the
+real MNIST (small settings, so a run takes a second or two).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nn import mnist
+from nn.presets import PRESETS
+from nn.runs import RunManager
+from tests.test_app import APP, SEVEN, canvas  # noqa: F401 - the stand-in canvas fixture
+
+
+@pytest.fixture
+def manager(mnist_dir, monkeypatch):
+    """A fresh server-wide run manager for each test (the page asks RunManager.shared())."""
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    monkeypatch.setattr(RunManager, "_shared", None)
+    yield RunManager.shared()
+    RunManager.shared().close()
+
+
+@pytest.fixture
+def page(canvas, manager) -> AppTest:  # noqa: F811
+    app = AppTest.from_file(APP, default_timeout=30)
+    run(app)
+    return app
+
+
+def run(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def labels(app: AppTest) -> list[str]:
+    return [b.label for b in app.button]
+
+
+def wait_for(app: AppTest, condition, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        run(app)
+        if condition(app):
+            return app
+        time.sleep(0.2)
+    raise AssertionError("the page never reached the expected state")
+
+
+def current(app: AppTest):
+    return app.session_state["runs"][-1]
+
+
+def accuracy_chart(app: AppTest) -> dict | None:
+    for chart in app.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "Accuracy" in json.dumps(spec["layout"].get("title", "")):
+            return spec
+    return None
+
+
+def quick(app: AppTest, epochs=2, train_size=1_000) -> None:
+    app.select_slider(key="t_train_size").set_value(train_size)
+    app.slider(key="t_epochs").set_value(epochs)
+
+
+def test_presets_set_every_control_and_say_what_to_expect(page):
+    assert page.selectbox(key="t_preset").value == PRESETS[0].name
+    assert any("95.42 %" in i.value for i in page.info)
+    page.selectbox(key="t_preset").select("eta too large: 100")
+    run(page)
+    assert page.select_slider(key="t_eta").value == 100.0
+    assert page.slider(key="t_hidden").value == 30
+    assert any("Stuck near chance" in i.value for i in page.info)
+    page.slider(key="t_hidden").set_value(31)
+    run(page)
+    assert any("no book result" in c.value for c in page.caption)
+
+
+def test_limits_are_stated_on_the_page(page, manager):
+    text = " ".join(c.value for c in page.caption)
+    assert f"up to {manager.limits.max_hidden} hidden neurons" in text
+    assert f"{manager.limits.max_concurrent} runs train at once" in text
+
+
+def test_train_grows_the_curves_and_ends_with_results(page):
+    quick(page, epochs=3)
+    button(page, "Train").click()
+    run(page)
+    assert len(page.session_state["runs"]) == 1
+    assert "Stop" in labels(page) and "Train" not in labels(page)
+    assert page.slider(key="t_hidden").disabled  # a run's settings are fixed, except eta
+    assert not page.select_slider(key="t_eta").disabled
+    wait_for(page, lambda a: current(a).over)
+    chart = accuracy_chart(page)
+    test_trace = next(t for t in chart["data"] if t["meta"]["series"] == "test")
+    assert test_trace["x"][0] == 0 and test_trace["x"][-1] == 3
+    assert len(test_trace["x"]) >= 4 and test_trace["y"][-1] > 40
+    notes = [a["text"] for a in chart["layout"]["annotations"]]
+    assert any(n.startswith("chance 10.00 %") for n in notes)
+    assert any(n.startswith("average darkness 22.25 %") for n in notes)
+    assert any(n.startswith("the book 95.42 %") for n in notes)
+    assert [m.label for m in page.metric][-2:] == ["Validation accuracy", "Test accuracy"]
+    assert "Train" in labels(page)
+
+
+def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):  # noqa: F811
+    quick(page, epochs=1)
+    button(page, "Train").click()
+    wait_for(page, lambda a: current(a).over)
+    button(page, "Use this network for drawing").click()
+    canvas.image = SEVEN
+    run(page)
+    selected = page.selectbox(key="selected").value
+    assert selected.startswith("Trained here: [784, 30, 10]")
+    assert selected in page.selectbox(key="selected").options
+    assert button(page, "Use this network for drawing").disabled
+
+
+def test_pause_resume_stop_and_reset(page):
+    quick(page, epochs=50, train_size=50_000)
+    button(page, "Train").click()
+    wait_for(page, lambda a: current(a).view()["state"] == "running")
+    button(page, "Pause").click()
+    wait_for(page, lambda a: current(a).view()["state"] == "paused")
+    assert "Resume" in labels(page)
+    button(page, "Resume").click()
+    wait_for(page, lambda a: current(a).view()["state"] == "running")
+    button(page, "Stop").click()
+    wait_for(page, lambda a: current(a).over)
+    assert current(page).view()["state"] == "stopped"
+    button(page, "Reset").click()
+    run(page)
+    assert page.session_state["runs"] == []
+
+
+def test_moving_eta_during_a_run_changes_it_and_marks_the_chart(page):
+    quick(page, epochs=50, train_size=50_000)
+    button(page, "Train").click()
+    wait_for(page, lambda a: len(current(a).view()["history"]) >= 2)
+    page.select_slider(key="t_eta").set_value(0.5)
+    wait_for(page, lambda a: current(a).view()["eta_changes"])
+    handle = current(page)
+    changed_at, eta = handle.view()["eta_changes"][0]
+    assert eta == 0.5 and handle.view()["state"] == "running"  # no restart
+    wait_for(page, lambda a: any(p["epoch"] > changed_at for p in current(a).view()["history"]))
+    notes = [a["text"] for a in accuracy_chart(page)["layout"]["annotations"]]
+    assert "eta 0.5" in notes
+    button(page, "Stop").click()
+    run(page)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("t_hidden", 10_000), ("t_hidden", 0), ("t_hidden", -3), ("t_epochs", 10_000),
+    ("t_eta", 0.0), ("t_eta", -5.0), ("t_eta", 1e9), ("t_batch", 0), ("t_l2", -1.0),
+    ("t_l2", 1e12), ("t_train_size", 10**9), ("t_seed", -1),
+])
+def test_values_beyond_the_widgets_bounds_never_make_a_run_beyond_the_limits(
+        page, manager, key, value):
+    page.session_state[key] = value  # what a tampered session could send
+    run(page)
+    button(page, "Train").click()
+    run(page)   # no exception: Streamlit resets the widget, or the engine refuses
+    for handle in page.session_state["runs"]:
+        handle.settings.check(manager.limits)   # raises SettingsError if beyond a limit
+        handle.stop()
+    refused = [e.value for e in page.error]
+    assert page.session_state["runs"] or refused
+
+
+def test_widgets_at_their_bounds_are_accepted(page, manager):
+    page.slider(key="t_hidden").set_value(manager.limits.max_hidden)
+    page.slider(key="t_epochs").set_value(1)
+    page.select_slider(key="t_eta").set_value(100.0)
+    page.select_slider(key="t_batch").set_value(1000)
+    page.select_slider(key="t_train_size").set_value(1_000)
+    run(page)
+    button(page, "Train").click()
+    wait_for(page, lambda a: current(a).over)
+    assert current(page).view()["state"] == "finished"
+
+
+def test_without_mnist_the_page_offers_the_download_and_drawing_works(
+        canvas, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(mnist, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(RunManager, "_shared", None)
+    try:
+        app = run(AppTest.from_file(APP, default_timeout=30))
+        assert any("MNIST" in w.value for w in app.warning)
+        assert "Download MNIST" in labels(app)
+        canvas.image = SEVEN
+        run(app)
+        assert app.metric[0].value == "7"
+    finally:
+        RunManager.shared().close()
