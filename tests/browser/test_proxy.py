@@ -1,0 +1,308 @@
+"""The deploy setup for real: two copies of the page behind nginx, run from deploy/nginx.conf.
+
+Each test starts two `streamlit run app.py` copies on free ports and an nginx (a child
+process, not a daemon) on a free port, all on 127.0.0.1, with deploy/nginx.conf's upstream
+ports and listen address filled in and nothing else changed. Only the wrapper around it
+(pid, logs, temp folders) is the test's own; its access log records which copy answered each
+request, under which sticky-session key. Chromium visits the page through nginx.
+
+Without nginx (or chromium) the tests skip on a developer's machine and fail on CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # like a missing chromium: fail on CI, skip on a developer's machine
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
+                allow_module_level=True)
+
+from test_drawing import ONE, PROMPT, SEVEN, answer, draw
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+SITE_CONF = REPO / "deploy" / "nginx.conf"
+BOOK_MODEL = REPO / "assets" / "models" / "book.npz"
+VIEWPORT = {"width": 1366, "height": 900}
+START_TIMEOUT = 60  # s, for a copy to answer its health check
+COOKIE = "digitlab_route"
+# How long to wait for the page to show something: generous, because plotly's 4 MB script
+# is parsed on a machine that may be busy with other tests (no timing is asserted).
+WAIT = 30_000  # ms
+
+# The test's nginx.conf around deploy/nginx.conf: everything that would otherwise need root
+# or /var points into the test's folder. The log format names the copy that answered.
+MAIN_CONF = """\
+{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/digitlab.conf;
+    log_format routes '$upstream_addr $digitlab_route $status "$request"';
+    access_log {prefix}/access.log routes;
+}}
+"""
+
+
+def _missing(message: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process's own session (it and its children), SIGKILL if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    try:  # children that outlived their parent (a training worker) go too
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{proc.args[0]} exited with {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} not healthy after {START_TIMEOUT} s; see {log}")
+        time.sleep(0.2)
+
+
+def site_config(copy_ports: tuple[int, int], listen_port: int) -> str:
+    """deploy/nginx.conf with the two copies' ports and a 127.0.0.1 listen port filled in."""
+    text = SITE_CONF.read_text()
+    replacements = {"server 127.0.0.1:8501 ": f"server 127.0.0.1:{copy_ports[0]} ",
+                    "server 127.0.0.1:8502 ": f"server 127.0.0.1:{copy_ports[1]} ",
+                    "    listen 80;\n    listen [::]:80;\n": f"    listen 127.0.0.1:{listen_port};\n"}
+    for old, new in replacements.items():
+        assert text.count(old) == 1, f"deploy/nginx.conf no longer has {old!r} once"
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass
+class Proxy:
+    url: str
+    copies: dict[str, subprocess.Popen]   # "127.0.0.1:<port>" -> its streamlit process
+    access_log: Path
+    error_log: Path
+    logs: list = field(default_factory=list)
+
+    def served(self, route: str, since: int = 0) -> list[tuple[list[str], str]]:
+        """(copies tried, the answering one last; request line) of the logged requests under
+        sticky key `route`, from line `since` of the access log on."""
+        rows = []
+        for line in self.access_log.read_text().splitlines()[since:]:
+            m = re.match(r'(\S+(?:, \S+)*) (\S+) (\d+) "(.*)"$', line)
+            if m and m.group(2) == route:
+                rows.append((m.group(1).split(", "), m.group(4)))
+        return rows
+
+    def logged(self) -> int:
+        """How many requests the access log holds so far."""
+        return len(self.access_log.read_text().splitlines())
+
+    def stop_copy(self, address: str) -> None:
+        _stop(self.copies[address])
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if nginx is None:
+        _missing("nginx not found (apt-get install nginx)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    copies: dict[str, subprocess.Popen] = {}
+    logs = []
+    nginx_proc = None
+    try:
+        ports = (_free_port(), _free_port())
+        for port in ports:
+            log_path = ARTIFACTS / f"proxy-copy-{port}.log"
+            log = open(log_path, "wb")
+            logs.append(log)
+            copies[f"127.0.0.1:{port}"] = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                 "--browser.gatherUsageStats", "false"],
+                cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for (address, proc), log in zip(copies.items(), logs):
+            _wait_healthy(f"http://{address}", proc, Path(log.name))
+
+        prefix = tmp_path / "nginx"
+        prefix.mkdir()
+        listen = _free_port()
+        (prefix / "digitlab.conf").write_text(site_config(ports, listen))
+        # As root, nginx's workers would switch to `nobody`, who cannot enter tmp_path.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix, user=user))
+        nginx_log = open(prefix / "stderr.log", "wb")
+        logs.append(nginx_log)
+        nginx_proc = subprocess.Popen(
+            [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix),
+             "-e", str(prefix / "error.log"), "-g", "daemon off;"],
+            stdout=nginx_log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{listen}"
+        _wait_healthy(url, nginx_proc, prefix / "error.log")
+        yield Proxy(url, copies, prefix / "access.log", prefix / "error.log", logs)
+    finally:
+        if nginx_proc is not None:
+            _stop(nginx_proc)
+        for proc in copies.values():
+            _stop(proc)
+        for log in logs:
+            log.close()
+
+
+def visit(browser, url: str, cookies: list | None = None):
+    """A new visitor (own browser context, own cookies) with the page loaded through nginx."""
+    context = browser.new_context(viewport=VIEWPORT)
+    if cookies:
+        context.add_cookies(cookies)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=WAIT)
+    return context, page
+
+
+def read_as(page, digit: int) -> None:
+    """The answer is `digit` and the small image and both charts have rendered."""
+    expect(answer(page)).to_have_text(str(digit), timeout=WAIT)
+    expect(page.get_by_test_id("stImage").locator("img")).to_be_visible(timeout=WAIT)
+    expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=WAIT)
+
+
+def clear(page) -> None:
+    page.get_by_role("button", name=re.compile("Clear canvas")).click()
+    expect(page.get_by_text(PROMPT)).to_be_visible(timeout=WAIT)
+    expect(answer(page)).to_have_count(0, timeout=WAIT)
+
+
+def route_of(context) -> str:
+    routes = [c["value"] for c in context.cookies() if c["name"] == COOKIE]
+    assert len(routes) == 1, f"nginx set no {COOKIE} cookie: {context.cookies()}"
+    return routes[0]
+
+
+def copies_used(proxy: Proxy, route: str, since: int = 0) -> set[str]:
+    """The copies that answered the requests under sticky key `route`."""
+    return {tried[-1] for tried, _ in proxy.served(route, since)}
+
+
+def wait_for_websocket_logged(proxy: Proxy, route: str) -> None:
+    """nginx logs a websocket when it closes; wait for that line after closing the tab."""
+    deadline = time.monotonic() + 10
+    while not any("/_stcore/stream" in r for _, r in proxy.served(route)):
+        assert time.monotonic() < deadline, proxy.served(route)
+        time.sleep(0.2)
+
+
+def test_drawing_and_upload_through_nginx_stay_on_one_copy(browser, proxy):
+    context, page = visit(browser, proxy.url)
+    try:
+        draw(page, ONE)
+        read_as(page, 1)
+        clear(page)
+        draw(page, SEVEN)
+        read_as(page, 7)
+        page.screenshot(path=ARTIFACTS / "proxy-drawn-7.png", full_page=True)
+
+        # An upload is accepted only by the copy that holds the session: it works only if
+        # the sticky cookie sent it where the websocket went.
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.locator("input[type=file]").set_input_files(BOOK_MODEL)
+        expect(sidebar.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+            "Uploaded book.npz", timeout=WAIT)
+        expect(page.get_by_text("activations of its 30 neurons")).to_be_visible(timeout=WAIT)
+
+        route = route_of(context)
+        requests = proxy.served(route)
+        assert any("/_stcore/upload_file" in r for _, r in requests), requests
+        assert len(copies_used(proxy, route)) == 1, requests
+    finally:
+        context.close()
+    # The websocket went to the same copy.
+    wait_for_websocket_logged(proxy, route)
+    assert len(copies_used(proxy, route)) == 1, proxy.served(route)
+
+
+def test_new_visitor_is_served_when_a_copy_stops(browser, proxy):
+    first, page = visit(browser, proxy.url)
+    try:
+        draw(page, ONE)
+        expect(answer(page)).to_have_text("1", timeout=WAIT)
+        route = route_of(first)
+        (gone,) = copies_used(proxy, route)
+        cookies = first.cookies()
+    finally:
+        first.close()
+    wait_for_websocket_logged(proxy, route)
+    proxy.stop_copy(gone)
+    (left,) = set(proxy.copies) - {gone}
+    since = proxy.logged()
+
+    # A new visitor whose sticky key points at the stopped copy (the first visitor's cookie)
+    # and one with no cookie yet: both get the page and an answer from the copy that is left.
+    for label, cookies_given in (("stopped copy's key", cookies), ("no cookie", None)):
+        context, page = visit(browser, proxy.url, cookies_given)
+        try:
+            draw(page, SEVEN)
+            read_as(page, 7)
+            route = route_of(context)
+            # Every request was finally answered by the copy that is left (a request that
+            # nginx first tried on the stopped copy is logged with both, the answering last).
+            assert copies_used(proxy, route, since) == {left}, (label,
+                                                               proxy.served(route, since))
+            if cookies_given:  # nginx did try the stopped copy first, then went on
+                assert any(tried[0] == gone and tried[-1] == left
+                           for tried, _ in proxy.served(route, since)), proxy.served(route, since)
+            page.screenshot(path=ARTIFACTS / "proxy-after-copy-stopped.png", full_page=True)
+        finally:
+            context.close()
+    assert proxy.copies[gone].poll() is not None  # it really was down all along
