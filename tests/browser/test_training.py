@@ -1,0 +1,101 @@
+"""Live training in a real browser: curves that grow, eta moved mid-run, a drawing re-read
+while the network learns, and two tabs training at once, each seeing only its own run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, VIEWPORT
+from tests.browser.test_drawing import SEVEN, answer, draw
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+ACCURACY = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .find(el => JSON.stringify(el.layout && el.layout.title || '').includes('Accuracy'))"""
+
+
+def chart(page) -> dict:
+    """The accuracy chart's traces (name, x) and annotations, as plotly holds them."""
+    return page.evaluate(f"""() => {{
+        const el = ({ACCURACY})();
+        if (!el) return null;
+        return {{traces: el.data.map(t => ({{name: t.name, x: t.x}})),
+                 notes: (el.layout.annotations || []).map(a => a.text)}};
+    }}""")
+
+
+def points(page) -> int:
+    data = chart(page)
+    return len(data["traces"][0]["x"]) if data and data["traces"] else 0
+
+
+def wait_points_above(page, n: int, timeout=60_000) -> None:
+    page.wait_for_function(f"""() => {{ const el = ({ACCURACY})();
+        return el && el.data.length && el.data[0].x.length > {n}; }}""", timeout=timeout)
+
+
+def train(page) -> None:
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    wait_points_above(page, 1)
+
+
+def stop(page) -> None:
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
+
+
+def eta_slider(page):
+    return (page.get_by_test_id("stSlider").filter(has_text="Learning rate")
+            .get_by_role("slider"))
+
+
+def test_curves_grow_eta_moves_mid_run_and_the_drawing_is_re_read(page):
+    train(page)
+    first = points(page)
+    wait_points_above(page, first + 2)          # new points arrive while it trains
+    eta_slider(page).focus()
+    page.keyboard.press("ArrowLeft")            # eta 3 -> 2, during the run
+    expect(eta_slider(page)).to_have_attribute("aria-valuetext", "2.0")
+    page.wait_for_function(f"""() => {{ const el = ({ACCURACY})();
+        return el && (el.layout.annotations || []).some(a => a.text === 'eta 2'); }}""",
+                           timeout=30_000)
+    marked = points(page)
+    wait_points_above(page, marked + 1)         # the same run goes on with the new eta
+    assert len(chart(page)["traces"]) == 2      # one run: its test and validation curves
+    draw(page, [SEVEN[0]])                      # a stroke during the run ...
+    expect(answer(page)).to_have_text("7", timeout=30_000)  # ... answered during training
+    expect(page.get_by_text(re.compile(r"read by this network now: \d"))).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "training.png"), full_page=True)
+    stop(page)
+
+
+def test_two_tabs_training_at_once_each_see_only_their_own_run(browser, app_url):
+    pages = []
+    for preset in (None, "eta too large: 100"):  # the first keeps the book's network
+        context = browser.new_context(viewport=VIEWPORT)
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(app_url)
+        expect(tab.locator("canvas.upper-canvas")).to_be_visible()
+        if preset:
+            expect(tab.get_by_text("What to expect")).to_be_visible()  # section rendered
+            tab.get_by_role("combobox", name="The book's experiments").click()
+            tab.keyboard.type(preset)
+            tab.keyboard.press("Enter")
+            expect(tab.get_by_text("Stuck near chance")).to_be_visible()
+        pages.append(tab)
+    try:
+        for tab in pages:
+            train(tab)
+        for tab, eta in zip(pages, ("eta 3 ", "eta 100 ")):
+            wait_points_above(tab, 2)
+            names = [t["name"] for t in chart(tab)["traces"]]
+            assert len(names) == 2 and all(eta in name for name in names), names
+        for tab in pages:
+            stop(tab)
+    finally:
+        for tab in pages:
+            tab.context.close()
