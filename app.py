@@ -50,9 +50,11 @@ ETA_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0
 BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 LIVE_EVERY = 0.5  # s between redraws of the live charts while a run is under way
-ANSWER_STYLE = """<style>
+PAGE_STYLE = """<style>
 [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; color: #ff4b4b; }
-</style>"""  # the answer in large type, in the answer bar's colour
+@media (max-width: 700px) { div:has(> .st-key-drawing_charts) { min-width: 100% !important; } }
+</style>"""  # the answer in large type, in the answer bar's colour; on a phone the charts
+# take a line of their own instead of being squeezed beside the 28x28 image
 
 
 @st.cache_resource(show_spinner=False)
@@ -124,7 +126,7 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
 
 def setup_page() -> None:
     st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
-    st.html(ANSWER_STYLE)  # a style-only st.html takes no space on the page
+    st.html(PAGE_STYLE)  # a style-only st.html takes no space on the page
 
 
 def header_ui() -> None:
@@ -169,7 +171,7 @@ def drawing_ui() -> None:
     row = st.container(horizontal=True, gap="medium")
     canvas_col = row.container(width=CANVAS_SIZE + 12)
     seen_col = row.container(width=28 * PREVIEW_SCALE + 12)
-    charts_col = row.container(width="stretch")
+    charts_col = row.container(width="stretch", key="drawing_charts")
     with canvas_col:
         canvas_ui()
     image = st.session_state.drawing
@@ -204,10 +206,9 @@ def canvas_ui() -> None:
 
 def seen_ui(image, answer: int) -> None:
     st.subheader("What it reads")
-    st.space("small")  # level with the canvas
+    st.metric("The network's answer", str(answer))  # first: on a phone, just below the canvas
     st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
              caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
-    st.metric("The network's answer", str(answer))
 
 
 def output_chart_ui(output, answer: int) -> None:
@@ -340,8 +341,8 @@ def training_ui() -> None:
     with controls:
         preset_ui()
         settings_ui(limits)
-        run_buttons_ui()
     with live:
+        run_buttons_ui()  # above the curves, so they stay in sight during a run
         live_ui()
 
 
@@ -473,17 +474,21 @@ def run_status_ui(view: dict) -> None:
 
 
 def relearned_drawing_ui(handle) -> None:
-    """The visitor's drawing read by the network as it is right now."""
+    """The visitor's drawing read by the network as it is right now, beside the curves."""
     image, net = st.session_state.drawing, handle.network()
     if image is None or net is None:
         st.caption("Draw a digit above and watch this network's answer change as it learns.")
         return
     reading = read(net, image)
-    st.markdown(f"Your drawing, read by this network now: **{reading.answer}** "
-                f"(activation {reading.output[reading.answer]:.2f})")
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.image(pixelated(image, 2), width=56)
+    row.markdown(f"Your drawing, read by this network now: **{reading.answer}** "
+                 f"(its neuron fires at {reading.output[reading.answer]:.2f})")
 
 
 def accuracy_chart_ui(views: list[dict]) -> None:
+    zoom = st.toggle("Zoom in on the top of the chart", key="t_zoom",
+                     help="Shows 80-100 %, where good runs differ.")
     references = {"chance": 0.10}
     baseline = run_manager().darkness_baseline
     if baseline is not None:
@@ -491,8 +496,10 @@ def accuracy_chart_ui(views: list[dict]) -> None:
     preset = matching_preset(views[-1]["settings"])
     if preset is not None and preset.book_result is not None:
         references["the book"] = preset.book_result
-    st.plotly_chart(accuracy_figure(views, references), width="stretch", config=CHART_CONFIG,
-                    key="accuracy_chart")
+    fig = accuracy_figure(views, references)
+    if zoom:
+        fig.update_yaxes(range=[80, 100])
+    st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="accuracy_chart")
 
 
 def run_result_ui(handle, view: dict) -> None:
