@@ -118,8 +118,13 @@ class Reading:
 
 
 def read(net: Network, image: np.ndarray) -> Reading:
-    """Feed a prepared (28, 28) image in [0, 1] (from `canvas_to_mnist`) to the network."""
-    layers = net.activations(np.asarray(image, dtype=np.float32).reshape(-1))
+    """Feed a prepared (28, 28) image in [0, 1] (from `canvas_to_mnist`) to the network.
+
+    Whatever reaches it, the page gets a clean answer: NaN pixels count as 0 and values are
+    clipped to [0, 1] (the network's sigmoids cannot overflow, see `nn.network.sigmoid`).
+    """
+    pixels = np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32).reshape(-1)), 0, 1)
+    layers = net.activations(pixels)
     output = layers[-1]
     return Reading(answer=int(np.argmax(output)), output=output, hidden=layers[1:-1])
 

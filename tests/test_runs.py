@@ -130,3 +130,20 @@ def test_submitting_without_mnist_says_what_to_do(monkeypatch, tmp_path):
             m.submit(SHORT)
     finally:
         m.close()
+
+
+def test_queued_runs_start_in_the_order_they_were_submitted(manager):
+    """No visitor is starved: with one slot, four runs start strictly first come, first served."""
+    handles = [manager.submit(SHORT) for _ in range(4)]
+    started = []
+    deadline = time.monotonic() + 120
+    while len(started) < 4 and time.monotonic() < deadline:
+        for h in handles:
+            if h not in started and h.view()["state"] != "queued":
+                started.append(h)
+        for h in handles:
+            h.touch()
+        time.sleep(0.02)
+    assert [h.id for h in started] == [h.id for h in handles]
+    wait_until(lambda: all(h.over for h in handles), timeout=120)
+    assert all(h.view()["state"] == "finished" for h in handles)

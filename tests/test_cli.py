@@ -1,0 +1,58 @@
+"""The command line: the book's output form, --help, --save, and clear errors."""
+
+import re
+
+import pytest
+
+from nn.modelfile import load_model
+from nn.train import main, parser
+
+
+def test_help_explains_every_option():
+    text = parser().format_help()
+    for option in ("--hidden", "--epochs", "--batch-size", "--eta", "--train-size", "--seed",
+                   "--init", "--cost", "--l2", "--augment", "--save", "--data-dir",
+                   "--download"):
+        assert option in text
+    assert text.count("(default") >= 9
+
+
+def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_path, capsys):
+    path = tmp_path / "small.npz"
+    code = main(["--hidden", "20", "--epochs", "3", "--train-size", "5000", "--seed", "4",
+                 "--data-dir", str(mnist_dir), "--save", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = re.findall(r"^Epoch (\d+): (\d+) / 10000  \(\d+\.\d\d s\)$", out, re.MULTILINE)
+    assert [int(e) for e, _ in lines] == [0, 1, 2]
+    assert all(5000 < int(correct) <= 10000 for _, correct in lines)
+    net, meta = load_model(path)
+    assert net.sizes == [784, 20, 10] and meta["seed"] == 4
+    assert meta["test_accuracy"] == int(lines[-1][1]) / 10000
+    assert meta["command"].startswith("python -m nn.train --hidden 20")
+
+
+def test_same_seed_same_output(mnist_dir, capsys):
+    args = ["--hidden", "10", "--epochs", "2", "--train-size", "2000", "--seed", "9",
+            "--data-dir", str(mnist_dir)]
+    main(args)
+    first = re.findall(r"Epoch \d+: \d+", capsys.readouterr().out)
+    main(args)
+    assert re.findall(r"Epoch \d+: \d+", capsys.readouterr().out) == first
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--eta", "-1"], "eta"), (["--hidden", "0"], "hidden"), (["--batch-size", "0"], "batch"),
+])
+def test_absurd_settings_give_a_clear_error(mnist_dir, capsys, args, words):
+    assert main(args + ["--data-dir", str(mnist_dir)]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_missing_mnist_says_what_to_do(monkeypatch, tmp_path, capsys):
+    import nn.mnist
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(nn.mnist, "DATA_DIR", tmp_path)
+    assert main(["--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "MNIST_DIR" in err and "error:" in err

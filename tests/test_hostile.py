@@ -1,0 +1,135 @@
+"""Hostile and broken input, generated: whatever a canvas or an uploader sends, the page gets
+a clean answer, a clean "nothing drawn", or a clear refusal; never an exception."""
+
+import io
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
+from nn.modelfile import MAX_ABS_PARAM, ModelFileError, load_model, model_bytes
+from nn.models import SHIPPED, read
+from nn.network import Network
+from nn.preprocess import canvas_to_mnist
+
+NETWORKS = [m.load()[0] for m in SHIPPED]
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def strokes(draw):
+    """A canvas with a few random strokes: pens from 1 to 200 px, anywhere, any length."""
+    size = draw(st.sampled_from([280, 100, 512]))
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(image)
+    for _ in range(draw(st.integers(0, 4))):
+        points = draw(st.lists(st.tuples(st.integers(-50, size + 50), st.integers(-50, size + 50)),
+                               min_size=1, max_size=6))
+        width = draw(st.integers(1, 200))
+        if len(points) == 1:
+            x, y = points[0]
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2),
+                        fill=(255, 255, 255, 255))
+        else:
+            pen.line(points, fill=(255, 255, 255, 255), width=width)
+    return np.asarray(image)
+
+
+def check_reading(image):
+    for net in NETWORKS:
+        reading = read(net, image)
+        assert 0 <= reading.answer <= 9
+        assert np.all(np.isfinite(reading.output))
+        assert np.all((reading.output >= 0) & (reading.output <= 1))
+
+
+@FAST
+@given(strokes())
+def test_any_strokes_give_nothing_drawn_or_a_clean_answer(canvas):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warning either
+        image = canvas_to_mnist(canvas)
+        if image is not None:
+            check_reading(image)
+
+
+@pytest.mark.parametrize("canvas", [
+    np.zeros((280, 280, 4), np.uint8),                      # empty, transparent
+    np.full((280, 280, 4), 255, np.uint8),                  # all ink
+    np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
+    np.full((280, 280, 4), np.nan, np.float32),             # NaN everywhere
+    np.full((1, 1, 4), 255, np.uint8),                      # one pixel
+    np.full((4000, 3, 4), 255, np.uint8),                   # a sliver
+])
+def test_extreme_canvases_never_raise(canvas):
+    image = canvas_to_mnist(canvas)
+    if image is not None:
+        check_reading(image)
+
+
+@FAST
+@given(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 0.0, 0.5, 1.0, 7.0, 1e30]),
+                min_size=784, max_size=784))
+def test_nan_and_out_of_range_pixels_in_the_model_path_give_a_clean_answer(values):
+    check_reading(np.array(values, dtype=np.float32).reshape(28, 28))
+
+
+def test_the_most_extreme_loadable_network_still_answers_cleanly():
+    net = Network([784, 50, 10], seed=0)
+    rng = np.random.default_rng(0)
+    for layer in net.params:
+        layer[:] = rng.choice([-MAX_ABS_PARAM, MAX_ABS_PARAM], size=layer.shape)
+    net, _ = load_model(model_bytes(net))  # the loader accepts it: values at the cap
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reading = read(net, np.ones((28, 28), np.float32))
+    assert np.all(np.isfinite(reading.output)) and 0 <= reading.answer <= 9
+
+
+GOOD = model_bytes(Network([784, 5, 10], seed=1), {"note": "fuzz"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)), max_size=30),
+       st.one_of(st.none(), st.integers(0, len(GOOD))))
+def test_fuzzed_model_files_are_refused_or_valid(edits, cut):
+    data = bytearray(GOOD)
+    for where, value in edits:
+        data[where] = value
+    data = bytes(data[:cut] if cut is not None else data)
+    try:
+        net, meta = load_model(data)
+    except ModelFileError as e:
+        assert str(e)
+        return
+    assert net.sizes[0] == 784 and net.sizes[-1] == 10 and isinstance(meta, dict)
+    assert all(np.all(np.isfinite(p)) for p in net.params)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=4096))
+def test_random_bytes_are_refused_with_a_message(data):
+    with pytest.raises(ModelFileError):
+        load_model(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["sizes", "meta", "W0", "b0", "W1", "b1", "W9", "x"]),
+                       st.sampled_from(["int8", "float16", "float64", "uint8", "bool"]),
+                       min_size=1, max_size=6),
+       st.integers(0, 3))
+def test_archives_of_arbitrary_arrays_are_refused_or_valid(entries, ndim):
+    buf = io.BytesIO()
+    rng = np.random.default_rng(ndim)
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, dtype in entries.items():
+            array = rng.normal(size=(3,) * ndim).astype(dtype)
+            member = io.BytesIO()
+            np.save(member, array)
+            archive.writestr(f"{name}.npy", member.getvalue())
+    with pytest.raises(ModelFileError):
+        load_model(buf.getvalue())
