@@ -322,7 +322,11 @@ def run_metadata(handle) -> dict:
 def training_ui() -> None:
     st.divider()
     st.header("Train your own network")
-    manager = run_manager()
+    try:
+        manager = run_manager()
+    except SettingsError as e:  # a mistyped DIGITLAB_* variable: say which, keep drawing
+        st.error(f"Training is switched off on this server: {e}.")
+        return
     limits = manager.limits
     st.caption(f"Pick one of the book's experiments or set up a [784, N, 10] network, press "
                f"Train and watch it learn; your drawing above is re-read as it improves. "

@@ -59,7 +59,8 @@ class Limits:
     max_epochs: int = 50
     max_seconds: float = 300.0        # training time of one run
     max_paused_seconds: float = 600.0  # a paused run is stopped after this long
-    max_concurrent: int = max(1, os.cpu_count() or 1)
+    max_concurrent: int = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                              else os.cpu_count() or 1)  # the cores this process may use
     max_augment: int = 0               # distorted copies per image (memory: 39 MB each)
     abandon_after: float = 60.0        # a run whose page stopped asking is stopped after this
 

@@ -205,3 +205,13 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
         assert app.metric[0].value == "7"
     finally:
         RunManager.shared().close()
+
+
+def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DIGITLAB_MAX_RUNS", "abc")
+    monkeypatch.setattr(RunManager, "_shared", None)
+    app = run(AppTest.from_file(APP, default_timeout=30))
+    assert any("DIGITLAB_MAX_RUNS" in e.value and "switched off" in e.value for e in app.error)
+    canvas.image = SEVEN
+    run(app)
+    assert app.metric[0].value == "7"
