@@ -125,6 +125,7 @@ class Visitor:
         self.clicked_at: float | None = None  # wall clock, s
         self.status: list[dict] = []
         self.ready = False
+        self.double_canvas = 0  # 0.1 s waits for a page showing two canvases
 
     async def open(self, browser, url: str) -> None:
         from playwright.async_api import expect
@@ -155,6 +156,11 @@ class Visitor:
     async def draw(self, strokes) -> None:
         dx, dy = self.rng.uniform(-25, 25), self.rng.uniform(-25, 25)
         canvas = self.page.locator("canvas.upper-canvas")
+        for _ in range(50):  # after "Clear canvas" the old canvas lingers a moment
+            if await canvas.count() == 1:
+                break
+            self.double_canvas += 1
+            await asyncio.sleep(0.1)
         await canvas.scroll_into_view_if_needed()  # clicking Train scrolled the page
         mouse, box = self.page.mouse, await canvas.bounding_box()
         for stroke in strokes:
@@ -173,7 +179,12 @@ class Visitor:
             digit = digits[k % 3]
             k += 1
             n = await page.evaluate("window.__answers.length")
-            await self.draw(DIGITS[digit])
+            try:
+                await self.draw(DIGITS[digit])
+            except Exception as e:  # noqa: BLE001 - recorded; the visitor goes on
+                self.errors.append(f"draw: {type(e).__name__}: {e}"[:160])
+                await asyncio.sleep(1)
+                continue
             try:
                 await page.wait_for_function(
                     "n => window.__answers.length > n && "
@@ -359,6 +370,7 @@ def summarise(result: dict, visitors: list[Visitor]) -> None:
         "visitors_without_answer": [v.index for v in visitors if v.ready and not v.answers],
         "errors": [(v.index, e) for v in visitors for e in v.errors],
         "per_visitor_strokes": sorted(len(v.latencies) for v in visitors),
+        "double_canvas_waits": sum(v.double_canvas for v in visitors),
     })
     trainers = sorted((v for v in visitors if v.trainer_rank is not None and v.clicked_at),
                       key=lambda v: v.clicked_at)
@@ -400,6 +412,9 @@ def report(r: dict) -> str:
         out.append(f"wrong answers (visitor, drawn, read): {r['wrong'][:10]}")
     if r["visitors_without_answer"]:
         out.append(f"visitors with no answer at all: {r['visitors_without_answer']}")
+    if r.get("double_canvas_waits"):
+        out.append(f"0.1 s waits for a page showing two canvases after Clear: "
+                   f"{r['double_canvas_waits']}")
     if r["errors"]:
         out.append(f"visitor errors: {r['errors'][:10]}")
     m, e = r.get("memory_peak") or {}, r.get("memory_end") or {}

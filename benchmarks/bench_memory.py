@@ -3,7 +3,9 @@
     MNIST_DIR=/work/shared/mnist python benchmarks/bench_memory.py [--visitors 4]
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (headless, MNIST_DIR from the
-environment, DIGITLAB_ABANDON_SECONDS=10) and drives it with headless chromium (Playwright,
+environment, DIGITLAB_ABANDON_SECONDS=10; the code of HEAD, copied with `git archive`, so
+that edits to the working tree during the run change nothing; BENCH_WORKTREE=1 serves the
+working tree instead) and drives it with headless chromium (Playwright,
 /usr/bin/chromium). Measures the server process and its training workers (`python -m
 nn.worker`, children of the server) from /proc/PID/smaps_rollup:
 
@@ -17,8 +19,9 @@ nn.worker`, children of the server) from /proc/PID/smaps_rollup:
 
 RSS counts every page a process has in memory, shared or not, so adding up RSS counts the
 shared MNIST maps once per worker. PSS divides each shared page among the processes that map
-it: the PSS total is the honest sum. While runs train the memory is sampled every 0.25 s and
-for --sample seconds (default 10) and the row shows the sample with the largest PSS total. Prints one table (MB = 2**20 bytes).
+it: the PSS total is the honest sum. While runs train the memory is sampled every 0.25 s
+for --sample seconds (default 10); the row shows the sample with the largest PSS total.
+Prints one table (MB = 2**20 bytes).
 No assertions: a measuring script. The server's log goes to artifacts/bench-memory-server.log.
 
 The helpers here (server start and stop, /proc readings, chromium launch) are also used by
@@ -60,10 +63,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def snapshot_of_head() -> Path:
+    """The committed code (`git archive HEAD`) in a temporary folder, to serve from.
+
+    The working tree may be edited while a benchmark runs (Streamlit would then rerun a
+    half-written app.py); a snapshot of HEAD keeps the measured code fixed.
+    """
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="digitlab-bench-"))
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 class Server:
-    """`streamlit run app.py` in its own process group on 127.0.0.1; `stop()` kills the group."""
+    """`streamlit run app.py` in its own process group on 127.0.0.1; `stop()` kills the group.
+
+    Served from `code` (default: a snapshot of HEAD; the working tree with BENCH_WORKTREE=1),
+    with Streamlit's file watcher off.
+    """
 
     def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60):
+        self.snapshot = None
+        if os.environ.get("BENCH_WORKTREE") == "1":
+            code = REPO
+        else:
+            code = self.snapshot = snapshot_of_head()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(exist_ok=True)
@@ -75,8 +101,8 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=code, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
             start_new_session=True)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout
@@ -120,6 +146,9 @@ class Server:
                 pass
             self.proc.wait()
         self._log.close()
+        if self.snapshot is not None:
+            import shutil
+            shutil.rmtree(self.snapshot, ignore_errors=True)
 
 
 # --- /proc ---------------------------------------------------------------------------------
