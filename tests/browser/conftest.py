@@ -26,6 +26,15 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-sync"]
 VIEWPORT = {"width": 1366, "height": 900}  # a common laptop screen
 SERVER_START_TIMEOUT = 60  # s
+# How long a browser check waits for the page to show what it expects. Not a timing claim:
+# a busy CI machine (or a training run beside the page) can delay a rerun by seconds.
+EXPECT_TIMEOUT = 30_000  # ms
+
+try:
+    from playwright.sync_api import expect as _expect
+    _expect.set_options(timeout=EXPECT_TIMEOUT)
+except ImportError:  # the `browser` fixture reports it: a failure on CI, a skip elsewhere
+    pass
 
 
 def _missing(message: str):
@@ -108,7 +117,7 @@ def page(browser, app_url):
 
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(EXPECT_TIMEOUT)
     page.goto(app_url)
     expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=30_000)
     yield page

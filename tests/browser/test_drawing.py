@@ -36,6 +36,7 @@ DIGITS = {1: ONE, 7: SEVEN, 0: ZERO}
 def draw(page, strokes) -> None:
     """Draw strokes on the canvas with the mouse, as a visitor would."""
     canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1)  # just after "Clear canvas" the old one may linger
     canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
     box = canvas.bounding_box()
     for stroke in strokes:
