@@ -306,17 +306,8 @@ def reset_runs() -> None:
 def use_run_network(handle) -> None:
     net = handle.network()
     if net is not None:
-        add_network(f"Trained here: {handle.settings.label()}", net, run_metadata(handle))
+        add_network(f"Trained here: {handle.settings.label()}", net, handle.metadata())
         st.session_state.used_runs.add(handle.id)
-
-
-def run_metadata(handle) -> dict:
-    view = handle.view()
-    last = view["history"][-1] if view["history"] else {}
-    return {"settings": vars(handle.settings), "seed": handle.settings.seed,
-            "epochs": round(view["progress"], 3), "test_accuracy": last.get("test_accuracy"),
-            "validation_accuracy": last.get("val_accuracy"),
-            "eta_changes": view["eta_changes"], "name": "trained on the Digit Lab page"}
 
 
 def training_ui() -> None:
@@ -521,7 +512,7 @@ def run_result_ui(handle, view: dict) -> None:
                   icon=":material/draw:")
         net = handle.network()
         st.download_button("Download this network", data=functools.partial(
-                               model_bytes, net, run_metadata(handle)),
+                               model_bytes, net, handle.metadata()),
                            file_name=f"digitlab-run-{handle.id}.npz", on_click="ignore",
                            mime="application/octet-stream", icon=":material/download:",
                            key=f"download_run_{handle.id}")

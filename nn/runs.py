@@ -22,6 +22,7 @@ a run whose page stopped asking (its tab was closed) is stopped and its slot fre
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import itertools
 import os
 import shutil
@@ -146,6 +147,16 @@ class RunHandle:
                                       cost=self.settings.cost, l2=self.settings.l2)
             self._network_cache = cached = (version, net)
         return cached[1]
+
+    def metadata(self) -> dict:
+        """What a model file saved from this run records (as `TrainingRun.metadata`)."""
+        view = self.view()
+        last = view["history"][-1] if view["history"] else {}
+        return {"settings": dataclasses.asdict(self.settings), "seed": self.settings.seed,
+                "epochs": round(view["progress"], 3),
+                "test_accuracy": last.get("test_accuracy"),
+                "validation_accuracy": last.get("val_accuracy"),
+                "eta_changes": view["eta_changes"], "name": "trained on the Digit Lab page"}
 
     @property
     def over(self) -> bool:

@@ -1,6 +1,9 @@
-"""Fixtures shared by the tests: where the real MNIST is, and one loaded copy of it."""
+"""Fixtures shared by the tests: where the real MNIST is, one loaded copy of it, and a
+stand-in for the drawing canvas (AppTest cannot draw on the real one)."""
 
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -31,3 +34,28 @@ def mnist_dir() -> Path:
 def mnist_data(mnist_dir):
     from nn.mnist import shared_mnist
     return shared_mnist(mnist_dir)
+
+
+class FakeCanvas:
+    """Stands in for st_canvas: returns `image` until the page asks for a new key."""
+
+    def __init__(self):
+        self.image = None
+        self.keys = []
+        self.kwargs = {}
+
+    def __call__(self, **kwargs):
+        if self.keys and kwargs.get("key") != self.keys[-1]:
+            self.image = None  # a new key mounts a new, empty canvas
+        self.keys.append(kwargs.get("key"))
+        self.kwargs = kwargs
+        return types.SimpleNamespace(image_data=self.image, json_data=None)
+
+
+@pytest.fixture
+def canvas(monkeypatch) -> FakeCanvas:
+    fake = FakeCanvas()
+    module = types.ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = fake
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    return fake

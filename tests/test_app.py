@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -53,31 +51,6 @@ DRAWINGS = {0: ZERO, 1: ONE, 7: SEVEN}
 
 
 # --- the page, with a stand-in canvas -----------------------------------------------------
-
-
-class FakeCanvas:
-    """Stands in for st_canvas: returns `image` until the page asks for a new key."""
-
-    def __init__(self):
-        self.image = None
-        self.keys = []
-        self.kwargs = {}
-
-    def __call__(self, **kwargs):
-        if self.keys and kwargs.get("key") != self.keys[-1]:
-            self.image = None  # a new key mounts a new, empty canvas
-        self.keys.append(kwargs.get("key"))
-        self.kwargs = kwargs
-        return types.SimpleNamespace(image_data=self.image, json_data=None)
-
-
-@pytest.fixture
-def canvas(monkeypatch) -> FakeCanvas:
-    fake = FakeCanvas()
-    module = types.ModuleType("streamlit_drawable_canvas")
-    module.st_canvas = fake
-    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
-    return fake
 
 
 @pytest.fixture

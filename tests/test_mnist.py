@@ -33,19 +33,6 @@ MEASURED_VALIDATION_DARKNESS = 0.2334
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """The folder with the four real MNIST files; missing is a failure on CI, a skip elsewhere."""
-    env = os.environ.get("MNIST_DIR")
-    directory = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "mnist"
-    if all((directory / name).is_file() for name in FILES):
-        return directory
-    message = f"real MNIST files not found in {directory} (set MNIST_DIR)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
 def data(mnist_dir) -> mnist.MnistData:
     return mnist.load_mnist(mnist_dir)
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from nn import mnist
 from nn.presets import PRESETS
 from nn.runs import RunManager
-from tests.test_app import APP, SEVEN, canvas  # noqa: F401 - the stand-in canvas fixture
+from tests.test_app import APP, SEVEN
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def manager(mnist_dir, monkeypatch):
 
 
 @pytest.fixture
-def page(canvas, manager) -> AppTest:  # noqa: F811
+def page(canvas, manager) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=30)
     run(app)
     return app
@@ -115,7 +115,7 @@ def test_train_grows_the_curves_and_ends_with_results(page):
     assert "Train" in labels(page)
 
 
-def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):  # noqa: F811
+def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):
     quick(page, epochs=1)
     button(page, "Train").click()
     wait_for(page, lambda a: current(a).over)
@@ -192,7 +192,7 @@ def test_widgets_at_their_bounds_are_accepted(page, manager):
 
 
 def test_without_mnist_the_page_offers_the_download_and_drawing_works(
-        canvas, monkeypatch, tmp_path):  # noqa: F811
+        canvas, monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(mnist, "DATA_DIR", tmp_path)
     monkeypatch.setattr(RunManager, "_shared", None)
@@ -207,7 +207,7 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
         RunManager.shared().close()
 
 
-def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatch):  # noqa: F811
+def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatch):
     monkeypatch.setenv("DIGITLAB_MAX_RUNS", "abc")
     monkeypatch.setattr(RunManager, "_shared", None)
     app = run(AppTest.from_file(APP, default_timeout=30))

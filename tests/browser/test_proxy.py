@@ -14,12 +14,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +29,12 @@ except ImportError:  # like a missing chromium: fail on CI, skip on a developer'
     pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
                 allow_module_level=True)
 
-from test_drawing import ONE, PROMPT, SEVEN, answer, draw
+from tests.browser.servers import ARTIFACTS, REPO, free_port, missing, start_page, stop, wait_healthy
+from tests.browser.test_drawing import ONE, PROMPT, SEVEN, answer, draw
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts"
 SITE_CONF = REPO / "deploy" / "nginx.conf"
 BOOK_MODEL = REPO / "assets" / "models" / "book.npz"
 VIEWPORT = {"width": 1366, "height": 900}
-START_TIMEOUT = 60  # s, for a copy to answer its health check
 COOKIE = "digitlab_route"
 # How long to wait for the page to show something: generous, because plotly's 4 MB script
 # is parsed on a machine that may be busy with other tests (no timing is asserted).
@@ -64,52 +58,6 @@ http {{
     access_log {prefix}/access.log routes;
 }}
 """
-
-
-def _missing(message: str):
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process's own session (it and its children), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    try:  # children that outlived their parent (a training worker) go too
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"{proc.args[0]} exited with {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{url} not healthy after {START_TIMEOUT} s; see {log}")
-        time.sleep(0.2)
 
 
 def site_config(copy_ports: tuple[int, int], listen_port: int) -> str:
@@ -147,7 +95,7 @@ class Proxy:
         return len(self.access_log.read_text().splitlines())
 
     def stop_copy(self, address: str) -> None:
-        _stop(self.copies[address])
+        stop(self.copies[address])
 
 
 @pytest.fixture
@@ -155,28 +103,24 @@ def proxy(tmp_path):
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
                                       else None)
     if nginx is None:
-        _missing("nginx not found (apt-get install nginx)")
+        missing("nginx not found (apt-get install nginx)")
     ARTIFACTS.mkdir(exist_ok=True)
     copies: dict[str, subprocess.Popen] = {}
     logs = []
     nginx_proc = None
     try:
-        ports = (_free_port(), _free_port())
+        ports = (free_port(), free_port())
         for port in ports:
             log_path = ARTIFACTS / f"proxy-copy-{port}.log"
             log = open(log_path, "wb")
             logs.append(log)
-            copies[f"127.0.0.1:{port}"] = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true",
-                 "--browser.gatherUsageStats", "false"],
-                cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            copies[f"127.0.0.1:{port}"] = start_page(port, log)
         for (address, proc), log in zip(copies.items(), logs):
-            _wait_healthy(f"http://{address}", proc, Path(log.name))
+            wait_healthy(f"http://{address}", proc, Path(log.name))
 
         prefix = tmp_path / "nginx"
         prefix.mkdir()
-        listen = _free_port()
+        listen = free_port()
         (prefix / "digitlab.conf").write_text(site_config(ports, listen))
         # As root, nginx's workers would switch to `nobody`, who cannot enter tmp_path.
         user = "user root;\n" if os.geteuid() == 0 else ""
@@ -188,13 +132,13 @@ def proxy(tmp_path):
              "-e", str(prefix / "error.log"), "-g", "daemon off;"],
             stdout=nginx_log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{listen}"
-        _wait_healthy(url, nginx_proc, prefix / "error.log")
+        wait_healthy(url, nginx_proc, prefix / "error.log")
         yield Proxy(url, copies, prefix / "access.log", prefix / "error.log", logs)
     finally:
         if nginx_proc is not None:
-            _stop(nginx_proc)
+            stop(nginx_proc)
         for proc in copies.values():
-            _stop(proc)
+            stop(proc)
         for log in logs:
             log.close()
 
