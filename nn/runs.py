@@ -83,6 +83,7 @@ class RunHandle:
         self.process: subprocess.Popen | None = None
         self._conn: Connection | None = None  # to and from the worker
         self._final: tuple[str, str] | None = None  # the worker's last word
+        self._pending: list[tuple] = []  # commands given while the worker was starting
 
     # -- commands -------------------------------------------------------------------------
     def pause(self) -> None:
@@ -112,11 +113,15 @@ class RunHandle:
 
     def _send(self, *command) -> None:
         with self._lock:
-            if self._conn is not None and self.state in ACTIVE:
-                try:
-                    self._conn.send(command)
-                except (OSError, ValueError):
-                    pass  # the worker is gone; the manager notices and records why
+            if self.state not in ACTIVE:
+                return
+            if self._conn is None:  # its worker is being started: deliver once it is
+                self._pending.append(command)
+                return
+            try:
+                self._conn.send(command)
+            except (OSError, ValueError):
+                pass  # the worker is gone; the manager notices and records why
 
     # -- what the page reads --------------------------------------------------------------
     def view(self) -> dict:
@@ -349,6 +354,8 @@ class RunManager:
                     return
                 handle = self._queue.popleft()
                 self._active.append(handle)
+                with handle._lock:  # never "queued" without a place in the queue
+                    handle.state = "starting"
             self._spawn(handle)
 
     def _spawn(self, handle: RunHandle) -> None:
@@ -374,4 +381,7 @@ class RunManager:
         conn = Connection(ours.detach())
         conn.send((handle.settings, self.limits, str(self._folder), self.report_every))
         with handle._lock:
-            handle.state, handle.process, handle._conn = "starting", process, conn
+            handle.process, handle._conn = process, conn
+            for command in handle._pending:
+                conn.send(command)
+            handle._pending.clear()
