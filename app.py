@@ -438,12 +438,12 @@ def live_ui() -> None:
                     "half second.", icon=":material/monitoring:")
             return
         run_status_ui(views[-1])
+        if current_run().over:
+            run_result_ui(current_run(), views[-1])
         relearned_drawing_ui(current_run())
         accuracy_chart_ui(views)
         st.plotly_chart(cost_figure(views), width="stretch", config=CHART_CONFIG,
                         key="cost_chart")
-        if current_run().over:
-            run_result_ui(current_run(), views[-1])
     live()
 
 

@@ -328,7 +328,7 @@ def _download_one(name: str, dest: Path, mirrors, timeout: float, progress: _Pro
             failures.append(f"  - {url}: {e}")
     tried = "\n".join(failures) or "  (no mirrors were given)"
     raise MnistError(
-        f"Could not download {name} from any mirror:\n{tried}\n"
+        f"Could not download {name} from any mirror:\n{tried}\n\n"
         f"Check the internet connection and try again, or get the four MNIST files "
         f"({', '.join(FILES)}) another way and put them in {dest}, or in a folder named by "
         f"the MNIST_DIR environment variable."

@@ -50,8 +50,8 @@ def preset_named(name: str) -> Preset | None:
 
 
 def matching_preset(settings: Settings) -> Preset | None:
-    """The preset these settings reproduce (seed, training-set size and epochs aside)."""
-    keys = ("hidden", "eta", "batch_size", "init", "cost", "l2")
+    """The preset these settings reproduce (seed and number of epochs aside)."""
+    keys = ("hidden", "eta", "batch_size", "train_size", "init", "cost", "l2")
     for preset in PRESETS:
         if all(getattr(settings, k) == getattr(preset.settings, k) for k in keys):
             return preset

@@ -20,6 +20,7 @@ def test_every_preset_is_allowed_on_the_public_page():
         assert preset.expect and preset_named(preset.name) is preset
         assert matching_preset(preset.settings.replace(seed=7, epochs=3)) is preset
     assert matching_preset(Settings(hidden=31)) is None
+    assert matching_preset(Settings(train_size=1_000)) is None  # the book used all 50,000
 
 
 def test_accuracy_figure_has_both_series_per_run_and_reference_lines():
