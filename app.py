@@ -51,7 +51,8 @@ BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 LIVE_EVERY = 0.5  # s between redraws of the live charts while a run is under way
 PAGE_STYLE = """<style>
-[data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1; color: #ff4b4b; }
+.st-key-answer [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1;
+                                               color: #ff4b4b; }
 @media (max-width: 700px) { div:has(> .st-key-drawing_charts) { min-width: 100% !important; } }
 </style>"""  # the answer in large type, in the answer bar's colour; on a phone the charts
 # take a line of their own instead of being squeezed beside the 28x28 image
@@ -206,7 +207,8 @@ def canvas_ui() -> None:
 
 def seen_ui(image, answer: int) -> None:
     st.subheader("What it reads")
-    st.metric("The network's answer", str(answer))  # first: on a phone, just below the canvas
+    with st.container(key="answer"):  # first: on a phone, just below the canvas
+        st.metric("The network's answer", str(answer))
     st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
              caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
 

@@ -199,3 +199,15 @@ def test_huge_eta_is_stuck_near_chance(mnist_data):
     print(f"[784, 30, 10] eta 100: {accuracies}")
     assert all(a < 0.2 for a in accuracies)    # the book: 1,009 then 982 / 10,000
     assert all(np.isfinite(p.train_cost) for p in run.history)
+
+
+def test_points_between_epochs_use_a_fixed_sample_and_epoch_ends_the_whole_sets(mnist_data):
+    run = TrainingRun(Settings(hidden=30, epochs=2, train_size=10_000, seed=1), mnist_data,
+                      report_every=0.0).run()
+    partial = [p for p in run.history if not p.end_of_epoch]
+    full = [p for p in run.history if p.end_of_epoch]
+    assert len(partial) > 2 and len(full) == 2
+    assert all(p.test_correct <= 2000 for p in partial)   # counted on 2,000 images
+    assert all(p.test_correct > 2000 for p in full)       # counted on all 10,000
+    last_partial = max((p for p in partial if p.epoch < 2), key=lambda p: p.epoch)
+    assert abs(last_partial.test_accuracy - full[-1].test_accuracy) < 0.05
