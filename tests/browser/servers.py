@@ -77,3 +77,15 @@ def stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def playwright_expect():
+    """Playwright's `expect`; without playwright, a test module fails on CI, skips elsewhere."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
+                    allow_module_level=True)
+    return expect

@@ -6,21 +6,12 @@ Screenshots go to artifacts/ (git-ignored), to be looked at.
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 
-import pytest
+from tests.browser.servers import ARTIFACTS, playwright_expect
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # like a missing chromium: fail on CI, skip on a developer's machine
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
-                allow_module_level=True)
+expect = playwright_expect()
 
 PROMPT = "Draw a digit on the black square"
 

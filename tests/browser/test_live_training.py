@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.browser.conftest import ARTIFACTS, VIEWPORT
+from tests.browser.servers import playwright_expect
 from tests.browser.test_drawing import SEVEN, answer, draw
 
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = playwright_expect()
 
 ACCURACY = """() => [...document.querySelectorAll('.js-plotly-plot')]
     .find(el => JSON.stringify(el.layout && el.layout.title || '').includes('Accuracy'))"""

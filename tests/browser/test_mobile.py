@@ -8,19 +8,14 @@ shows go to artifacts/phone-*.png (git-ignored), to be looked at.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # like a missing chromium: fail on CI, skip on a developer's machine
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
-                allow_module_level=True)
+from tests.browser.servers import playwright_expect
+
+expect = playwright_expect()
 
 from test_drawing import ONE, PROMPT, SEVEN, answer
 

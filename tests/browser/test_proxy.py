@@ -21,16 +21,11 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # like a missing chromium: fail on CI, skip on a developer's machine
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
-                allow_module_level=True)
-
-from tests.browser.servers import ARTIFACTS, REPO, free_port, missing, start_page, stop, wait_healthy
+from tests.browser.servers import (ARTIFACTS, REPO, free_port, missing, playwright_expect,
+                                   start_page, stop, wait_healthy)
 from tests.browser.test_drawing import ONE, PROMPT, SEVEN, answer, draw
+
+expect = playwright_expect()
 
 SITE_CONF = REPO / "deploy" / "nginx.conf"
 BOOK_MODEL = REPO / "assets" / "models" / "book.npz"
