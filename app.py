@@ -403,15 +403,23 @@ def settings_ui(limits) -> None:
                         disabled=locked, help="0 for none; chapter 3 uses 5.0.")
 
 
+def buttons_for(run) -> str:
+    """Which buttons the run's state calls for: 'train', 'resume', 'pause' or 'wait'."""
+    if run is None or run.over:
+        return "train"
+    return {"paused": "resume", "running": "pause", "starting": "pause"}.get(
+        run.view()["state"], "wait")
+
+
 def run_buttons_ui() -> None:
     run = current_run()
-    state = run.view()["state"] if run is not None else None
+    mode = st.session_state.t_buttons = buttons_for(run)  # the live section watches it
     row = st.container(horizontal=True)
-    if run is None or run.over:
+    if mode == "train":
         row.button("Train", type="primary", on_click=start_run, icon=":material/play_arrow:")
-    elif state == "paused":
+    elif mode == "resume":
         row.button("Resume", type="primary", on_click=run.resume, icon=":material/play_arrow:")
-    elif state in ("running", "starting"):
+    elif mode == "pause":
         row.button("Pause", on_click=run.pause, icon=":material/pause:")
     if run is not None and not run.over:
         row.button("Stop", on_click=run.stop, icon=":material/stop:")
@@ -433,8 +441,8 @@ def live_ui() -> None:
         for handle in st.session_state.runs:
             if not handle.over:
                 handle.touch()
-        if active and current_run().over:
-            st.rerun()  # the run ended: redraw the whole page (buttons, final results)
+        if active and buttons_for(current_run()) != st.session_state.t_buttons:
+            st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
         if not views:
             st.info("No run yet. Press **Train**: the curves grow here, one point every "
                     "half second.", icon=":material/monitoring:")

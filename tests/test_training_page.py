@@ -62,6 +62,11 @@ def current(app: AppTest):
     return app.session_state["runs"][-1]
 
 
+def ended(app: AppTest) -> bool:
+    """The run is over and this rerun of the page shows it (not only the engine)."""
+    return current(app).over and "Train" in labels(app)
+
+
 def accuracy_chart(app: AppTest) -> dict | None:
     for chart in app.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
@@ -102,7 +107,7 @@ def test_train_grows_the_curves_and_ends_with_results(page):
     assert "Stop" in labels(page) and "Train" not in labels(page)
     assert page.slider(key="t_hidden").disabled  # a run's settings are fixed, except eta
     assert not page.select_slider(key="t_eta").disabled
-    wait_for(page, lambda a: current(a).over)
+    wait_for(page, ended)
     chart = accuracy_chart(page)
     test_trace = next(t for t in chart["data"] if t["meta"]["series"] == "test")
     assert test_trace["x"][0] == 0 and test_trace["x"][-1] == 3
@@ -118,7 +123,7 @@ def test_train_grows_the_curves_and_ends_with_results(page):
 def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):
     quick(page, epochs=1)
     button(page, "Train").click()
-    wait_for(page, lambda a: current(a).over)
+    wait_for(page, ended)
     button(page, "Use this network for drawing").click()
     canvas.image = SEVEN
     run(page)
@@ -131,14 +136,15 @@ def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):
 def test_pause_resume_stop_and_reset(page):
     quick(page, epochs=50, train_size=50_000)
     button(page, "Train").click()
-    wait_for(page, lambda a: current(a).view()["state"] == "running")
+    wait_for(page, lambda a: "Pause" in labels(a))  # drawn once the run trains
     button(page, "Pause").click()
-    wait_for(page, lambda a: current(a).view()["state"] == "paused")
-    assert "Resume" in labels(page)
+    wait_for(page, lambda a: "Resume" in labels(a))
+    assert current(page).view()["state"] == "paused"
     button(page, "Resume").click()
-    wait_for(page, lambda a: current(a).view()["state"] == "running")
+    wait_for(page, lambda a: "Pause" in labels(a))
+    assert current(page).view()["state"] == "running"
     button(page, "Stop").click()
-    wait_for(page, lambda a: current(a).over)
+    wait_for(page, ended)
     assert current(page).view()["state"] == "stopped"
     button(page, "Reset").click()
     run(page)
@@ -188,7 +194,7 @@ def test_widgets_at_their_bounds_are_accepted(page, manager):
     page.select_slider(key="t_train_size").set_value(1_000)
     run(page)
     button(page, "Train").click()
-    wait_for(page, lambda a: current(a).over)
+    wait_for(page, ended)
     assert current(page).view()["state"] == "finished"
 
 

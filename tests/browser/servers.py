@@ -35,13 +35,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_page(port: int, log) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port, output to the open file `log`."""
+def start_page(port: int, log, env: dict | None = None) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port, output to the open file `log`; `env` adds
+    environment variables (e.g. limits) to the test's own."""
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **(env or {})})
+
+
+def workers_of(proc: subprocess.Popen) -> list[int]:
+    """PIDs of the training workers (`python -m nn.worker`) the page server has started."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit():
+                continue
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        if parent == proc.pid and b"nn.worker" in cmdline:
+            pids.append(int(entry.name))
+    return pids
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:

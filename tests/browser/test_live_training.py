@@ -4,9 +4,11 @@ while the network learns, and two tabs training at once, each seeing only its ow
 from __future__ import annotations
 
 import re
+import time
 
 from tests.browser.conftest import ARTIFACTS, VIEWPORT
-from tests.browser.servers import playwright_expect
+from tests.browser.servers import free_port, playwright_expect, start_page, wait_healthy, workers_of
+from tests.browser.servers import stop as stop_server
 from tests.browser.test_drawing import SEVEN, answer, draw
 
 expect = playwright_expect()
@@ -98,3 +100,29 @@ def test_two_tabs_training_at_once_each_see_only_their_own_run(browser, app_url)
     finally:
         for tab in pages:
             tab.context.close()
+
+
+def test_a_closed_tab_stops_its_run_and_leaves_no_worker(browser, tmp_path):
+    """A server of its own, which gives up on silent pages after 3 s instead of 60."""
+    port = free_port()
+    log_path = ARTIFACTS / "closed-tab-server.log"
+    with open(log_path, "wb") as log:
+        server = start_page(port, log, env={"DIGITLAB_ABANDON_SECONDS": "3"})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, server, log_path)
+            context = browser.new_context(viewport=VIEWPORT)
+            tab = context.new_page()
+            tab.goto(url)
+            expect(tab.locator("canvas.upper-canvas")).to_be_visible()
+            train(tab)
+            assert len(workers_of(server)) == 1     # the run trains in a worker process
+            tab.get_by_role("button", name="Pause").click()  # paused, it would wait 600 s
+            expect(tab.get_by_role("button", name="Resume")).to_be_visible()
+            context.close()                          # the visitor closes the tab
+            deadline = time.monotonic() + 60
+            while workers_of(server) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert workers_of(server) == []          # stopped, and its process is gone
+        finally:
+            stop_server(server)
