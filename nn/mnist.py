@@ -31,6 +31,10 @@ from typing import Callable
 
 import numpy as np
 
+# Pixels as float32 in [0, 1], computed per use (a float copy of MNIST is 4x larger): the
+# network's own conversion, so there is one.
+from .network import as_unit_float as to_unit  # noqa: F401 - part of this module's API
+
 __all__ = [
     "DATA_DIR", "FILES", "MIRRORS", "TOTAL_BYTES", "MnistData", "MnistError",
     "average_darkness", "download_mnist", "find_mnist_dir", "load_mnist", "read_images",
@@ -449,16 +453,6 @@ class MnistData:
         if name not in pairs:
             raise ValueError(f"unknown split {name!r}; choose one of {', '.join(pairs)}")
         return pairs[name]
-
-
-def to_unit(images: np.ndarray) -> np.ndarray:
-    """Pixels as float32 in [0, 1] (value / 255): what the network takes as input.
-
-    Done per use rather than stored, because the float copy of all of MNIST is 4x larger.
-    """
-    unit = np.asarray(images).astype(np.float32)
-    unit /= np.float32(255.0)
-    return unit
 
 
 def _read_pair(directory: Path, images_name: str, labels_name: str, expected: int):
