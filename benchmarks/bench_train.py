@@ -1,9 +1,12 @@
 """Training speed: seconds per epoch and images per second, and test-set evaluation time.
 
-    MNIST_DIR=../shared/mnist python benchmarks/bench_train.py [--epochs 3]
+    MNIST_DIR=../shared/mnist env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python benchmarks/bench_train.py [--epochs 3]
 
 One epoch is 50,000 images of mini-batch SGD with eta 3.0 (no measurements in between).
-Prints the best and the median epoch of a few, as the machine's other work adds noise.
+Prints the best and the median epoch of a few, as the machine's other work adds noise, and
+first the BLAS library and kernel that ran (OPENBLAS_CORETYPE, set on some machines, picks a
+slower kernel than a user's machine would: unset it to measure what a user gets).
 """
 
 import argparse
@@ -13,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.mnist import shared_mnist  # noqa: E402
@@ -51,6 +55,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     epochs = parser.parse_args().epochs
     data = shared_mnist()
+    for lib in threadpool_info():
+        print(f"{lib['user_api']}: {lib['internal_api']} {lib.get('version')}, "
+              f"kernel {lib.get('architecture')}, {lib['num_threads']} thread(s)")
     n = len(data.train_images)
     print(f"{'network':<16}{'batch':>6}{'best s/epoch':>14}{'median':>9}{'images/s':>12}")
     for hidden, batch in SETTINGS:

@@ -1,35 +1,47 @@
 """Mini-batch stochastic gradient descent with backpropagation, a whole batch at once.
 
-The book loops over the examples of a mini-batch in Python. Here a mini-batch is a few
-matrix products: the forward pass keeps every layer's activations for all m examples, the
-backward pass turns the output error into every layer's gradient with one product per
-layer. At the book's batch size of 10 the arithmetic is tiny (about 20 us per batch for
-[784, 30, 10]) and what costs is the number of numpy calls and the Python around them. So:
+The book (Nielsen, chapter 2) loops over the examples of a mini-batch in Python. Here a
+mini-batch is a few matrix products, one per layer and direction, over all m examples; the
+calls below are marked with the book's four equations of backpropagation:
+
+    BP1  delta^L = (a^L - y) * sigma'(z^L)            output error (quadratic cost;
+                                                      for cross-entropy just a^L - y)
+    BP2  delta^l = (w^(l+1)T delta^(l+1)) * sigma'(z^l)   the error, one layer back
+    BP3  dC/db^l = delta^l                             bias gradient
+    BP4  dC/dw^l = delta^l a^(l-1)T                    weight gradient
+
+and then the step itself, w -> (1 - eta lambda / n) w - (eta / m) sum dC/dw, with
+b -> b - (eta / m) sum dC/db. `tests/test_sgd.py` checks this against a plain version of the
+same equations written for clarity, not speed.
+
+At the book's batch size of 10 the arithmetic is tiny and what costs is the number of numpy
+calls and the Python around them. So:
 
 - every buffer is allocated once, and every call writes in place;
-- the inputs carry a column of ones, so a layer's bias is the last column of its matrix
-  and one product gives the gradients of both;
+- the inputs carry a column of ones, so a layer's bias is the last column of its matrix and
+  one product gives BP3 and BP4 together;
 - the output error is scaled by eta/m once; every gradient derived from it is then already
   the update to subtract;
-- the training images stay uint8 (one copy shared by every run); a batch is gathered and
-  cast to float32 as pixel values 0-255, with a bias column of 255 instead of 1, and the
-  first layer divides by 255 inside its sigmoid (whose first step is a multiplication
-  anyway) and in its error: exactly the book's network on inputs in [0, 1], with one
-  numpy call less than scaling the pixels;
-- the sequence of calls for one batch size is built once as a flat list of (ufunc,
+- the training images stay uint8 (one copy shared by every run); a batch is gathered and cast
+  to float32 as pixel values 0-255, with a bias column of 255 instead of 1, and the first
+  layer divides by 255 inside its sigmoid (whose first step is a multiplication anyway) and
+  in its error: exactly the book's network on inputs in [0, 1], one numpy call cheaper;
+- constants are 0-d float32 arrays and the hidden activations have a contiguous copy for
+  the backward pass, both cheaper per call than Python floats and strided views;
+- the calls of one step for one batch size are built once as a flat list of (function,
   arguments) and replayed for every batch; the only things that change between batches,
   the indices and eta, live in small arrays that the list refers to.
-
-About 30 numpy calls per mini-batch for a [784, N, 10] network.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .network import DTYPE, Network
+from .network import DTYPE, ONE_HALF, Network, sigmoid
 
-_INV255 = 1.0 / 255.0
+ONE = np.array(1.0, dtype=DTYPE)
+INV255 = np.array(1 / 255, dtype=DTYPE)
+HALF_INV255 = np.array(0.5 / 255, dtype=DTYPE)
 
 
 class SGD:
@@ -41,8 +53,8 @@ class SGD:
         if len(labels) != len(images):
             raise ValueError("images and labels differ in length")
         self.net, self.images = net, images
-        self.labels = np.asarray(labels, dtype=np.intp)
-        self._onehot = np.eye(net.sizes[-1], dtype=DTYPE)
+        # Each image's desired output y (one-hot), gathered per batch in one call.
+        self.targets = np.eye(net.sizes[-1], dtype=DTYPE)[np.asarray(labels, dtype=np.intp)]
         self._programs: dict[int, tuple] = {}
 
     def shuffled_batches(self, rng: np.random.Generator, batch_size: int) -> list[np.ndarray]:
@@ -65,39 +77,38 @@ class SGD:
         net, sizes, params = self.net, self.net.sizes, self.net.params
         last = len(params) - 1
         index = np.zeros(m, dtype=np.intp)
-        rate = np.zeros((), dtype=DTYPE)
+        rate = np.zeros((), dtype=DTYPE)  # eta / m
         pixels = np.empty((m, sizes[0]), dtype=np.uint8)
-        # acts[l]: layer l's activations with a trailing bias column (255 for the pixels).
-        acts = [np.ones((m, n + 1), dtype=DTYPE) for n in sizes[:-1]]
-        acts[0][:, -1] = 255.0
-        out = np.empty((m, sizes[-1]), dtype=DTYPE)
         target = np.empty((m, sizes[-1]), dtype=DTYPE)
-        labels = np.empty(m, dtype=np.intp)
+        # inputs[l]: layer l's input with a trailing bias column (255 for the pixels).
+        inputs = [np.ones((m, n + 1), dtype=DTYPE) for n in sizes[:-1]]
+        inputs[0][:, -1] = 255.0
+        acts = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]  # z, then sigma(z)
         deltas = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         slopes = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         grads = [np.empty_like(layer) for layer in params]
 
         calls = [(self.images.take, (index, 0, pixels)),  # bound methods skip np.take's
-                 (np.copyto, (acts[0][:, :-1], pixels)),  # Python wrapper
-                 (self.labels.take, (index, 0, labels)),
-                 (self._onehot.take, (labels, 0, target))]
-        for l, layer in enumerate(params):  # forward: z into deltas[l], then a = sigma(z)
-            a = out if l == last else acts[l + 1][:, :-1]
-            calls += [(np.matmul, (acts[l], layer.T, deltas[l])),
-                      *_sigmoid_calls(deltas[l], a, 0.5 * _INV255 if l == 0 else 0.5)]
-        delta = deltas[last]  # backward: the output error dC/dz, scaled by eta/m
-        calls.append((np.subtract, (out, target, delta)))
-        if net.cost == "quadratic":  # (a - y) sigma'(z); for cross-entropy just a - y
-            calls += _slope_calls(out, slopes[last], delta)
-        calls.append((np.multiply, (delta, rate, delta)))
+                 (np.copyto, (inputs[0][:, :-1], pixels)),  # Python wrapper
+                 (self.targets.take, (index, 0, target))]
+        for l, layer in enumerate(params):  # forward: a = sigma(w a_in + b), in place
+            calls += [(np.matmul, (inputs[l], layer.T, acts[l])),
+                      (sigmoid, (acts[l], acts[l], HALF_INV255 if l == 0 else ONE_HALF))]
+            if l < last:
+                calls.append((np.copyto, (inputs[l + 1][:, :-1], acts[l])))
+        out, delta = acts[last], deltas[last]
+        calls.append((np.subtract, (out, target, delta)))  # BP1
+        if net.cost == "quadratic":
+            calls += _times_slope(out, slopes[last], delta)
+        calls.append((np.multiply, (delta, rate, delta)))  # from here on, scaled by eta/m
         for l in range(last, -1, -1):
             layer = params[l]
-            if l > 0:  # propagate the error back before this layer's weights change
+            if l > 0:  # BP2, before this layer's weights change
                 calls += [(np.matmul, (deltas[l], layer[:, :-1], deltas[l - 1])),
-                          *_slope_calls(acts[l][:, :-1], slopes[l - 1], deltas[l - 1])]
-            if l == 0:
-                calls.append((np.multiply, (deltas[0], _INV255, deltas[0])))
-            calls.append((np.matmul, (deltas[l].T, acts[l], grads[l])))
+                          *_times_slope(acts[l - 1], slopes[l - 1], deltas[l - 1])]
+            else:  # the pixels are 0-255: their error is 255x smaller
+                calls.append((np.multiply, (deltas[0], INV255, deltas[0])))
+            calls.append((np.matmul, (deltas[l].T, inputs[l], grads[l])))  # BP3 and BP4
             if net.l2 > 0:  # weight decay: w -> (1 - eta lambda / n) w, biases untouched
                 decay = np.zeros((), dtype=DTYPE)
                 calls.append((_decay, (rate, m * net.l2 / len(self.images), decay)))
@@ -107,15 +118,9 @@ class SGD:
         return self._programs[m]
 
 
-def _sigmoid_calls(z: np.ndarray, a: np.ndarray, half: float) -> list:
-    """a = sigma(z / s) = (1 + tanh(z half)) / 2 in place (half = 1/2s): no overflow."""
-    return [(np.multiply, (z, half, z)), (np.tanh, (z, z)),
-            (np.multiply, (z, 0.5, a)), (np.add, (a, 0.5, a))]
-
-
-def _slope_calls(a: np.ndarray, slope: np.ndarray, delta: np.ndarray) -> list:
-    """delta *= sigma'(z), with sigma'(z) = a (1 - a)."""
-    return [(np.subtract, (1.0, a, slope)), (np.multiply, (slope, a, slope)),
+def _times_slope(a: np.ndarray, slope: np.ndarray, delta: np.ndarray) -> list:
+    """delta *= sigma'(z), with sigma'(z) = a (1 - a) for a = sigma(z)."""
+    return [(np.subtract, (ONE, a, slope)), (np.multiply, (slope, a, slope)),
             (np.multiply, (delta, slope, delta))]
 
 
