@@ -29,7 +29,8 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from nn.charts import accuracy_figure, cost_figure
-from nn.mnist import BackgroundDownload, MnistError
+from nn.mnist import MnistError
+from ui.download import BackgroundDownload
 from nn.modelfile import MAX_FILE_BYTES, ModelFileError, model_bytes
 from nn.models import (as_grid, describe, download_name, load_shipped, load_upload, pixelated,
                        read, unique_label)

@@ -1,28 +1,14 @@
-"""Fixtures shared by the tests: where the real MNIST is, one loaded copy of it, and a
-stand-in for the drawing canvas (AppTest cannot draw on the real one)."""
+"""Fixtures shared by the tests: where the real MNIST is, and a stand-in for the drawing
+canvas (AppTest cannot draw on the real one). Helpers that are not fixtures live in
+tests/helpers.py."""
 
-import os
 import sys
 import types
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def find_real_mnist() -> Path:
-    """$MNIST_DIR, else ../shared/mnist beside the repo. Missing: fail on CI, skip elsewhere."""
-    env = os.environ.get("MNIST_DIR")
-    directory = Path(env) if env else REPO.parent / "shared" / "mnist"
-    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-    if all((directory / name).is_file() for name in names):
-        return directory
-    message = f"real MNIST files not found in {directory} (set MNIST_DIR)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+from tests.helpers import find_real_mnist
 
 
 @pytest.fixture(scope="session")

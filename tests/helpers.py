@@ -1,0 +1,260 @@
+"""What the tests (and the benchmarks) share, in one place: the real MNIST, drawings as the
+canvas makes them, waiting with a deadline, free ports, the page's server process, chromium's
+flags, browser gestures, and a local mirror server for the MNIST downloader.
+
+Test modules import from here, never from each other.
+"""
+
+from __future__ import annotations
+
+import http.server
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+ARTIFACTS = REPO / "artifacts"  # screenshots and server logs (git-ignored), to be looked at
+MNIST_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def missing(message: str):
+    """Something a test needs is not there: a failure on CI (CI=true), a skip elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def find_real_mnist() -> Path:
+    """$MNIST_DIR, else ../shared/mnist beside the repo; `missing` if the files are not there."""
+    env = os.environ.get("MNIST_DIR")
+    directory = Path(env) if env else REPO.parent / "shared" / "mnist"
+    if not all((directory / name).is_file() for name in MNIST_NAMES):
+        missing(f"real MNIST files not found in {directory} (set MNIST_DIR)")
+    return directory
+
+
+def wait_until(condition, timeout: float, what: str, every: float = 0.05):
+    """Call `condition()` until it returns something true, and return that; after `timeout`
+    seconds fail with an AssertionError saying `what` never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(every)
+
+
+# --- drawings: strokes in canvas pixels (280 x 280), each a mouse-down..up ----------------
+
+SIZE, PEN = 280, 22
+ONE = [[(140, 45 + 5 * i) for i in range(39)]]  # one vertical stroke, 45 -> 235
+SEVEN = [[(75 + 5 * i, 55) for i in range(28)]  # the top bar, left to right ...
+         + [(210 - 3 * i, 55 + 6 * i) for i in range(31)]]  # ... then down to the left
+ZERO = [[(140 + 62 * math.sin(2 * math.pi * i / 72), 140 - 92 * math.cos(2 * math.pi * i / 72))
+         for i in range(76)]]  # an ellipse of many small moves, closed with a little overlap
+STROKES = {0: ZERO, 1: ONE, 7: SEVEN}
+
+
+def canvas_image(strokes, pen: int = PEN) -> np.ndarray:
+    """The strokes as the canvas returns them: (280, 280, 4) uint8, white ink on opaque black,
+    round pen ends."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        draw.line(stroke, fill=(255, 255, 255, 255), width=pen, joint="curve")
+        for x, y in (stroke[0], stroke[-1]):
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2),
+                         fill=(255, 255, 255, 255))
+    return np.asarray(image)
+
+
+# --- the page in a real browser ------------------------------------------------------------
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+VIEWPORT = {"width": 1366, "height": 900}  # a common laptop screen
+PROMPT = "Draw a digit on the black square"
+
+
+def draw(page, strokes) -> None:
+    """Draw strokes on the page's canvas with the mouse, as a visitor would."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        (x, y), rest = stroke[0], stroke[1:]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+        page.mouse.up()
+
+
+def answer(page):
+    """The locator of the page's answer (the metric showing the digit read)."""
+    return page.get_by_test_id("stMetricValue")
+
+
+# --- processes and ports -------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_page(port: int, log, env: dict | None = None, cwd: Path = REPO,
+               extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port in its own session (so `stop` reaches its
+    training workers too), output to the open file `log`; `env` adds to this environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", *extra],
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **(env or {})})
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait until `url`/_stcore/health answers 200; AssertionError if the process dies first
+    or `timeout` seconds pass."""
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args[0]} exited with {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(healthy, timeout, f"{url} healthy (see {log})", every=0.2)
+
+
+def children_of(pid: int) -> list[int]:
+    """PIDs whose parent is `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        if parent == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def workers_of(pid: int) -> list[int]:
+    """PIDs of the training workers (`python -m nn.worker`) a page server has started."""
+    return [child for child in children_of(pid) if "nn.worker" in cmdline(child)]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process's own session (it and its children), SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, None, signal.SIGKILL):
+        if sig is None:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+            continue
+        try:  # after the wait, children that outlived their parent (a worker) go too
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=15)
+
+
+# --- a local MNIST mirror ------------------------------------------------------------------
+
+class MirrorServer:
+    """A local HTTP server for the MNIST downloader; the first path segment says how to
+    misbehave.
+
+    /good/<f>   the real file          /missing/<f>  404
+    /short/<f>  first half, honestly announced as such
+    /wrong/<f>  right length, wrong bytes
+    /big/<f>    the file plus extra bytes, no Content-Length
+    /cut/<f>    announces the full length, sends half, closes the connection
+    /flaky/<f>  like /cut for the very first /flaky request, then good
+    """
+
+    def __init__(self, source: Path, names=MNIST_NAMES):
+        self.files = {name: (source / name).read_bytes() for name in names}
+        self.requests: list[str] = []
+        self.seen: Counter = Counter()
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, mode: str) -> str:
+        return f"{self.base}/{mode}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append(self.path)
+                _, mode, name = self.path.split("/", 2)
+                body = server.files.get(name)
+                if mode == "missing" or body is None:
+                    self.send_error(404)
+                    return
+                server.seen[mode] += 1
+                if mode == "flaky":
+                    mode = "cut" if server.seen["flaky"] == 1 else "good"
+                half = body[: len(body) // 2]
+                sends = {"good": (body, len(body)), "short": (half, len(half)),
+                         "wrong": (bytes(len(body)), len(body)),
+                         "big": (body + b"x" * 100_000, None), "cut": (half, len(body))}
+                if mode not in sends:
+                    self.send_error(400)
+                    return
+                content, length = sends[mode]
+                self.send_response(200)
+                if length is not None:
+                    self.send_header("Content-Length", str(length))
+                self.end_headers()
+                try:
+                    self.wfile.write(content)
+                except OSError:  # the client gave up first
+                    pass
+                self.close_connection = True
+
+        return Handler
