@@ -30,7 +30,6 @@ from streamlit_drawable_canvas import st_canvas
 
 from nn.charts import accuracy_figure, cost_figure
 from nn.mnist import MnistError
-from ui.download import BackgroundDownload
 from nn.modelfile import MAX_FILE_BYTES, ModelFileError, model_bytes
 from nn.models import (as_grid, describe, download_name, load_shipped, load_upload, pixelated,
                        read, unique_label)
@@ -39,6 +38,7 @@ from nn.preprocess import canvas_to_mnist
 from nn.presets import PRESETS, matching_preset, preset_named
 from nn.runs import RunManager
 from nn.training import Settings, SettingsError
+from ui.download import BackgroundDownload
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes

@@ -51,8 +51,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_memory import (CHROMIUM, CHROMIUM_FLAGS, MB, VIEWPORT, Server, cmdline,  # noqa: E402
-                          cpu_seconds, descendants, machine_cpu, memory, server_memory)
+from bench_memory import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    MB,
+    VIEWPORT,
+    Server,
+    cmdline,
+    cpu_seconds,
+    descendants,
+    machine_cpu,
+    memory,
+    server_memory,
+)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 STROKE_TIMEOUT = 30  # s: a stroke with no answer by then counts as unanswered
@@ -305,10 +316,11 @@ async def level(n: int, duration: float, train_every: int, seed: int) -> dict:
     result: dict = {"visitors": n}
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                               args=CHROMIUM_FLAGS)
             try:
-                trainers = [i for i in range(n) if train_every and i % train_every == train_every - 1]
+                trainers = [i for i in range(n)
+                            if train_every and i % train_every == train_every - 1]
                 if n == 1 and train_every:
                     trainers = []  # a lone visitor only draws: the level measures the page
                 visitors = [Visitor(i, trainers.index(i) if i in trainers else None, seed + i)
@@ -491,7 +503,7 @@ def main() -> None:
         try:
             r = asyncio.run(asyncio.wait_for(level(n, args.duration, args.train_every,
                                                    args.seed), args.duration + 240))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             print(f"## {n} visitors: cut off after {args.duration + 240:.0f} s\n", flush=True)
             continue
         results.append(r)

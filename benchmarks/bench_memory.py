@@ -24,8 +24,8 @@ for --sample seconds (default 10); the row shows the sample with the largest PSS
 Prints one table (MB = 2**20 bytes).
 No assertions: a measuring script. The server's log goes to artifacts/bench-memory-server.log.
 
-The helpers here (server start and stop, /proc readings, chromium launch) are also used by
-bench_load.py.
+The helpers here (the server, /proc readings, chromium launch) are also used by
+bench_load.py; ports, chromium's flags and starting the page come from tests/helpers.py.
 """
 
 from __future__ import annotations
@@ -33,21 +33,25 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
-VIEWPORT = {"width": 1366, "height": 900}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers import (  # noqa: E402
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    REPO,
+    VIEWPORT,
+    cmdline,
+    free_port,
+    start_page,
+    stop,
+    wait_healthy,
+)
+
 EPOCH_TEXT = re.compile(r"^Epoch [\d.]+ of \d+")
 QUEUE_TEXT = re.compile(r"Waiting for a free slot")
 MB = 2 ** 20
@@ -55,12 +59,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def snapshot_of_head() -> Path:
@@ -94,32 +92,18 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / log_name
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed by stop()
         full_env = {**os.environ, "DIGITLAB_ABANDON_SECONDS": "10", **(env or {})}
         full_env.setdefault("MNIST_DIR", str(REPO.parent / "shared" / "mnist"))
         self.env = full_env
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=code, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
-            start_new_session=True)
+        self.proc = start_page(self.port, self._log, full_env, cwd=code,
+                               extra=("--server.fileWatcherType", "none"))
         self.pid = self.proc.pid
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}; "
-                                   f"see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"streamlit not healthy after {timeout} s")
-            time.sleep(0.2)
+        try:
+            wait_healthy(self.url, self.proc, self.log_path, timeout)
+        except AssertionError:
+            self.stop()
+            raise
 
     def workers(self) -> list[int]:
         """PIDs of the server's training workers (`python -m nn.worker`)."""
@@ -133,18 +117,7 @@ class Server:
                 if re.search(r"Traceback|Error|Exception|ScriptRunContext|WARNING", line)]
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGTERM)  # its own session: the server and its workers
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        stop(self.proc)  # its own session: the server and its workers
         self._log.close()
         if self.snapshot is not None:
             import shutil
@@ -152,13 +125,6 @@ class Server:
 
 
 # --- /proc ---------------------------------------------------------------------------------
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -263,7 +229,7 @@ def table(rows: list[tuple[str, dict]]) -> str:
 
 
 def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                       args=CHROMIUM_FLAGS)
 
 
@@ -343,7 +309,7 @@ def main() -> None:
                 before = rows[-1][1]
                 for _, pg in visitors_open:
                     click_train(pg)
-                    pg.wait_for_timeout(300)  # clicks in order: the queue is first come first served
+                    pg.wait_for_timeout(300)  # in order: the queue is first come first served
                 # The first page shows "queued" for a moment before its worker starts:
                 # wait until K pages show an epoch (or 30 s), then read every page's state.
                 end = time.monotonic() + 30
@@ -366,8 +332,9 @@ def main() -> None:
                 time.sleep(1)
                 after = server_memory(server)
                 rows.append(("pages closed, runs stopped", after))
+                grown = (after["server_pss"] - before["server_pss"]) / MB
                 notes.append(f"worker processes left: {after['workers']}; server PSS after - "
-                             f"before the runs: {(after['server_pss'] - before['server_pss']) / MB:+.0f} MB")
+                             f"before the runs: {grown:+.0f} MB")
             finally:
                 browser.close()
     finally:

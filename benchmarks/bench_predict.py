@@ -9,35 +9,22 @@ median. Timed: canvas_to_mnist + Network.activations (what the page shows: hidde
 
 import argparse
 import io
-import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.models import SHIPPED, read  # noqa: E402
 from nn.preprocess import canvas_to_mnist  # noqa: E402
+from tests.helpers import ONE, SEVEN, ZERO, canvas_image  # noqa: E402
 
 SIZE, PEN = 280, 22
-STROKES = {
-    "1": [[(140, 45), (140, 235)]],
-    "7": [[(75, 55), (210, 55), (120, 235)]],
-    "0": [[(140 + 62 * math.sin(t), 140 - 92 * math.cos(t))
-           for t in np.linspace(0, 2.1 * math.pi, 80)]],
-    "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]],
-}
-
-
-def drawing(strokes) -> np.ndarray:
-    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 255))
-    pen = ImageDraw.Draw(image)
-    for stroke in strokes:
-        pen.line(stroke, fill=(255, 255, 255, 255), width=PEN, joint="curve")
-    return np.asarray(image)
+STROKES = {"1": ONE, "7": SEVEN, "0": ZERO,
+           "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]]}
 
 
 def timings_ms(net, image: np.ndarray, repeats: int) -> list[float]:
@@ -53,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300)
     args = parser.parse_args()
-    images = {name: drawing(strokes) for name, strokes in STROKES.items()}
+    images = {name: canvas_image(strokes) for name, strokes in STROKES.items()}
     print(f"{'network':<28} {'drawing':<22} {'median ms':>9} {'p95 ms':>8}")
     medians = []
     for model in SHIPPED:

@@ -43,7 +43,7 @@ def model_bytes(net: Network, meta: dict | None = None) -> bytes:
     """The contents of a model file for `net` (what the page offers as a download)."""
     meta = {**(meta or {}), "sizes": net.sizes, "init": net.init, "cost": net.cost,
             "l2": net.l2, "format": FORMAT}
-    meta.setdefault("date", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    meta.setdefault("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     arrays = {"sizes": np.asarray(net.sizes, dtype=np.int64),
               "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
@@ -203,7 +203,8 @@ def _check_layers(arrays: dict, sizes: list[int]):
                 raise ModelFileError(f"{name!r} holds absurdly large values "
                                      f"(above {MAX_ABS_PARAM:g})")
             bucket.append(a)
-    extra = set(arrays) - {"sizes", "meta"} - {f"{p}{i}" for p in "Wb" for i in range(len(sizes) - 1)}
+    used = {"sizes", "meta"} | {f"{p}{i}" for p in "Wb" for i in range(len(sizes) - 1)}
+    extra = set(arrays) - used
     if extra:
         raise ModelFileError(f"the file has entries {sorted(extra)} that layers {sizes} do not use")
     return weights, biases

@@ -90,7 +90,7 @@ class Network:
         return layer
 
     @classmethod
-    def from_arrays(cls, weights, biases, **options) -> "Network":
+    def from_arrays(cls, weights, biases, **options) -> Network:
         """A network with the given weights (n_out, n_in) and biases (n_out,) per layer."""
         sizes = [np.shape(weights[0])[1]] + [np.shape(w)[0] for w in weights]
         net = cls(sizes, seed=0, **options)
@@ -173,4 +173,5 @@ class Network:
         return float(np.sum(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)))
 
     def __repr__(self) -> str:
-        return f"Network({layers_label(self.sizes)}, init={self.init!r}, cost={self.cost!r}, l2={self.l2})"
+        return (f"Network({layers_label(self.sizes)}, init={self.init!r}, cost={self.cost!r}, "
+                f"l2={self.l2})")

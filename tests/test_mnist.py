@@ -178,8 +178,9 @@ def test_an_unreadable_file_is_a_clear_error(mnist_dir, tmp_path):
 
 def test_download_falls_back_to_second_mirror_with_progress(server, tmp_path):
     calls = []
-    dest = mnist.download_mnist(tmp_path / "data", mirrors=[server.url("wrong"), server.url("good")],
-                                progress=lambda done, total, name: calls.append((done, total, name)))
+    dest = mnist.download_mnist(tmp_path / "data",
+                                mirrors=[server.url("wrong"), server.url("good")],
+                                progress=lambda *args: calls.append(args))
     assert dest == tmp_path / "data"
     _assert_verified(dest)
     assert all(total == TOTAL_BYTES and name in FILES for _, total, name in calls)

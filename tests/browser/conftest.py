@@ -1,25 +1,29 @@
 """Real-browser fixtures: the page served by `streamlit run app.py`, seen by Debian's chromium.
 
 The server starts once per session on a free port and is stopped at teardown, its training
-workers with it (tests/browser/servers.py).
-No test tool downloads a browser here: Playwright drives /usr/bin/chromium. Without it the
-tests skip on a developer's machine and fail on CI (env CI == "true").
+workers with it (tests/helpers.py). No test tool downloads a browser here: Playwright drives
+/usr/bin/chromium. Without it the tests skip on a developer's machine and fail on CI
+(env CI == "true"). Every test in this folder is marked `browser` and `slow`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.browser.servers import ARTIFACTS, free_port, missing, start_page, stop, wait_healthy
+from tests.helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    VIEWPORT,
+    free_port,
+    missing,
+    start_page,
+    stop,
+    wait_healthy,
+)
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
-VIEWPORT = {"width": 1366, "height": 900}  # a common laptop screen
 # How long a browser check waits for the page to show what it expects. Not a timing claim:
 # a busy CI machine (or a training run beside the page) can delay a rerun by seconds.
 EXPECT_TIMEOUT = 30_000  # ms
@@ -29,6 +33,14 @@ try:
     _expect.set_options(timeout=EXPECT_TIMEOUT)
 except ImportError:  # the `browser` fixture reports it: a failure on CI, a skip elsewhere
     pass
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

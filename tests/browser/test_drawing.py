@@ -5,46 +5,25 @@ Screenshots go to artifacts/ (git-ignored), to be looked at.
 
 from __future__ import annotations
 
-import math
 import re
-from pathlib import Path
 
-from tests.browser.servers import ARTIFACTS, playwright_expect
+from tests.helpers import (
+    ARTIFACTS,
+    ONE,
+    PROMPT,
+    REPO,
+    SEVEN,
+    STROKES,
+    answer,
+    draw,
+    playwright_expect,
+)
 
 expect = playwright_expect()
-
-PROMPT = "Draw a digit on the black square"
-
-# Strokes in canvas pixels (the canvas is 280 x 280); each inner list is one mouse-down..up.
-ONE = [[(140, 45 + 5 * i) for i in range(39)]]  # one vertical stroke, 45 -> 235
-SEVEN = [[(75 + 5 * i, 55) for i in range(28)]  # the top bar, left to right ...
-         + [(210 - 3 * i, 55 + 6 * i) for i in range(31)]]  # ... then down to the left
-ZERO = [[(140 + 62 * math.sin(2 * math.pi * i / 72), 140 - 92 * math.cos(2 * math.pi * i / 72))
-         for i in range(76)]]  # an ellipse of many small moves, closed with a little overlap
-DIGITS = {1: ONE, 7: SEVEN, 0: ZERO}
-
-
-def draw(page, strokes) -> None:
-    """Draw strokes on the canvas with the mouse, as a visitor would."""
-    canvas = page.locator("canvas.upper-canvas")
-    expect(canvas).to_have_count(1)  # just after "Clear canvas" the old one may linger
-    canvas.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-        page.mouse.up()
 
 
 def picker(page):
     return page.get_by_test_id("stSidebar").get_by_role("combobox")
-
-
-def answer(page):
-    return page.get_by_test_id("stMetricValue")
 
 
 def wait_for_reading(page) -> None:
@@ -67,7 +46,7 @@ def test_empty_page_prompts_to_draw(page):
 
 
 def test_drawn_digits_are_read(page):
-    for digit, strokes in DIGITS.items():
+    for digit, strokes in STROKES.items():
         draw(page, strokes)
         expect(answer(page)).to_have_text(str(digit))
         wait_for_reading(page)
@@ -102,7 +81,7 @@ def test_bad_model_file_gives_message_and_keeps_model(page, tmp_path):
 
 def test_good_model_file_is_added_and_answers(page):
     sidebar = page.get_by_test_id("stSidebar")
-    book = Path(__file__).resolve().parents[2] / "assets" / "models" / "book.npz"
+    book = REPO / "assets" / "models" / "book.npz"
     sidebar.locator("input[type=file]").set_input_files(book)
     expect(sidebar.get_by_test_id("stAlertContentSuccess")).to_contain_text("Uploaded book.npz")
     expect(picker(page)).to_have_value(re.compile(r"^Uploaded book\.npz: \[784, 30, 10\]"))

@@ -4,12 +4,21 @@ while the network learns, and two tabs training at once, each seeing only its ow
 from __future__ import annotations
 
 import re
-import time
 
-from tests.browser.conftest import ARTIFACTS, VIEWPORT
-from tests.browser.servers import free_port, playwright_expect, start_page, wait_healthy, workers_of
-from tests.browser.servers import stop as stop_server
-from tests.browser.test_drawing import SEVEN, answer, draw
+from tests.helpers import (
+    ARTIFACTS,
+    SEVEN,
+    VIEWPORT,
+    answer,
+    draw,
+    free_port,
+    playwright_expect,
+    start_page,
+    wait_healthy,
+    wait_until,
+    workers_of,
+)
+from tests.helpers import stop as stop_server
 
 expect = playwright_expect()
 
@@ -116,13 +125,11 @@ def test_a_closed_tab_stops_its_run_and_leaves_no_worker(browser, tmp_path):
             tab.goto(url)
             expect(tab.locator("canvas.upper-canvas")).to_be_visible()
             train(tab)
-            assert len(workers_of(server)) == 1     # the run trains in a worker process
+            assert len(workers_of(server.pid)) == 1  # the run trains in a worker process
             tab.get_by_role("button", name="Pause").click()  # paused, it would wait 600 s
             expect(tab.get_by_role("button", name="Resume")).to_be_visible()
             context.close()                          # the visitor closes the tab
-            deadline = time.monotonic() + 60
-            while workers_of(server) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert workers_of(server) == []          # stopped, and its process is gone
+            wait_until(lambda: not workers_of(server.pid), 60,  # stopped, its process gone
+                       "the closed tab's worker process ends", every=0.5)
         finally:
             stop_server(server)

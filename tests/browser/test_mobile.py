@@ -9,17 +9,12 @@ shows go to artifacts/phone-*.png (git-ignored), to be looked at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.browser.servers import playwright_expect
+from tests.helpers import ARTIFACTS, ONE, PROMPT, SEVEN, answer, playwright_expect
 
 expect = playwright_expect()
-
-from test_drawing import ONE, PROMPT, SEVEN, answer
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 WAIT = 30_000  # ms; generous for a busy machine, no timing is asserted
 
 # Playwright's "Pixel 7" descriptor (playwright 1.65 `p.devices["Pixel 7"]`), written out

@@ -15,21 +15,33 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.browser.servers import (ARTIFACTS, REPO, free_port, missing, playwright_expect,
-                                   start_page, stop, wait_healthy)
-from tests.browser.test_drawing import ONE, PROMPT, SEVEN, answer, draw
+from tests.helpers import (
+    ARTIFACTS,
+    ONE,
+    PROMPT,
+    REPO,
+    SEVEN,
+    VIEWPORT,
+    answer,
+    draw,
+    free_port,
+    missing,
+    playwright_expect,
+    start_page,
+    stop,
+    wait_healthy,
+    wait_until,
+)
 
 expect = playwright_expect()
 
 SITE_CONF = REPO / "deploy" / "nginx.conf"
 BOOK_MODEL = REPO / "assets" / "models" / "book.npz"
-VIEWPORT = {"width": 1366, "height": 900}
 COOKIE = "digitlab_route"
 # How long to wait for the page to show something: generous, because plotly's 4 MB script
 # is parsed on a machine that may be busy with other tests (no timing is asserted).
@@ -60,7 +72,8 @@ def site_config(copy_ports: tuple[int, int], listen_port: int) -> str:
     text = SITE_CONF.read_text()
     replacements = {"server 127.0.0.1:8501 ": f"server 127.0.0.1:{copy_ports[0]} ",
                     "server 127.0.0.1:8502 ": f"server 127.0.0.1:{copy_ports[1]} ",
-                    "    listen 80;\n    listen [::]:80;\n": f"    listen 127.0.0.1:{listen_port};\n"}
+                    "    listen 80;\n    listen [::]:80;\n":
+                        f"    listen 127.0.0.1:{listen_port};\n"}
     for old, new in replacements.items():
         assert text.count(old) == 1, f"deploy/nginx.conf no longer has {old!r} once"
         text = text.replace(old, new)
@@ -107,7 +120,7 @@ def proxy(tmp_path):
         ports = (free_port(), free_port())
         for port in ports:
             log_path = ARTIFACTS / f"proxy-copy-{port}.log"
-            log = open(log_path, "wb")
+            log = open(log_path, "wb")  # noqa: SIM115 - closed with the others below
             logs.append(log)
             copies[f"127.0.0.1:{port}"] = start_page(port, log)
         for (address, proc), log in zip(copies.items(), logs):
@@ -120,7 +133,7 @@ def proxy(tmp_path):
         # As root, nginx's workers would switch to `nobody`, who cannot enter tmp_path.
         user = "user root;\n" if os.geteuid() == 0 else ""
         (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix, user=user))
-        nginx_log = open(prefix / "stderr.log", "wb")
+        nginx_log = open(prefix / "stderr.log", "wb")  # noqa: SIM115 - closed below
         logs.append(nginx_log)
         nginx_proc = subprocess.Popen(
             [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix),
@@ -176,10 +189,8 @@ def copies_used(proxy: Proxy, route: str, since: int = 0) -> set[str]:
 
 def wait_for_websocket_logged(proxy: Proxy, route: str) -> None:
     """nginx logs a websocket when it closes; wait for that line after closing the tab."""
-    deadline = time.monotonic() + 10
-    while not any("/_stcore/stream" in r for _, r in proxy.served(route)):
-        assert time.monotonic() < deadline, proxy.served(route)
-        time.sleep(0.2)
+    wait_until(lambda: any("/_stcore/stream" in r for _, r in proxy.served(route)), 10,
+               f"a websocket logged under {route} (logged: {proxy.served(route)})", every=0.2)
 
 
 def test_drawing_and_upload_through_nginx_stay_on_one_copy(browser, proxy):
