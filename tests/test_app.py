@@ -9,44 +9,20 @@ the test chose, and, like the real canvas, an empty one whenever the key changes
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from nn.modelfile import ModelFileError, load_model, model_bytes
 from nn.models import (SHIPPED, as_grid, describe, download_name, label_for, load_shipped,
                        load_upload, pixelated, read, unique_label, upload_label)
 from nn.preprocess import canvas_to_mnist
+from tests.helpers import APP, STROKES, canvas_image
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
-SIZE = 280
-PEN = 22
-
-
-# --- drawings, as the canvas returns them (280x280 RGBA, white ink on opaque black) ------
-
-
-def drawing(strokes, pen: int = PEN) -> np.ndarray:
-    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 255))
-    pen_draw = ImageDraw.Draw(image)
-    for stroke in strokes:
-        pen_draw.line(stroke, fill=(255, 255, 255, 255), width=pen, joint="curve")
-        for x, y in (stroke[0], stroke[-1]):  # round pen ends, as on the canvas
-            pen_draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2),
-                             fill=(255, 255, 255, 255))
-    return np.asarray(image)
-
-
-ONE = drawing([[(140, 45), (140, 235)]])
-SEVEN = drawing([[(75, 55), (210, 55), (120, 235)]])
-ZERO = drawing([[(140 + 62 * math.sin(t), 140 - 92 * math.cos(t))
-                 for t in np.linspace(0, 2.1 * math.pi, 80)]])
-BLACK = drawing([])  # what the canvas's own "reset" sends back
+# Drawings as the canvas returns them (280x280 RGBA, white ink on opaque black).
+ONE, SEVEN, ZERO = (canvas_image(STROKES[d]) for d in (1, 7, 0))
+BLACK = canvas_image([])  # what the canvas's own "reset" sends back
 DRAWINGS = {0: ZERO, 1: ONE, 7: SEVEN}
 
 

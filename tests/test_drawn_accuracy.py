@@ -11,17 +11,13 @@ must bring them back close enough to MNIST that the shipped default model reads 
 
 from __future__ import annotations
 
-import gzip
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 from nn.preprocess import canvas_to_mnist
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "assets" / "models" / "default.npz"
 CANVAS = 280
 SUBSET = 2000
@@ -30,30 +26,13 @@ MIDRES = 4  # the digit's pen is changed at 4x MNIST's resolution
 TOLERANCE = 0.02
 
 
-def mnist_dir() -> Path | None:
-    """Where the MNIST files are: $MNIST_DIR, else <repo>/../shared/mnist; None if absent."""
-    candidates = [os.environ.get("MNIST_DIR"), REPO.parent / "shared" / "mnist"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "t10k-images-idx3-ubyte.gz").is_file():
-            return Path(candidate)
-    return None
-
-
-def read_idx(path: Path, header: int) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=header)
+# 2,000 digits redrawn and prepared one by one: seconds, so outside the fast loop.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def test_digits() -> tuple[np.ndarray, np.ndarray]:
-    folder = mnist_dir()
-    if folder is None:
-        message = "MNIST files not found (set MNIST_DIR or put them in ../shared/mnist)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz", 8)
+def test_digits(mnist_data) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = mnist_data.test_images.reshape(-1, 28, 28), mnist_data.test_labels
     pick = np.random.default_rng(SEED).choice(len(labels), SUBSET, replace=False)
     return images[pick], labels[pick]
 

@@ -15,7 +15,7 @@ def test_recorded_accuracy_matches_the_real_test_set(model, mnist_data):
     assert meta["command"].startswith("python -m nn.train") and "--seed" in meta["command"]
 
 
-def test_the_default_model_is_the_stronger_one(mnist_data):
+def test_the_default_model_is_the_stronger_one():
     default, book = (m.load() for m in SHIPPED)
     assert default[1]["test_accuracy"] >= 0.975
     assert book[0].sizes == [784, 30, 10] and book[1]["settings"]["eta"] == 3.0

@@ -15,7 +15,10 @@ from streamlit.testing.v1 import AppTest
 from nn import mnist
 from nn.presets import PRESETS
 from nn.runs import RunManager
-from tests.test_app import APP, SEVEN
+from tests.helpers import APP, SEVEN, canvas_image
+
+# Each test trains for real in worker processes on the real MNIST: seconds each.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -125,7 +128,7 @@ def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):
     button(page, "Train").click()
     wait_for(page, ended)
     button(page, "Use this network for drawing").click()
-    canvas.image = SEVEN
+    canvas.image = canvas_image(SEVEN)
     run(page)
     selected = page.selectbox(key="selected").value
     assert selected.startswith("Trained here: [784, 30, 10]")
@@ -207,7 +210,7 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
         app = run(AppTest.from_file(APP, default_timeout=30))
         assert any("MNIST" in w.value for w in app.warning)
         assert "Download MNIST" in labels(app)
-        canvas.image = SEVEN
+        canvas.image = canvas_image(SEVEN)
         run(app)
         assert app.metric[0].value == "7"
     finally:
@@ -219,6 +222,6 @@ def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatc
     monkeypatch.setattr(RunManager, "_shared", None)
     app = run(AppTest.from_file(APP, default_timeout=30))
     assert any("DIGITLAB_MAX_RUNS" in e.value and "switched off" in e.value for e in app.error)
-    canvas.image = SEVEN
+    canvas.image = canvas_image(SEVEN)
     run(app)
     assert app.metric[0].value == "7"
