@@ -35,14 +35,13 @@ _CHUNK = 1024  # images per block when feeding a large batch forward
 ONE_HALF = np.array(0.5, dtype=DTYPE)
 
 
-def sigmoid(z: np.ndarray, out: np.ndarray | None = None, half=ONE_HALF) -> np.ndarray:
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """The logistic function 1 / (1 + e^-z), written through tanh so that no input overflows.
 
     sigma(z) = (1 + tanh(z / 2)) / 2; exp(-z) overflows float32 for z < -88, tanh never does.
-    Works in place when `out` is `z`. `half` is the factor z is multiplied by before tanh:
-    the trainer passes 0.5 / 255 to get sigma(z / 255) for free (see nn.sgd).
+    Works in place when `out` is `z` (the trainer's way, see nn.sgd).
     """
-    out = np.multiply(z, half, out=out)
+    out = np.multiply(z, ONE_HALF, out=out)
     np.tanh(out, out=out)
     np.multiply(out, ONE_HALF, out=out)
     np.add(out, ONE_HALF, out=out)

@@ -22,10 +22,8 @@ calls and the Python around them. So:
   one product gives BP3 and BP4 together;
 - the output error is scaled by eta/m once; every gradient derived from it is then already
   the update to subtract;
-- the training images stay uint8 (one copy shared by every run); a batch is gathered and cast
-  to float32 as pixel values 0-255, with a bias column of 255 instead of 1, and the first
-  layer divides by 255 inside its sigmoid (whose first step is a multiplication anyway) and
-  in its error: exactly the book's network on inputs in [0, 1], one numpy call cheaper;
+- the training images stay uint8 (one copy shared by every run); a batch is gathered, then
+  scaled to [0, 1] and cast to float32 in one call, straight into the input buffer;
 - constants are 0-d float32 arrays and the hidden activations have a contiguous copy for
   the backward pass, both cheaper per call than Python floats and strided views;
 - the calls of one step for one batch size are built once as a flat list of (function,
@@ -37,11 +35,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import DTYPE, ONE_HALF, Network, sigmoid
+from .network import DTYPE, Network, sigmoid
 
 ONE = np.array(1.0, dtype=DTYPE)
 INV255 = np.array(1 / 255, dtype=DTYPE)
-HALF_INV255 = np.array(0.5 / 255, dtype=DTYPE)
 
 
 class SGD:
@@ -80,20 +77,19 @@ class SGD:
         rate = np.zeros((), dtype=DTYPE)  # eta / m
         pixels = np.empty((m, sizes[0]), dtype=np.uint8)
         target = np.empty((m, sizes[-1]), dtype=DTYPE)
-        # inputs[l]: layer l's input with a trailing bias column (255 for the pixels).
+        # inputs[l]: layer l's input with a trailing column of ones, the bias's input.
         inputs = [np.ones((m, n + 1), dtype=DTYPE) for n in sizes[:-1]]
-        inputs[0][:, -1] = 255.0
         acts = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]  # z, then sigma(z)
         deltas = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         slopes = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         grads = [np.empty_like(layer) for layer in params]
 
         calls = [(self.images.take, (index, 0, pixels)),  # bound methods skip np.take's
-                 (np.copyto, (inputs[0][:, :-1], pixels)),  # Python wrapper
+                 (np.multiply, (pixels, INV255, inputs[0][:, :-1])),  # Python wrapper
                  (self.targets.take, (index, 0, target))]
         for l, layer in enumerate(params):  # forward: a = sigma(w a_in + b), in place
             calls += [(np.matmul, (inputs[l], layer.T, acts[l])),
-                      (sigmoid, (acts[l], acts[l], HALF_INV255 if l == 0 else ONE_HALF))]
+                      (sigmoid, (acts[l], acts[l]))]
             if l < last:
                 calls.append((np.copyto, (inputs[l + 1][:, :-1], acts[l])))
         out, delta = acts[last], deltas[last]
@@ -106,8 +102,6 @@ class SGD:
             if l > 0:  # BP2, before this layer's weights change
                 calls += [(np.matmul, (deltas[l], layer[:, :-1], deltas[l - 1])),
                           *_times_slope(acts[l - 1], slopes[l - 1], deltas[l - 1])]
-            else:  # the pixels are 0-255: their error is 255x smaller
-                calls.append((np.multiply, (deltas[0], INV255, deltas[0])))
             calls.append((np.matmul, (deltas[l].T, inputs[l], grads[l])))  # BP3 and BP4
             if net.l2 > 0:  # weight decay: w -> (1 - eta lambda / n) w, biases untouched
                 decay = np.zeros((), dtype=DTYPE)
