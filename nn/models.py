@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .modelfile import load_model
-from .network import Network
+from .network import Network, layers_label
 
 __all__ = ["ShippedModel", "SHIPPED", "MODELS_DIR", "describe", "label_for", "load_shipped",
            "unique_label", "upload_label", "load_upload", "download_name", "Reading", "read", "pixelated",
@@ -51,7 +51,7 @@ SHIPPED: tuple[ShippedModel, ...] = (
 
 def describe(net: Network, meta: dict) -> str:
     """'[784, 100, 10], 97.4 % on test' (the accuracy only if the metadata has it)."""
-    text = f"[{', '.join(str(n) for n in net.sizes)}]"
+    text = layers_label(net.sizes)
     accuracy = meta.get("test_accuracy")
     if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) \
             and 0 <= accuracy <= 1:
