@@ -84,8 +84,9 @@ class SGD:
         slopes = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         grads = [np.empty_like(layer) for layer in params]
 
-        calls = [(self.images.take, (index, 0, pixels)),  # bound methods skip np.take's
-                 (np.multiply, (pixels, INV255, inputs[0][:, :-1])),  # Python wrapper
+        # Gather the batch (a bound .take skips np.take's Python wrapper), pixels to [0, 1].
+        calls = [(self.images.take, (index, 0, pixels)),
+                 (np.multiply, (pixels, INV255, inputs[0][:, :-1])),
                  (self.targets.take, (index, 0, target))]
         for l, layer in enumerate(params):  # forward: a = sigma(w a_in + b), in place
             calls += [(np.matmul, (inputs[l], layer.T, acts[l])),
