@@ -22,8 +22,10 @@ calls and the Python around them. So:
   one product gives BP3 and BP4 together;
 - the output error is scaled by eta/m once; every gradient derived from it is then already
   the update to subtract;
-- the training images stay uint8 (one copy shared by every run); a batch is gathered, then
-  scaled to [0, 1] and cast to float32 in one call, straight into the input buffer;
+- the training images stay uint8 (one copy shared by every run); a batch is gathered, cast
+  into the input buffer, whose bias column holds 255, and then the whole buffer is scaled by
+  1/255: pixels in [0, 1] and a bias input of 1 (a contiguous multiplication is cheaper than
+  casting and scaling into the strided view of the pixels);
 - constants are 0-d float32 arrays and the hidden activations have a contiguous copy for
   the backward pass, both cheaper per call than Python floats and strided views;
 - the calls of one step for one batch size are built once as a flat list of (function,
@@ -79,6 +81,7 @@ class SGD:
         target = np.empty((m, sizes[-1]), dtype=DTYPE)
         # inputs[l]: layer l's input with a trailing column of ones, the bias's input.
         inputs = [np.ones((m, n + 1), dtype=DTYPE) for n in sizes[:-1]]
+        inputs[0][:, -1] = 255  # becomes 1 with the pixels' scaling
         acts = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]  # z, then sigma(z)
         deltas = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         slopes = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
@@ -86,7 +89,8 @@ class SGD:
 
         # Gather the batch (a bound .take skips np.take's Python wrapper), pixels to [0, 1].
         calls = [(self.images.take, (index, 0, pixels)),
-                 (np.multiply, (pixels, INV255, inputs[0][:, :-1])),
+                 (np.copyto, (inputs[0][:, :-1], pixels)),
+                 (np.multiply, (inputs[0], INV255, inputs[0])),
                  (self.targets.take, (index, 0, target))]
         for l, layer in enumerate(params):  # forward: a = sigma(w a_in + b), in place
             calls += [(np.matmul, (inputs[l], layer.T, acts[l])),
