@@ -22,7 +22,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -33,6 +32,8 @@ MNIST_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 
 def missing(message: str):
     """Something a test needs is not there: a failure on CI (CI=true), a skip elsewhere."""
+    import pytest  # here, not at the top: the benchmarks use this module without pytest
+
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -104,6 +105,8 @@ def playwright_expect():
     except ImportError:
         if os.environ.get("CI") == "true":
             raise
+        import pytest
+
         pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
                     allow_module_level=True)
     return expect
