@@ -38,17 +38,16 @@ class Worker(Control):
         self._state_sent: tuple[State, str] | None = None
         self._sent_at = -math.inf
 
-    def main(self) -> None:
+    def main(self, data=None) -> None:
+        """Receive `Start`, train, send the last report. `data`: MNIST, if not the shared
+        files `Start` names (tests)."""
         from .run_manager import open_shared_data
         start: Start = self.conn.recv()
         try:
-            os.nice(NICENESS)
-        except OSError:
-            pass
-        try:
-            run = TrainingRun(start.settings, open_shared_data(start.data_folder),
-                              limits=start.limits, control=self, listener=self._on_point,
-                              report_every=start.report_every)
+            if data is None:
+                data = open_shared_data(start.data_folder)
+            run = TrainingRun(start.settings, data, limits=start.limits, control=self,
+                              listener=self._on_point, report_every=start.report_every)
         except Exception as e:  # noqa: BLE001 - reported to the page, not lost
             self._send(Report(State.FAILED, f"{type(e).__name__}: {e}"))
             return
@@ -110,5 +109,13 @@ class Worker(Control):
             pass  # the server is gone: the next poll or wait notices and stops the run
 
 
+def main(fd: int) -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    Worker(Connection(fd)).main()
+
+
 if __name__ == "__main__":
-    Worker(Connection(int(sys.argv[1]))).main()
+    main(int(sys.argv[1]))
