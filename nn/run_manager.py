@@ -14,9 +14,11 @@ copy in memory, however many runs there are.
 The page holds a `RunHandle` per run: `pause()`, `resume()`, `stop()`, `set_eta()` send a
 command (`nn.protocol`) that the worker applies before its next mini-batch; `view()` returns
 the run's state, history and queue position; `network()` the latest weights (sent with every
-metric point). The handle changes its state only as `nn.protocol.State` allows, and only
-from a worker's `Report`, which brings the figures that go with it. A handle must be `touch()`ed by its page at least every `abandon_after` seconds:
-a run whose page stopped asking (its tab was closed) is stopped and its slot freed.
+metric point). A handle's state changes only as `nn.protocol.State` allows: to "starting"
+and (for a queued run) "stopped" by the manager, otherwise by a worker's `Report`, which
+brings the figures that go with it in the same step. A handle must be `touch()`ed by its
+page at least every `abandon_after` seconds: a run whose page stopped asking (its tab was
+closed) is stopped and its slot freed.
 """
 
 from __future__ import annotations
@@ -39,8 +41,18 @@ import numpy as np
 
 from . import mnist
 from .network import Network
-from .protocol import (ACTIVE, Command, IllegalTransition, Pause, Report, Resume, SetEta,
-                       Start, State, Stop)
+from .protocol import (
+    ACTIVE,
+    Command,
+    IllegalTransition,
+    Pause,
+    Report,
+    Resume,
+    SetEta,
+    Start,
+    State,
+    Stop,
+)
 from .settings import Limits, Settings, check_eta
 from .trainer import metadata
 

@@ -5,8 +5,18 @@ import pickle
 import numpy as np
 import pytest
 
-from nn.protocol import (ACTIVE, OVER, IllegalTransition, Pause, Report, Resume, SetEta, Start,
-                         State, Stop)
+from nn.protocol import (
+    ACTIVE,
+    OVER,
+    IllegalTransition,
+    Pause,
+    Report,
+    Resume,
+    SetEta,
+    Start,
+    State,
+    Stop,
+)
 from nn.settings import Limits, Settings
 
 ALLOWED = {

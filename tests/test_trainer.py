@@ -6,9 +6,9 @@ in the test's own thread: no threads, no sleeps, the same steps every time.
 
 import numpy as np
 import pytest
+from conftest import FakeData
 
 import nn.trainer as trainer
-from conftest import FakeData
 from nn.protocol import Pause, Resume, SetEta, State, Stop
 from nn.settings import Limits, Settings, SettingsError
 from nn.trainer import CHECK_EVERY, Control, TrainingRun

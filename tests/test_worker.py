@@ -7,11 +7,11 @@ when the worker has sent a given number of metric points, or when it waits while
 from collections import deque
 
 import pytest
+from conftest import FakeData
 
 from nn.protocol import Pause, Report, Resume, SetEta, Start, State, Stop
 from nn.settings import Limits, Settings
 from nn.worker import Worker
-from conftest import FakeData
 
 
 class FakeServer:
