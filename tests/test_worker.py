@@ -1,7 +1,8 @@
 """A run's worker, in the test's own thread: the reports it sends for the commands it gets.
 
 `FakeServer` stands for the server's end of the worker's connection: commands are handed out
-when the worker has sent a given number of metric points, or when it waits while paused.
+once the worker has sent a given number of metric points (at its next look at the
+connection), or when it waits while paused.
 """
 
 from collections import deque
@@ -28,7 +29,8 @@ class FakeServer:
     def poll(self, timeout=0.0):
         if self.gone_after is not None and self.points() >= self.gone_after:
             raise EOFError
-        self.inbox.extend(self.after_points.pop(self.points(), []))
+        for due in [n for n in self.after_points if n <= self.points()]:
+            self.inbox.extend(self.after_points.pop(due))
         if not self.inbox and timeout != 0.0 and self.while_paused:  # the worker waits
             self.inbox.append(self.while_paused.popleft())
         return bool(self.inbox)
