@@ -18,6 +18,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .settings import Limits, Settings
+
 
 class State(enum.Enum):
     QUEUED = "queued"        # submitted, waiting for a free slot
@@ -59,8 +61,8 @@ _NEXT = {
 class Start:
     """The first message: what to train, within which limits, on which shared data."""
 
-    settings: object      # nn.settings.Settings
-    limits: object        # nn.settings.Limits
+    settings: Settings
+    limits: Limits
     data_folder: str      # where nn.run_manager.write_shared_data put MNIST
     report_every: float   # seconds between metric points
 
