@@ -14,7 +14,7 @@ Session state (one per browser tab):
                   None while the canvas is empty.
     canvas_gen    bumped by "Clear canvas": the canvas's key, so a new (empty) canvas mounts.
     upload_note   (kind, text) about the last uploaded file, shown while the file is there.
-    runs          this tab's training runs (nn.runs.RunHandle), oldest first; the last one
+    runs          this tab's training runs (nn.run_manager.RunHandle), oldest first; the last one
                   is the current run. Each trains in a worker process of the server.
     used_runs     ids of runs already added to the picker ("Use this network for drawing").
     t_*           the training settings' widgets.
@@ -36,8 +36,8 @@ from nn.models import (as_grid, describe, download_name, load_shipped, load_uplo
 from nn.network import Network
 from nn.preprocess import canvas_to_mnist
 from nn.presets import PRESETS, matching_preset, preset_named
-from nn.runs import RunManager
-from nn.training import Settings, SettingsError
+from nn.run_manager import RunManager
+from nn.settings import Settings, SettingsError
 from ui.download import BackgroundDownload
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works

@@ -4,7 +4,7 @@
 
 For two runs of [784, 30, 10], batch 10, eta 3.0, 2 epochs each, prints:
 - the wall time of one run alone, of two runs as threads of one process, and of two runs as
-  two processes (what `nn.runs` does), and the speed-up over running them one after another;
+  two processes (what `nn.run_manager` does), and the speed-up over running them one after another;
 - meanwhile, how long the "page" (this process's main thread) takes to answer a drawing
   (canvas_to_mnist + a reading by the default network), every 50 ms: median and 95th
   percentile, idle and under each kind of load.
@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.mnist import shared_mnist  # noqa: E402
 from nn.models import SHIPPED, read  # noqa: E402
 from nn.preprocess import canvas_to_mnist  # noqa: E402
-from nn.training import Limits, Settings, TrainingRun  # noqa: E402
+from nn.settings import Limits, Settings  # noqa: E402
+from nn.trainer import TrainingRun  # noqa: E402
 
 SETTINGS = Settings(hidden=30, eta=3.0, batch_size=10, epochs=2)
 

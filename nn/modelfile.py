@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import COSTS, INITS, Network
+from .network import Network, check_options
 
 FORMAT = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024   # a [784, 2000, 10] float32 network is 6.3 MB
@@ -222,10 +222,10 @@ def _check_meta(arrays: dict) -> dict:
         raise ModelFileError(f"the 'meta' entry is not valid JSON ({e})") from None
     if not isinstance(meta, dict):
         raise ModelFileError("the 'meta' entry must be a JSON object")
-    if meta.get("init", "normal") not in INITS or meta.get("cost", "quadratic") not in COSTS:
-        raise ModelFileError(f"the 'meta' entry names an unknown init or cost "
-                             f"({meta.get('init')!r}, {meta.get('cost')!r})")
-    l2 = meta.get("l2", 0.0)
-    if not isinstance(l2, (int, float)) or isinstance(l2, bool) or not 0 <= l2 < 1e6:
-        raise ModelFileError(f"the 'meta' entry has an invalid l2 value {l2!r}")
+    try:
+        check_options(meta.get("init", "normal"), meta.get("cost", "quadratic"),
+                      meta.get("l2", 0.0))
+    except ValueError as e:
+        raise ModelFileError(f"the 'meta' entry names an unknown init or cost, or a bad "
+                             f"l2: {e}") from None
     return meta

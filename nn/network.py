@@ -26,6 +26,7 @@ threadpool_limits(limits=1, user_api="blas")
 
 INITS = ("normal", "scaled")
 COSTS = ("quadratic", "cross-entropy")
+L2_MAX = 1000.0  # largest L2 lambda a network, a run's settings or a model file may use
 DTYPE = np.float32
 _CHUNK = 1024  # images per block when feeding a large batch forward
 
@@ -61,6 +62,21 @@ def layers_label(sizes) -> str:
     return "[" + ", ".join(str(int(n)) for n in sizes) + "]"
 
 
+def check_options(init, cost, l2) -> None:
+    """Raise ValueError, naming the option, unless a network can use init, cost and l2.
+
+    The one check of these options: `Network`, a run's `Settings` and model files use it.
+    """
+    if init not in INITS:
+        raise ValueError(f"initialisation must be one of {INITS}, got {init!r}")
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    number = isinstance(l2, (int, float, np.integer, np.floating)) and not isinstance(l2, bool)
+    if not (number and np.isfinite(l2) and 0 <= l2 <= L2_MAX):
+        raise ValueError(f"L2 regularisation lambda must be a number from 0 to {L2_MAX:g}, "
+                         f"got {l2!r}")
+
+
 class Network:
     """A [784, N, ..., 10] network of sigmoid neurons; see the module docstring."""
 
@@ -69,12 +85,7 @@ class Network:
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"a network needs at least two layers of >= 1 neuron, got {sizes}")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if cost not in COSTS:
-            raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
-        if not (np.isfinite(l2) and l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        check_options(init, cost, l2)
         self.sizes = sizes
         self.init, self.cost, self.l2 = init, cost, float(l2)
         rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .training import Settings
+from .settings import Settings
 
 
 @dataclass(frozen=True)

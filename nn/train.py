@@ -15,7 +15,8 @@ import sys
 from .mnist import MnistError, load_mnist
 from .modelfile import save_model
 from .network import COSTS, INITS
-from .training import Limits, Settings, SettingsError, TrainingRun
+from .settings import Limits, Settings, SettingsError
+from .trainer import TrainingRun
 
 
 def parser() -> argparse.ArgumentParser:

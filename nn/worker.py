@@ -1,108 +1,130 @@
-"""The process one training run lives in (started by `nn.runs.RunManager`).
+"""The process one training run lives in (started by `nn.run_manager.RunManager`).
 
     python -m nn.worker FD
 
-FD is one end of a socket pair to the server. The worker receives the run's settings on it,
-maps the shared MNIST files, trains a `TrainingRun` in its main thread and, in a second
-thread, applies the commands the page sends (pause, resume, stop, eta) and reports state
-changes. Every metric point goes back with a copy of the weights, so the page can re-read
-the visitor's drawing with the network as it is now. The process runs at a lower priority
-than the web server, so training never starves the page's answers to strokes.
+FD is one end of a socket pair to the server. The worker receives `Start` on it, maps the
+shared MNIST files and trains a `TrainingRun` in its one thread, as that run's `Control`:
+between mini-batches the loop asks it for the commands that arrived (a non-blocking poll of
+the connection) and, while paused, waits on the connection for the next one. The worker
+answers with `Report`s (`nn.protocol`): at every metric point (with a copy of the weights, so
+the page can re-read the visitor's drawing with the network as it is now), whenever the state
+changes or eta changes, and otherwise every `PROGRESS_EVERY` seconds. The process runs at a
+lower priority than the web server, so training never starves the page's answers to strokes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
-import threading
+import time
 from multiprocessing.connection import Connection
 
-from .training import TrainingRun
+from .protocol import Command, Report, Start, State, Stop
+from .trainer import Control, TrainingRun
 
 NICENESS = 10
-OVER = ("finished", "stopped", "failed")
+PROGRESS_EVERY = 0.2   # seconds between reports when nothing but progress changed
+POLL_EVERY = 0.01      # seconds between two looks at the connection while training
 
 
-class Worker:
+class Worker(Control):
     """Trains one run and keeps the server informed over `conn`."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
-        self._send_lock = threading.Lock()
+        self._points_sent = 0
         self._eta_changes_sent = 0
-        self.run: TrainingRun | None = None
+        self._state_sent: tuple[State, str] | None = None
+        self._sent_at = -math.inf
+        self._polled_at = -math.inf
 
-    def main(self) -> None:
-        from .runs import open_shared_data
-        settings, limits, data_folder, report_every = self.conn.recv()
+    def main(self, data=None) -> None:
+        """Receive `Start`, train, send the last report. `data`: MNIST, if not the shared
+        files `Start` names (tests)."""
+        from .run_manager import open_shared_data
+        start: Start = self.conn.recv()
         try:
-            os.nice(NICENESS)
-        except OSError:
-            pass
-        try:
-            self.run = TrainingRun(settings, open_shared_data(data_folder), limits=limits,
-                                   listener=self._on_point, report_every=report_every)
+            if data is None:
+                data = open_shared_data(start.data_folder)
+            run = TrainingRun(start.settings, data, limits=start.limits, control=self,
+                              listener=self._on_point, report_every=start.report_every)
         except Exception as e:  # noqa: BLE001 - reported to the page, not lost
-            self.send("state", "failed", f"{type(e).__name__}: {e}")
+            self._send(Report(State.FAILED, f"{type(e).__name__}: {e}"))
             return
-        threading.Thread(target=self._follow_commands, daemon=True).start()
-        self.send("state", "running", "")
         try:
-            self.run.run()
+            run.run()
         except Exception:  # noqa: BLE001 - run.state and run.reason say what happened
             pass
-        self._send_eta_changes()
-        self.send("state", self.run.state, self.run.reason)
+        self.report(run, force=True)
 
-    def send(self, *message) -> None:
-        with self._send_lock:
-            try:
-                self.conn.send(message)
-            except (OSError, ValueError):
-                pass  # the server is gone: _follow_commands notices and stops the run
+    # -- the run's Control ----------------------------------------------------------------
+    def poll(self, run: TrainingRun) -> list[Command]:
+        """Called every few mini-batches (about every 0.3 ms at batch size 10): a look at
+        the connection costs a system call, so it is taken every `POLL_EVERY` s at most."""
+        self.report(run)
+        now = time.monotonic()
+        if now - self._polled_at < POLL_EVERY:
+            return []
+        self._polled_at = now
+        commands = []
+        try:
+            while self.conn.poll():
+                commands.append(self.conn.recv())
+        except (EOFError, OSError):
+            commands.append(Stop("the server went away"))
+        return commands
+
+    def wait(self, run: TrainingRun, timeout: float) -> Command | None:
+        self.report(run)   # "paused", with the progress it paused at
+        try:
+            if self.conn.poll(None if math.isinf(timeout) else timeout):
+                return self.conn.recv()
+            return None
+        except (EOFError, OSError):
+            return Stop("the server went away")
 
     def _on_point(self, run: TrainingRun, point) -> None:
-        """Called by the training thread between mini-batches for every new point."""
-        self._send_eta_changes()
-        weights = ([w.copy() for w in run.network.weights],
-                   [b.copy() for b in run.network.biases])
-        self.send("point", dataclasses.asdict(point), weights)
+        self.report(run, force=True)
 
-    def _send_eta_changes(self) -> None:
-        """Report the eta changes the training thread has applied and not yet reported."""
-        changes = list(self.run.eta_changes)
-        for change in changes[self._eta_changes_sent:]:
-            self.send("eta", *change)
-        self._eta_changes_sent = len(changes)
+    # -- reports --------------------------------------------------------------------------
+    def report(self, run: TrainingRun, force: bool = False) -> None:
+        """Send what changed since the last report: always if the state, the eta or the
+        points did (or `force`), else at most every `PROGRESS_EVERY` seconds."""
+        now = time.monotonic()
+        state = (run.state, run.reason)
+        if not (force or len(run.history) > self._points_sent
+                or len(run.eta_changes) > self._eta_changes_sent
+                or state != self._state_sent or now - self._sent_at >= PROGRESS_EVERY):
+            return
+        points = run.history[self._points_sent:]
+        eta_changes = run.eta_changes[self._eta_changes_sent:]
+        weights = None
+        if points:
+            weights = (tuple(w.copy() for w in run.network.weights),
+                       tuple(b.copy() for b in run.network.biases))
+        self._send(Report(run.state, run.reason, run.progress, run.training_time(),
+                          tuple(dataclasses.asdict(p) for p in points), tuple(eta_changes),
+                          weights))
+        self._points_sent += len(points)
+        self._eta_changes_sent += len(eta_changes)
+        self._state_sent, self._sent_at = state, now
 
-    def _follow_commands(self) -> None:
-        """Apply the page's commands; report state, progress and eta changes as they come."""
-        run, reported = self.run, None
-        while run.state not in OVER:
-            try:
-                if self.conn.poll(0.2):
-                    self._apply(self.conn.recv())
-            except (EOFError, OSError):
-                run.stop("the server went away")
-                return
-            state = run.state
-            if state != reported and state in ("running", "paused"):
-                self.send("state", state, "")
-                reported = state
-            self.send("progress", run.progress, run.training_time())
+    def _send(self, report: Report) -> None:
+        try:
+            self.conn.send(report)
+        except (OSError, ValueError):
+            pass  # the server is gone: the next poll or wait notices and stops the run
 
-    def _apply(self, command: tuple) -> None:
-        kind, args = command[0], command[1:]
-        if kind == "pause":
-            self.run.pause()
-        elif kind == "resume":
-            self.run.resume()
-        elif kind == "stop":
-            self.run.stop(*args)
-        elif kind == "eta":
-            self.run.set_eta(*args)  # applied before the next mini-batch, then reported
+
+def main(fd: int) -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    Worker(Connection(fd)).main()
 
 
 if __name__ == "__main__":
-    Worker(Connection(int(sys.argv[1]))).main()
+    main(int(sys.argv[1]))

@@ -4,7 +4,7 @@ import pytest
 
 from nn.charts import accuracy_figure, cost_figure
 from nn.presets import PRESETS, matching_preset, preset_named
-from nn.training import Limits, Settings
+from nn.settings import Limits, Settings
 
 
 def view(run_id, points, eta_changes=()):

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn import mnist
 from nn.presets import PRESETS
-from nn.runs import RunManager
+from nn.run_manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
 
 # Each test trains for real in worker processes on the real MNIST: seconds each.

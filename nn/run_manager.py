@@ -1,10 +1,9 @@
 """Many visitors' training runs on one small server: processes, a slot limit and a queue.
 
-Each run trains in its own process (`nn.worker`), not in a thread of the page's server.
-Measured on the 2-core target machine: two runs as threads of one process reach only about
-1.3x the speed of one at batch size 10 (the Python between numpy calls holds the
-interpreter lock), and they slow down the page's own work too; two processes use both cores
-and leave the server's interpreter free to answer strokes.
+Each run trains in its own process (`nn.worker`), not in a thread of the page's server:
+threads of one process share one interpreter lock, which the Python between numpy calls
+holds, so they neither use both cores nor leave the server free to answer strokes (the
+measurements are in the README and `benchmarks/bench_parallel.py`).
 
 `RunManager` (one per server, `RunManager.shared()`) lets at most `limits.max_concurrent`
 runs train at once; further runs wait in a first-come, first-served queue and start by
@@ -13,16 +12,18 @@ that every worker maps read-only (`np.load(mmap_mode="r")`): the operating syste
 copy in memory, however many runs there are.
 
 The page holds a `RunHandle` per run: `pause()`, `resume()`, `stop()`, `set_eta()` send a
-command that the worker applies before its next mini-batch; `view()` returns the run's
-state, history and queue position; `network()` the latest weights (sent about once a
-second). A handle must be `touch()`ed by its page at least every `abandon_after` seconds:
-a run whose page stopped asking (its tab was closed) is stopped and its slot freed.
+command (`nn.protocol`) that the worker applies before its next mini-batch; `view()` returns
+the run's state, history and queue position; `network()` the latest weights (sent with every
+metric point). A handle's state changes only as `nn.protocol.State` allows: to "starting"
+and (for a queued run) "stopped" by the manager, otherwise by a worker's `Report`, which
+brings the figures that go with it in the same step. A handle must be `touch()`ed by its
+page at least every `abandon_after` seconds: a run whose page stopped asking (its tab was
+closed) is stopped and its slot freed.
 """
 
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import itertools
 import os
 import shutil
@@ -40,13 +41,24 @@ import numpy as np
 
 from . import mnist
 from .network import Network
-from .training import Limits, Settings
+from .protocol import (
+    ACTIVE,
+    Command,
+    IllegalTransition,
+    Pause,
+    Report,
+    Resume,
+    SetEta,
+    Start,
+    State,
+    Stop,
+)
+from .settings import Limits, Settings, check_eta
+from .trainer import metadata
 
 ARRAYS = ("train_images", "train_labels", "val_images", "val_labels",
           "test_images", "test_labels")
 ROOT = Path(__file__).resolve().parents[1]
-ACTIVE = ("starting", "running", "paused")
-OVER = ("finished", "stopped", "failed")
 
 
 def write_shared_data(data, folder: Path) -> Path:
@@ -69,49 +81,47 @@ class RunHandle:
     def __init__(self, manager: "RunManager", run_id: int, settings: Settings):
         self.id, self.settings, self._manager = run_id, settings, manager
         self._lock = threading.Lock()
-        self.state, self.reason = "queued", ""
+        self.state, self.reason = State.QUEUED, ""
         self.history: list[dict] = []
         self.eta_changes: list[tuple[float, float]] = []
         self.eta = settings.eta
         self.progress = 0.0
         self.elapsed = 0.0
-        self.submitted = time.monotonic()
         self.last_touch = time.monotonic()
         self._weights = None
         self._network_cache: tuple[int, Network] | None = None
         self._weights_version = 0
         self.process: subprocess.Popen | None = None
         self._conn: Connection | None = None  # to and from the worker
-        self._final: tuple[str, str] | None = None  # the worker's last word
-        self._pending: list[tuple] = []  # commands given while the worker was starting
+        self._final: Report | None = None  # the worker's last word, applied once it exits
+        self._pending: list[Command] = []  # commands given while the worker was starting
 
     # -- commands -------------------------------------------------------------------------
     def pause(self) -> None:
-        self._send("pause")
+        self._send(Pause())
 
     def resume(self) -> None:
-        self._send("resume")
+        self._send(Resume())
 
     def stop(self, reason: str = "stopped") -> None:
         self._manager._stop(self, reason)
 
     def set_eta(self, eta: float) -> None:
-        from .training import check_eta
         eta = check_eta(eta)
         with self._lock:
-            if self.state in OVER or eta == self.eta:
+            if self.state.over or eta == self.eta:
                 return
             self.eta = eta
-            if self.state == "queued":  # not started: it simply starts with this eta
+            if self.state is State.QUEUED:  # not started: it simply starts with this eta
                 self.settings = self.settings.replace(eta=eta)
                 return
-        self._send("eta", eta)
+        self._send(SetEta(eta))
 
     def touch(self) -> None:
         """Tell the manager the page is still there."""
         self.last_touch = time.monotonic()
 
-    def _send(self, *command) -> None:
+    def _send(self, command: Command) -> None:
         with self._lock:
             if self.state not in ACTIVE:
                 return
@@ -125,10 +135,11 @@ class RunHandle:
 
     # -- what the page reads --------------------------------------------------------------
     def view(self) -> dict:
-        """A consistent copy of the run's state for the page to draw."""
+        """A consistent copy of the run's state for the page to draw ("state" is a
+        `State`'s value, e.g. "paused")."""
         with self._lock:
             view = {"id": self.id, "settings": self.settings, "label": self.settings.label(),
-                    "state": self.state,
+                    "state": self.state.value,
                     "reason": self.reason, "history": list(self.history),
                     "eta_changes": list(self.eta_changes), "eta": self.eta,
                     "progress": self.progress, "elapsed": self.elapsed}
@@ -154,36 +165,48 @@ class RunHandle:
         return cached[1]
 
     def metadata(self) -> dict:
-        """What a model file saved from this run records (as `TrainingRun.metadata`)."""
-        view = self.view()
-        last = view["history"][-1] if view["history"] else {}
-        return {"settings": dataclasses.asdict(self.settings), "seed": self.settings.seed,
-                "epochs": round(view["progress"], 3),
-                "test_accuracy": last.get("test_accuracy"),
-                "validation_accuracy": last.get("val_accuracy"),
-                "eta_changes": view["eta_changes"], "name": "trained on the Digit Lab page"}
+        """What a model file saved from this run records (`nn.trainer.metadata`)."""
+        with self._lock:
+            final = self.history[-1] if self.history else None
+            meta = metadata(self.settings, self.progress, final, self.eta_changes)
+        return {**meta, "name": "trained on the Digit Lab page"}
 
     @property
     def over(self) -> bool:
-        return self.state in OVER
+        return self.state.over
 
-    # -- updates from the manager's thread ------------------------------------------------
-    def _receive(self, message: tuple) -> None:
-        kind = message[0]
+    # -- from the manager's thread --------------------------------------------------------
+    def _receive(self, report: Report) -> None:
+        if report.state.over:
+            self._final = report   # applied by _end once the process has exited
+        else:
+            self._apply(report)
+
+    def _apply(self, report: Report) -> None:
+        """The report's state and its figures, in one step under the lock."""
         with self._lock:
-            if kind == "point":
-                point, weights = message[1], message[2]
-                self.history.append(point)
-                self.progress, self.elapsed = point["epoch"], point["elapsed"]
-                self._weights, self._weights_version = weights, self._weights_version + 1
-            elif kind == "state" and message[1] in OVER:
-                self._final = message[1:]   # applied once the process has ended
-            elif kind == "state":
-                self.state = message[1]
-            elif kind == "eta":
-                self.eta_changes.append((message[1], message[2]))
-            elif kind == "progress":
-                self.progress, self.elapsed = message[1], message[2]
+            self.state = self.state.to(report.state)
+            self.reason = report.reason
+            self.progress, self.elapsed = report.progress, report.elapsed
+            self.history.extend(report.points)
+            self.eta_changes.extend(report.eta_changes)
+            if report.weights is not None:
+                self._weights, self._weights_version = report.weights, self._weights_version + 1
+
+    def _become(self, state: State, reason: str = "") -> None:
+        with self._lock:
+            self.state, self.reason = self.state.to(state), reason
+
+    def _end(self) -> None:
+        """The worker has exited: apply its last report, or record that it died."""
+        if self._final is not None:
+            self._apply(self._final)
+        else:
+            self._become(State.FAILED, f"the training process ended unexpectedly "
+                                       f"(exit code {self.process.returncode})")
+        with self._lock:
+            self._conn.close()
+            self._conn = None
 
 
 class RunManager:
@@ -202,6 +225,7 @@ class RunManager:
         self._active: list[RunHandle] = []
         self._ids = itertools.count(1)
         self._folder: Path | None = None
+        self._preparing = threading.Lock()  # one reader of MNIST at a time; not self._lock
         self.darkness_baseline: float | None = None  # test accuracy, once MNIST is read
         self._wake_r, self._wake_w = (Connection(s.detach()) for s in socket.socketpair())
         self._closed = False
@@ -272,25 +296,31 @@ class RunManager:
     def prepare_data(self) -> None:
         """Read MNIST once, write the workers' shared copy and compute the baseline.
 
-        The server process keeps no copy: the parsed arrays are dropped once written.
-        Raises MnistError if MNIST is not on the machine.
+        The server process keeps no copy: the parsed arrays are dropped once written. The
+        53 MB are read and written outside `self._lock` (which every `view()` takes) and
+        published under it. Raises MnistError if MNIST is not on the machine.
         """
-        with self._lock:
+        with self._preparing:
             if self._folder is not None:
                 return
             data = mnist.load_mnist(self.data_dir)
             folder = Path(tempfile.mkdtemp(prefix="digitlab-mnist-"))
-            self._folder = write_shared_data(data, folder)
-            self.darkness_baseline = mnist.average_darkness(data)["test_accuracy"]
+            try:
+                write_shared_data(data, folder)
+                baseline = mnist.average_darkness(data)["test_accuracy"]
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            with self._lock:
+                self._folder, self.darkness_baseline = folder, baseline
 
     def _stop(self, handle: RunHandle, reason: str) -> None:
         with self._lock:
             if handle in self._queue:
                 self._queue.remove(handle)
-                with handle._lock:
-                    handle.state, handle.reason = "stopped", reason
+                handle._become(State.STOPPED, reason)
                 return
-        handle._send("stop", reason)
+        handle._send(Stop(reason))
         self._wake()
 
     def _wake(self) -> None:
@@ -320,6 +350,9 @@ class RunManager:
                 handle._receive(handle._conn.recv())
         except (EOFError, OSError):
             pass  # the worker ended; _reap records how
+        except (IllegalTransition, TypeError, AttributeError) as e:  # not a proper Report
+            handle._final = Report(State.FAILED, f"the training process misbehaved ({e})")
+            handle.process.kill()
 
     def _reap(self) -> None:
         with self._lock:
@@ -328,15 +361,7 @@ class RunManager:
                 self._active.remove(handle)
         for handle in ended:
             self._drain(handle)
-            with handle._lock:
-                if handle._final is not None:
-                    handle.state, handle.reason = handle._final
-                else:
-                    handle.state = "failed"
-                    handle.reason = (f"the training process ended unexpectedly "
-                                     f"(exit code {handle.process.returncode})")
-                handle._conn.close()
-                handle._conn = None
+            handle._end()
 
     def _stop_abandoned(self) -> None:
         now = time.monotonic()
@@ -354,8 +379,7 @@ class RunManager:
                     return
                 handle = self._queue.popleft()
                 self._active.append(handle)
-                with handle._lock:  # never "queued" without a place in the queue
-                    handle.state = "starting"
+                handle._become(State.STARTING)  # never queued without a place in the queue
             self._spawn(handle)
 
     def _spawn(self, handle: RunHandle) -> None:
@@ -371,15 +395,14 @@ class RunManager:
             process = subprocess.Popen([sys.executable, "-m", "nn.worker", str(theirs.fileno())],
                                        pass_fds=[theirs.fileno()], cwd=ROOT, env=env)
         except OSError as e:
-            with handle._lock:
-                handle.state, handle.reason = "failed", f"could not start a worker: {e}"
+            handle._become(State.FAILED, f"could not start a worker: {e}")
             with self._lock:
                 self._active.remove(handle)
             return
         finally:
             theirs.close()
         conn = Connection(ours.detach())
-        conn.send((handle.settings, self.limits, str(self._folder), self.report_every))
+        conn.send(Start(handle.settings, self.limits, str(self._folder), self.report_every))
         with handle._lock:
             handle.process, handle._conn = process, conn
             for command in handle._pending:

@@ -1,0 +1,56 @@
+"""The run protocol: one state machine, and messages that cross a process boundary intact."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from nn.protocol import (
+    ACTIVE,
+    OVER,
+    IllegalTransition,
+    Pause,
+    Report,
+    Resume,
+    SetEta,
+    Start,
+    State,
+    Stop,
+)
+from nn.settings import Limits, Settings
+
+ALLOWED = {
+    (State.QUEUED, State.STARTING), (State.QUEUED, State.STOPPED), (State.QUEUED, State.FAILED),
+    (State.STARTING, State.RUNNING), (State.STARTING, State.PAUSED),
+    (State.RUNNING, State.PAUSED), (State.PAUSED, State.RUNNING),
+    *((state, end) for state in (State.STARTING, State.RUNNING, State.PAUSED) for end in OVER),
+}
+
+
+@pytest.mark.parametrize("old", list(State))
+@pytest.mark.parametrize("new", list(State))
+def test_only_the_declared_transitions_are_allowed(old, new):
+    if old is new or (old, new) in ALLOWED:
+        assert old.to(new) is new
+    else:
+        with pytest.raises(IllegalTransition, match=f"from {old.value} to {new.value}"):
+            old.to(new)
+
+
+def test_states_are_queued_active_or_over():
+    assert ACTIVE | OVER | {State.QUEUED} == set(State)
+    assert not ACTIVE & OVER
+    assert [s for s in State if s.over] == [State.FINISHED, State.STOPPED, State.FAILED]
+    assert State("paused") is State.PAUSED   # the page reads states by their values
+
+
+def test_messages_survive_pickling():
+    weights = ((np.ones((3, 784), np.float32),), (np.zeros(3, np.float32),))
+    report = Report(State.PAUSED, "", 1.5, 2.25, ({"epoch": 1.5},), ((1.5, 0.5),), weights)
+    messages = [Start(Settings(), Limits(), "/tmp/x", 0.5), Pause(), Resume(), Stop("why"),
+                SetEta(0.5), report]
+    for message in messages[:-1]:
+        assert pickle.loads(pickle.dumps(message)) == message
+    back = pickle.loads(pickle.dumps(report))
+    assert back.state is State.PAUSED and back.progress == 1.5 and back.points == report.points
+    np.testing.assert_array_equal(back.weights[0][0], weights[0][0])

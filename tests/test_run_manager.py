@@ -1,0 +1,238 @@
+"""The server's run manager: handles, worker processes, the slot limit, the queue, cleanup.
+
+The first tests drive a `RunHandle` with reports directly; the others start real worker
+processes and wait for conditions, each wait with a deadline and a message saying what did
+not happen.
+"""
+
+import time
+
+import pytest
+
+from nn import mnist
+from nn.protocol import IllegalTransition, Report, State
+from nn.run_manager import RunHandle, RunManager
+from nn.settings import Limits, Settings, SettingsError
+
+LONG = Settings(hidden=30, epochs=40, train_size=50_000)   # far longer than any test waits
+SHORT = Settings(hidden=10, epochs=1, train_size=2_000)
+DEADLINE = 60.0   # seconds; generous for a busy 2-core machine, only reached on a failure
+
+
+def wait_for(condition, what: str, timeout: float = DEADLINE, touch=()):
+    """Return once condition() is true; fail saying `what` did not happen in time.
+    Handles in `touch` are touched meanwhile (their page is still open)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        for handle in touch:
+            handle.touch()
+        time.sleep(0.02)
+
+
+# --- a handle, fed reports by hand --------------------------------------------------------
+
+class NoQueue:
+    def queue_position(self, handle):
+        return None
+
+
+def point(epoch):
+    return {"epoch": epoch, "val_accuracy": 0.5, "test_accuracy": 0.5, "test_correct": 5000,
+            "train_cost": 0.1, "elapsed": epoch, "eta": 3.0, "end_of_epoch": False}
+
+
+def test_a_handle_takes_a_reports_state_and_figures_together():
+    handle = RunHandle(NoQueue(), 1, SHORT)
+    handle._become(State.STARTING)
+    handle._receive(Report(State.RUNNING, "", 0.5, 1.0, (point(0), point(0.5)), (),
+                           ((), ())))
+    handle._receive(Report(State.PAUSED, "", 0.625, 1.25, (), ((0.625, 1.0),)))
+    view = handle.view()
+    assert (view["state"], view["progress"], view["elapsed"]) == ("paused", 0.625, 1.25)
+    assert [p["epoch"] for p in view["history"]] == [0, 0.5]
+    assert view["eta_changes"] == [(0.625, 1.0)]
+    meta = handle.metadata()
+    assert meta["epochs"] == 0.625 and meta["eta_changes"] == [(0.625, 1.0)]
+    assert meta["name"] == "trained on the Digit Lab page" and meta["test_accuracy"] == 0.5
+
+
+def test_a_handle_refuses_a_transition_the_state_machine_does_not_allow():
+    handle = RunHandle(NoQueue(), 1, SHORT)
+    with pytest.raises(IllegalTransition, match="queued to paused"):
+        handle._receive(Report(State.PAUSED))
+    assert handle.view()["state"] == "queued"
+
+
+def test_the_last_report_waits_for_the_process_to_end():
+    """'over' means the worker has exited: the final report is applied then, whole."""
+    handle = RunHandle(NoQueue(), 1, SHORT)
+    handle._become(State.STARTING)
+    handle._receive(Report(State.RUNNING, "", 0.5, 1.0))
+    handle._receive(Report(State.STOPPED, "closed", 0.75, 1.5))
+    assert handle.view()["state"] == "running" and not handle.over
+
+    class Ended:
+        returncode = 0
+    handle.process, handle._conn = Ended(), type("Conn", (), {"close": lambda self: None})()
+    handle._end()
+    view = handle.view()
+    assert (view["state"], view["reason"], view["progress"]) == ("stopped", "closed", 0.75)
+
+
+# --- real worker processes ----------------------------------------------------------------
+
+@pytest.fixture
+def manager(mnist_dir):
+    m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), report_every=0.2)
+    yield m
+    m.close()
+
+
+def test_a_run_trains_in_its_own_process_and_reports(manager):
+    handle = manager.submit(SHORT.replace(epochs=2))
+    wait_for(lambda: handle.over, "the run ended")
+    view = handle.view()
+    assert view["state"] == "finished", view["reason"]
+    assert [p["epoch"] for p in view["history"] if p["end_of_epoch"]] == [1, 2]
+    assert view["history"][-1]["test_accuracy"] > 0.5
+    assert view["progress"] == 2 and view["images_per_second"] > 0
+    assert handle.network().sizes == [784, 10, 10]
+    assert handle.process.returncode == 0
+
+
+def test_pause_resume_eta_and_stop_reach_the_worker(manager):
+    handle = manager.submit(LONG)
+    wait_for(lambda: len(handle.view()["history"]) >= 2, "two metric points")
+    handle.set_eta(0.5)
+    wait_for(lambda: handle.view()["eta_changes"], "the eta change reported")
+    changed_at = handle.view()["eta_changes"][0][0]
+    wait_for(lambda: any(p["epoch"] > changed_at for p in handle.view()["history"]),
+             "a point after the eta change")
+    later = [p for p in handle.view()["history"] if p["epoch"] > changed_at]
+    assert all(p["eta"] == 0.5 for p in later)
+
+    handle.pause()
+    wait_for(lambda: handle.view()["state"] == "paused", "the run paused")
+    paused = handle.view()
+    handle.set_eta(1.0)   # applied while paused, exactly where the run paused
+    wait_for(lambda: len(handle.view()["eta_changes"]) == 2, "the second eta change reported")
+    view = handle.view()
+    assert view["state"] == "paused"
+    assert view["eta_changes"][1] == (paused["progress"], 1.0)
+    assert (view["progress"], view["elapsed"]) == (paused["progress"], paused["elapsed"])
+
+    handle.resume()
+    wait_for(lambda: handle.view()["progress"] > paused["progress"], "training went on")
+    assert handle.view()["state"] == "running"
+    handle.stop()
+    wait_for(lambda: handle.over, "the run stopped")
+    assert handle.view()["state"] == "stopped" and handle.process.poll() is not None
+
+
+def test_runs_beyond_the_limit_wait_in_order_and_start_by_themselves(manager):
+    first, second, third = (manager.submit(LONG) for _ in range(3))
+    wait_for(lambda: first.view()["state"] == "running", "the first run running")
+    assert [h.view()["queue_position"] for h in (first, second, third)] == [None, 1, 2]
+    assert second.view()["state"] == third.view()["state"] == "queued"
+    first.stop()
+    wait_for(lambda: second.view()["state"] in ("starting", "running"), "the second started")
+    assert third.view()["queue_position"] == 1 and third.view()["state"] == "queued"
+    assert first.view()["state"] == "stopped" and first.process.poll() is not None
+    third.stop("changed my mind")   # a queued run leaves the queue at once
+    assert third.view()["state"] == "stopped" and third.process is None
+    second.stop()
+    wait_for(lambda: second.over, "the second run stopped")
+    assert manager.counts() == {"training": 0, "waiting": 0, "slots": 1}
+
+
+def test_queued_runs_start_in_the_order_they_were_submitted(manager, monkeypatch):
+    """No visitor is starved: with one slot, four runs start strictly first come, first served."""
+    started = []
+    spawn = manager._spawn
+
+    def recording_spawn(handle):
+        started.append(handle.id)
+        spawn(handle)
+    monkeypatch.setattr(manager, "_spawn", recording_spawn)
+    handles = [manager.submit(SHORT) for _ in range(4)]
+    wait_for(lambda: all(h.over for h in handles), "all four runs ended", touch=handles)
+    assert started == [h.id for h in handles]
+    assert [h.view()["state"] for h in handles] == ["finished"] * 4
+
+
+def test_an_abandoned_run_is_stopped_and_frees_its_slot(mnist_dir):
+    m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), abandon_after=1.0)
+    try:
+        handle = m.submit(LONG)
+        waiting = m.submit(SHORT)
+        # this page is still open (touched); the first one is not
+        wait_for(lambda: handle.over, "the abandoned run stopped", touch=[waiting])
+        assert handle.view()["state"] == "stopped"
+        assert handle.view()["reason"] == "the page was closed"
+        assert handle.process.poll() is not None
+        wait_for(lambda: waiting.view()["state"] != "queued", "the waiting run started",
+                 touch=[waiting])
+    finally:
+        m.close()
+
+
+def test_a_crashed_worker_is_reported_and_its_slot_freed(manager):
+    handle = manager.submit(LONG)
+    waiting = manager.submit(SHORT)
+    wait_for(lambda: handle.view()["state"] == "running", "the run running")
+    handle.process.kill()
+    wait_for(lambda: handle.over, "the crash noticed")
+    assert handle.view()["state"] == "failed" and "ended unexpectedly" in handle.view()["reason"]
+    wait_for(lambda: waiting.over, "the waiting run ended")
+    assert waiting.view()["state"] == "finished"
+
+
+def test_limits_are_enforced_when_submitting(manager):
+    with pytest.raises(SettingsError, match="hidden"):
+        manager.submit(LONG.replace(hidden=5000))
+    with pytest.raises(SettingsError, match="epochs"):
+        manager.submit(LONG.replace(epochs=41))
+    assert manager.counts()["waiting"] == 0
+
+
+def test_closing_the_manager_ends_every_worker(mnist_dir):
+    m = RunManager(mnist_dir, Limits(max_concurrent=2, max_epochs=40))
+    handles = [m.submit(LONG) for _ in range(3)]
+    wait_for(lambda: all(h.view()["state"] == "running" for h in handles[:2]),
+             "two runs running")
+    m.close()
+    assert [h.view()["state"] for h in handles] == ["stopped"] * 3
+    assert all(h.process.poll() is not None for h in handles[:2])
+    assert handles[2].process is None
+
+
+def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkeypatch):
+    m = RunManager(mnist_dir, Limits(max_concurrent=1))
+    load = mnist.load_mnist
+    held = []
+
+    def loading(*args, **kwargs):
+        held.append(m._lock.locked())
+        return load(*args, **kwargs)
+    monkeypatch.setattr(mnist, "load_mnist", loading)
+    try:
+        m.prepare_data()
+        m.prepare_data()   # once per manager
+        assert held == [False]
+        assert 0.2 < m.darkness_baseline < 0.25 and m.data_available()
+    finally:
+        m.close()
+
+
+def test_submitting_without_mnist_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(mnist, "DATA_DIR", tmp_path)
+    m = RunManager(tmp_path / "nowhere", Limits(max_concurrent=1))
+    try:
+        with pytest.raises(mnist.MnistError, match="MNIST_DIR"):
+            m.submit(SHORT)
+        assert not m.data_available()
+    finally:
+        m.close()

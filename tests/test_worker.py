@@ -1,0 +1,105 @@
+"""A run's worker, in the test's own thread: the reports it sends for the commands it gets.
+
+`FakeServer` stands for the server's end of the worker's connection: commands are handed out
+once the worker has sent a given number of metric points (at its next look at the
+connection), or when it waits while paused.
+"""
+
+from collections import deque
+
+import pytest
+from conftest import FakeData
+
+from nn.protocol import Pause, Report, Resume, SetEta, Start, State, Stop
+from nn.settings import Limits, Settings
+from nn.worker import Worker
+
+
+class FakeServer:
+    def __init__(self, settings, *, after_points=None, while_paused=(), gone_after=None):
+        self.inbox = deque([Start(settings, Limits(), "unused", 0.0)])
+        self.after_points = dict(after_points or {})
+        self.while_paused = deque(while_paused)
+        self.gone_after = gone_after   # raise EOFError once this many points were sent
+        self.reports: list[Report] = []
+
+    def points(self) -> int:
+        return sum(len(r.points) for r in self.reports)
+
+    def poll(self, timeout=0.0):
+        if self.gone_after is not None and self.points() >= self.gone_after:
+            raise EOFError
+        for due in [n for n in self.after_points if n <= self.points()]:
+            self.inbox.extend(self.after_points.pop(due))
+        if not self.inbox and timeout != 0.0 and self.while_paused:  # the worker waits
+            self.inbox.append(self.while_paused.popleft())
+        return bool(self.inbox)
+
+    def recv(self):
+        return self.inbox.popleft()
+
+    def send(self, report):
+        self.reports.append(report)
+
+
+SETTINGS = Settings(hidden=10, epochs=2, train_size=400, batch_size=10)
+
+
+def test_a_state_change_travels_with_its_figures():
+    server = FakeServer(SETTINGS, after_points={4: [Pause()]},
+                        while_paused=[SetEta(0.5), Resume()])
+    Worker(server).main(FakeData())
+    reports = server.reports
+    states = [r.state for r in reports]
+    assert states[0] is State.RUNNING and states[-1] is State.FINISHED
+    first_paused = states.index(State.PAUSED)
+    paused = reports[first_paused]
+    last_point = [p for r in reports[:first_paused] for p in r.points][-1]
+    # "paused" comes with the progress and the training time it paused at: the last point's
+    assert paused.progress == last_point["epoch"] == reports[first_paused - 1].progress
+    assert paused.elapsed >= last_point["elapsed"]
+    # while paused, the eta change is reported where it paused, and nothing moves
+    eta_report = next(r for r in reports if r.eta_changes)
+    assert eta_report.state is State.PAUSED
+    assert eta_report.eta_changes == ((paused.progress, 0.5),)
+    assert (eta_report.progress, eta_report.elapsed) == (paused.progress, paused.elapsed)
+    later = [p for r in reports[first_paused:] for p in r.points]
+    assert later and all(p["eta"] == 0.5 for p in later)
+    # progress never goes back, and every point arrives with the weights as of that point
+    progress = [r.progress for r in reports]
+    assert progress == sorted(progress) and reports[-1].progress == 2
+    assert all((r.weights is not None) == bool(r.points) for r in reports)
+    epochs = [p["epoch"] for r in reports for p in r.points]
+    assert epochs == sorted(epochs) and epochs[0] == 0 and epochs[-1] == 2
+
+
+def test_a_stop_ends_the_run_with_one_last_report():
+    server = FakeServer(SETTINGS.replace(epochs=50), after_points={3: [Stop("closed")]})
+    Worker(server).main(FakeData())
+    last = server.reports[-1]
+    assert (last.state, last.reason) == (State.STOPPED, "closed")
+    assert 0 < last.progress < 50
+    assert [r for r in server.reports if r.state.over] == [last]
+
+
+def test_the_run_stops_when_the_server_goes_away():
+    server = FakeServer(SETTINGS.replace(epochs=50), gone_after=2)
+    Worker(server).main(FakeData())
+    assert server.reports[-1].state is State.STOPPED
+    assert server.reports[-1].reason == "the server went away"
+
+
+def test_settings_the_worker_cannot_use_are_reported_as_a_failure():
+    server = FakeServer(SETTINGS.replace(hidden=5000))
+    Worker(server).main(FakeData())
+    [report] = server.reports
+    assert report.state is State.FAILED and "hidden neurons" in report.reason
+
+
+@pytest.mark.parametrize("paused_for", [0, 1])
+def test_a_paused_run_is_stopped_when_no_command_comes(paused_for):
+    server = FakeServer(SETTINGS, after_points={2: [Pause()]},
+                        while_paused=[SetEta(1.0)] * paused_for)
+    Worker(server).main(FakeData())
+    assert server.reports[-1].state is State.STOPPED
+    assert "paused for more than" in server.reports[-1].reason
