@@ -32,8 +32,8 @@ POLL_EVERY = 0.01      # seconds between two looks at the connection while train
 class Worker(Control):
     """Trains one run and keeps the server informed over `conn`."""
 
-    def __init__(self, conn: Connection):
-        self.conn = conn
+    def __init__(self, conn: Connection, poll_every: float = POLL_EVERY):
+        self.conn, self.poll_every = conn, poll_every
         self._points_sent = 0
         self._eta_changes_sent = 0
         self._state_sent: tuple[State, str] | None = None
@@ -62,10 +62,10 @@ class Worker(Control):
     # -- the run's Control ----------------------------------------------------------------
     def poll(self, run: TrainingRun) -> list[Command]:
         """Called every few mini-batches (about every 0.3 ms at batch size 10): a look at
-        the connection costs a system call, so it is taken every `POLL_EVERY` s at most."""
+        the connection costs a system call, so it is taken every `poll_every` s at most."""
         self.report(run)
         now = time.monotonic()
-        if now - self._polled_at < POLL_EVERY:
+        if now - self._polled_at < self.poll_every:
             return []
         self._polled_at = now
         commands = []

@@ -271,3 +271,14 @@ class MirrorServer:
                 self.close_connection = True
 
         return Handler
+
+
+class FakeData:
+    """A tiny stand-in for MNIST: random images, enough to exercise a run's control flow."""
+
+    def __init__(self, n=400):
+        rng = np.random.default_rng(0)
+        self.train_images = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+        self.train_labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        self.val_images, self.val_labels = self.train_images[:50], self.train_labels[:50]
+        self.test_images, self.test_labels = self.train_images[50:100], self.train_labels[50:100]

@@ -6,7 +6,7 @@ in the test's own thread: no threads, no sleeps, the same steps every time.
 
 import numpy as np
 import pytest
-from conftest import FakeData
+from tests.helpers import FakeData
 
 import nn.trainer as trainer
 from nn.protocol import Pause, Resume, SetEta, State, Stop

@@ -2,13 +2,14 @@
 
 `FakeServer` stands for the server's end of the worker's connection: commands are handed out
 once the worker has sent a given number of metric points (at its next look at the
-connection), or when it waits while paused.
+connection), or when it waits while paused. The worker looks at every chance
+(`poll_every=0`), so what it does depends on the points sent, never on the clock.
 """
 
 from collections import deque
 
 import pytest
-from conftest import FakeData
+from tests.helpers import FakeData
 
 from nn.protocol import Pause, Report, Resume, SetEta, Start, State, Stop
 from nn.settings import Limits, Settings
@@ -48,7 +49,7 @@ SETTINGS = Settings(hidden=10, epochs=2, train_size=400, batch_size=10)
 def test_a_state_change_travels_with_its_figures():
     server = FakeServer(SETTINGS, after_points={4: [Pause()]},
                         while_paused=[SetEta(0.5), Resume()])
-    Worker(server).main(FakeData())
+    Worker(server, poll_every=0.0).main(FakeData())
     reports = server.reports
     states = [r.state for r in reports]
     assert states[0] is State.RUNNING and states[-1] is State.FINISHED
@@ -75,7 +76,7 @@ def test_a_state_change_travels_with_its_figures():
 
 def test_a_stop_ends_the_run_with_one_last_report():
     server = FakeServer(SETTINGS.replace(epochs=50), after_points={3: [Stop("closed")]})
-    Worker(server).main(FakeData())
+    Worker(server, poll_every=0.0).main(FakeData())
     last = server.reports[-1]
     assert (last.state, last.reason) == (State.STOPPED, "closed")
     assert 0 < last.progress < 50
@@ -84,14 +85,14 @@ def test_a_stop_ends_the_run_with_one_last_report():
 
 def test_the_run_stops_when_the_server_goes_away():
     server = FakeServer(SETTINGS.replace(epochs=50), gone_after=2)
-    Worker(server).main(FakeData())
+    Worker(server, poll_every=0.0).main(FakeData())
     assert server.reports[-1].state is State.STOPPED
     assert server.reports[-1].reason == "the server went away"
 
 
 def test_settings_the_worker_cannot_use_are_reported_as_a_failure():
     server = FakeServer(SETTINGS.replace(hidden=5000))
-    Worker(server).main(FakeData())
+    Worker(server, poll_every=0.0).main(FakeData())
     [report] = server.reports
     assert report.state is State.FAILED and "hidden neurons" in report.reason
 
@@ -100,6 +101,6 @@ def test_settings_the_worker_cannot_use_are_reported_as_a_failure():
 def test_a_paused_run_is_stopped_when_no_command_comes(paused_for):
     server = FakeServer(SETTINGS, after_points={2: [Pause()]},
                         while_paused=[SetEta(1.0)] * paused_for)
-    Worker(server).main(FakeData())
+    Worker(server, poll_every=0.0).main(FakeData())
     assert server.reports[-1].state is State.STOPPED
     assert "paused for more than" in server.reports[-1].reason
