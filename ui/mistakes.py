@@ -111,9 +111,7 @@ def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
     if common:
         st.segmented_control(
             "Most common mix-ups", [f"{t}-{r}" for t, r, _ in common], key="mix_common",
-            format_func=lambda s: (lambda t, r: f"{t} read as {r} · {mistakes.matrix[t, r]}")(
-                *map(int, s.split("-"))),
-            on_change=_pick_common)
+            format_func=lambda cell: _cell_name(cell, mistakes.matrix), on_change=_pick_common)
     row = st.container(horizontal=True)
     row.selectbox("True digit", range(10), key="mix_true", width=150)
     row.selectbox("Read as", range(10), key="mix_read", width=150)
@@ -129,6 +127,11 @@ def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
                    + (f"; the {GALLERY_SIZE} most confident shown." if count > GALLERY_SIZE
                       else "."))
     st.image(_gallery_png(key, ("cell", true, read), mistakes), caption=_GALLERY_CAPTION)
+
+
+def _cell_name(cell: str, matrix: np.ndarray) -> str:
+    true, read = map(int, cell.split("-"))
+    return f"{true} read as {read} · {matrix[true, read]}"
 
 
 def _pick_common() -> None:
