@@ -149,20 +149,30 @@ def neuron_tiles(net: Network, scale: int = 2) -> np.ndarray:
     """Each first-layer neuron's weight image, enlarged, one shared colour scale, with its
     number "#i" written under it: (N, h, w, 3) uint8 blocks that `weight_grid` arranges.
 
-    The slow part of a grid (colouring, text); compute it once per network.
+    Compute it once per network (a few ms per 100 neurons; the labels are drawn once per
+    size and reused, so a network in training costs only the colouring per refresh).
     """
     images = weight_images(net)
     tiles = diverging(images, shared_scale(images))
     side = SIDE * scale
-    blocks = np.full((len(images), side + LABEL_HEIGHT, side, 3), BACKGROUND, dtype=np.uint8)
+    blocks = np.empty((len(images), side + LABEL_HEIGHT, side, 3), dtype=np.uint8)
     blocks[:, :side] = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
-    font = _font(LABEL_HEIGHT - 3)
-    for i in range(len(images)):
-        label = Image.fromarray(blocks[i, side:])
-        ImageDraw.Draw(label).text((side / 2, 1), f"#{i}", fill=LABEL_INK, font=font,
-                                   anchor="ma")
-        blocks[i, side:] = np.asarray(label)
+    blocks[:, side:] = _number_labels(len(images), side)
     return blocks
+
+
+@lru_cache(maxsize=8)
+def _number_labels(count: int, width: int) -> np.ndarray:
+    """(count, LABEL_HEIGHT, width, 3): the text "#i" centred on white, for i < count."""
+    labels = np.full((count, LABEL_HEIGHT, width, 3), BACKGROUND, dtype=np.uint8)
+    font = _font(LABEL_HEIGHT - 3)
+    for i in range(count):
+        strip = Image.fromarray(labels[i])
+        ImageDraw.Draw(strip).text((width / 2, 1), f"#{i}", fill=LABEL_INK, font=font,
+                                   anchor="ma")
+        labels[i] = np.asarray(strip)
+    labels.flags.writeable = False
+    return labels
 
 
 def weight_grid(blocks: np.ndarray, order: np.ndarray | None = None,

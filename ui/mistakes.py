@@ -150,7 +150,7 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             for i in range(10)]
     fig = go.Figure(go.Heatmap(
         z=np.where(np.isnan(off), None, off).tolist(), x=digits, y=digits, text=text,
-        texttemplate="%{text}", colorscale="Reds", showscale=False, xgap=1, ygap=1,
+        texttemplate="%{text}", colorscale="Reds", zmin=0, showscale=False, xgap=1, ygap=1,
         hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>"))
     fig.add_trace(go.Scatter(
         x=digits, y=digits, mode="text", text=[f"{matrix[d, d]:,}" for d in range(10)],
@@ -159,7 +159,8 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
         title=dict(text="Confusion matrix", subtitle=dict(text="rows: true digit · columns: "
                                                           "what the network read")),
         height=420, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#eef0f4",
-        xaxis=dict(title="read as", type="category", side="bottom", constrain="domain"),
+        xaxis=dict(title="read as", type="category", constrain="domain", showgrid=False,
+                   zeroline=False),
         yaxis=dict(title="true digit", type="category", autorange="reversed",
-                   scaleanchor="x"))
+                   scaleanchor="x", showgrid=False, zeroline=False))
     return fig

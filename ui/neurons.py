@@ -31,8 +31,10 @@ BY_ACTIVATION, BY_NUMBER = "Most active on your drawing first", "By neuron numbe
 
 @st.cache_resource(max_entries=12, show_spinner=False)
 def _tiles(key: str, _net) -> np.ndarray:
-    """The labelled weight pictures of a network, once per network (key: its fingerprint)."""
-    blocks = insight.neuron_tiles(_net)
+    """The labelled weight pictures of a network, once per network (key: its fingerprint).
+
+    Up to 60 neurons at 3x (84 px squares), more at 2x, so that 200 still fit a laptop."""
+    blocks = insight.neuron_tiles(_net, scale=3 if _net.sizes[1] <= 60 else 2)
     blocks.flags.writeable = False
     return blocks
 
@@ -118,7 +120,8 @@ def _detail_ui(net, image, n: int, first: int) -> None:
         row.button("The most active one", on_click=_pick, args=(first,),
                    icon=":material/bolt:")
     detail = insight.neuron_detail(net, int(state.neuron_pick), image)
-    pictures = st.container(horizontal=True, gap="medium")
+    left, right = st.columns([3, 2], gap="medium")
+    pictures = left.container(horizontal=True, gap="small")
     size = 28 * DETAIL_SCALE
     pictures.image(insight.enlarge(insight.diverging(detail.weights, detail.scale),
                                    DETAIL_SCALE), width=size, caption="its weights")
@@ -129,7 +132,7 @@ def _detail_ui(net, image, n: int, first: int) -> None:
         pictures.image(insight.enlarge(insight.diverging(detail.contribution, detail.scale),
                                        DETAIL_SCALE), width=size,
                        caption="what each inked pixel adds")
-    with pictures.container(width=280):
+    with right:
         if detail.activation is None:
             st.metric(f"Neuron #{detail.index}", "–", help="Draw a digit to see it fire.")
         else:
