@@ -68,10 +68,10 @@ def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.nd
               eta: float | None = None, seed: int = 0,
               lock_timeout: float = LOCK_TIMEOUT) -> TeachResult:
     """Fine-tune a copy of `net` on the taught drawings mixed with replayed MNIST digits."""
+    if len(drawings) == 0:
+        raise TeachError("nothing to teach: no drawings")
     pixels = as_pixels(drawings)
     labels = np.asarray(labels).reshape(-1)
-    if len(pixels) == 0:
-        raise TeachError("nothing to teach: no drawings")
     if len(pixels) > MAX_TAUGHT:
         raise TeachError(f"at most {MAX_TAUGHT} drawings can be taught at once")
     if len(labels) != len(pixels):
