@@ -112,13 +112,17 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
 
 def _detail_ui(net, image, n: int, first: int) -> None:
     state = st.session_state
-    if not isinstance(state.get("neuron_pick"), int) or not 0 <= state.neuron_pick < n:
-        state.neuron_pick = first
+    # The most active neuron is shown (and followed as the drawing changes) until the
+    # visitor picks one; "The most active one" goes back to following.
+    pick = state.get("neuron_pick")
+    if not state.get("neuron_chosen") or not isinstance(pick, int) or not 0 <= pick < n:
+        state.neuron_pick, state.neuron_chosen = first, False
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180)
+    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180,
+                     on_change=_chosen)
     if image is not None:
-        row.button("The most active one", on_click=_pick, args=(first,),
-                   icon=":material/bolt:")
+        row.button("The most active one", on_click=_follow, icon=":material/bolt:",
+                   disabled=not state.neuron_chosen)
     detail = insight.neuron_detail(net, int(state.neuron_pick), image)
     left, right = st.columns([3, 2], gap="medium")
     pictures = left.container(horizontal=True, gap="small")
@@ -142,8 +146,12 @@ def _detail_ui(net, image, n: int, first: int) -> None:
         _outgoing_chart(detail.outgoing, net.sizes)
 
 
-def _pick(index: int) -> None:
-    st.session_state.neuron_pick = index
+def _chosen() -> None:
+    st.session_state.neuron_chosen = True
+
+
+def _follow() -> None:
+    st.session_state.neuron_chosen = False
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:

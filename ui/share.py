@@ -44,6 +44,14 @@ def _number(text: str, kind):
     return value
 
 
+def _valid(settings: Settings, limits: Limits) -> bool:
+    try:
+        settings.check(limits)
+    except (SettingsError, TypeError, ValueError):
+        return False
+    return True
+
+
 def parse_link(query: dict, *, defaults: Settings, choices: dict, limits: Limits,
                shipped: dict[str, str]) -> tuple[Settings | None, str | None, str | None, list[str]]:
     """(settings or None, preset name or None, network label or None, names ignored).
@@ -75,7 +83,7 @@ def parse_link(query: dict, *, defaults: Settings, choices: dict, limits: Limits
             settings, preset_name = preset.settings.replace(seed=defaults.seed), preset.name
         except ValueError:
             ignored.append("preset")
-    changes = {}
+    changes = {}  # field -> value, for the values that parse and are offered at all
     for name, field in FIELDS.items():
         if name not in query:
             continue
@@ -84,22 +92,25 @@ def parse_link(query: dict, *, defaults: Settings, choices: dict, limits: Limits
             if field in ("init", "cost"):
                 value = text
             else:
-                kind = float if field in ("eta", "l2") else int
-                value = _number(text, kind)
+                value = _number(text, float if field in ("eta", "l2") else int)
                 if name in choices and value not in choices[name]:
                     raise ValueError(text)
-            (settings or defaults).replace(**{field: value}).check(limits)
             changes[field] = value
-        except (ValueError, SettingsError):
+        except ValueError:
             ignored.append(name)
-    if changes:
-        try:
-            settings = (settings or defaults).replace(**changes).check(limits)
-        except SettingsError:  # each value fine alone, not together (batch > images)
+    base = settings or defaults
+    if changes and not _valid(base.replace(**changes), limits):
+        # Something is out of range: drop each value that is wrong on its own, then, if
+        # the rest still do not go together (say, batch larger than the images), all.
+        for name, field in FIELDS.items():
+            if field in changes and not _valid(base.replace(**{field: changes[field]}), limits):
+                ignored.append(name)
+                del changes[field]
+        if changes and not _valid(base.replace(**changes), limits):
             ignored += [name for name, field in FIELDS.items() if field in changes]
-            settings = None if preset_name is None else settings
-        else:
-            preset_name = None  # the settings now speak for themselves
+            changes = {}
+    if changes:
+        settings, preset_name = base.replace(**changes), None  # they speak for themselves
     return settings, preset_name, label, ignored
 
 
