@@ -158,7 +158,7 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     fig.update_layout(
         title=dict(text="Confusion matrix", subtitle=dict(text="rows: true digit · columns: "
                                                           "what the network read")),
-        height=420, margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#eef0f4",
+        height=440, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="#eef0f4",
         xaxis=dict(title="read as", type="category", constrain="domain", showgrid=False,
                    zeroline=False),
         yaxis=dict(title="true digit", type="category", autorange="reversed",

@@ -23,7 +23,7 @@ from PIL import Image
 from nn import insight
 
 LIVE_EVERY = 0.5  # s: the training section's refresh
-DETAIL_SCALE = 6  # the chosen neuron's pictures: 168 px wide
+DETAIL_SCALE = 5  # the chosen neuron's pictures: 140 px wide, three fit beside its numbers
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, TRAINING = "The network that answers", "The network being trained"
 BY_ACTIVATION, BY_NUMBER = "Most active on your drawing first", "By neuron number"
