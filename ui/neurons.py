@@ -115,16 +115,16 @@ def _detail_ui(net, image, n: int, first: int) -> None:
     # The most active neuron is shown (and followed as the drawing changes) until the
     # visitor picks one; "The most active one" goes back to following.
     pick = state.get("neuron_pick")
-    if not state.get("neuron_chosen") or not isinstance(pick, int) or not 0 <= pick < n:
-        state.neuron_pick, state.neuron_chosen = first, False
+    following = pick is None or pick == state.get("neuron_auto")
+    if following or not isinstance(pick, int) or not 0 <= pick < n:
+        state.neuron_pick = state.neuron_auto = first
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180,
-                     on_change=_chosen)
+    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180)
     if image is not None:
         row.button("The most active one", on_click=_follow, icon=":material/bolt:",
-                   disabled=not state.neuron_chosen)
+                   disabled=state.neuron_pick == first)
     detail = insight.neuron_detail(net, int(state.neuron_pick), image)
-    left, right = st.columns([3, 2], gap="medium")
+    left, right = st.columns([2, 1], gap="medium")
     pictures = left.container(horizontal=True, gap="small")
     size = 28 * DETAIL_SCALE
     pictures.image(insight.enlarge(insight.diverging(detail.weights, detail.scale),
@@ -146,12 +146,8 @@ def _detail_ui(net, image, n: int, first: int) -> None:
         _outgoing_chart(detail.outgoing, net.sizes)
 
 
-def _chosen() -> None:
-    st.session_state.neuron_chosen = True
-
-
 def _follow() -> None:
-    st.session_state.neuron_chosen = False
+    st.session_state.neuron_pick = None  # the next run shows (and follows) the most active
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
