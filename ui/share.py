@@ -176,12 +176,14 @@ def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) 
 def share_ui(settings: Settings, label: str, shipped_labels) -> None:
     """A "Share this set-up" popover with the link to copy."""
     query = link_query(settings, label, shipped_slugs(shipped_labels))
-    base = (st.context.url or FALLBACK_URL).split("?", 1)[0]
+    base = (st.context.url or FALLBACK_URL).split("?", 1)[0].split("#", 1)[0]
+    if base.count("/") == 2:  # "http://host:port": the page itself is "/"
+        base += "/"
     url = f"{base}?{urlencode(query)}"
     with st.popover("Share this set-up", icon=":material/link:"):
         st.caption("Anyone opening this link gets these settings"
                    + (" and this network answering" if "net" in query else "")
-                   + ", ready to press Train. Copy it with the button at its right.")
+                   + ", ready to press Train. The copy button shows when you point at it.")
         st.code(url, language=None, wrap_lines=True)
     if st.session_state.get("link_notice"):
         st.caption(st.session_state.link_notice)
