@@ -26,7 +26,8 @@ LIVE_EVERY = 0.5  # s: the training section's refresh
 DETAIL_SCALE = 5  # the chosen neuron's pictures: 140 px wide, three fit beside its numbers
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, TRAINING = "The network that answers", "The network being trained"
-BY_ACTIVATION, BY_NUMBER = "Most active on your drawing first", "By neuron number"
+BY_ACTIVATION, BY_NUMBER = "Most active on your drawing", "All, by neuron number"
+MOST_ACTIVE = 40  # neurons shown (and redrawn per stroke) in the "most active" view
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
@@ -95,18 +96,20 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
     key = insight.fingerprint(net)
     blocks = _tiles(key, net)
     if image is None or order_by == BY_NUMBER:
-        order, activations = np.arange(n), None
+        order = np.arange(n)
         if image is not None:
-            _, activations = insight.neuron_order(net, image)
-        picture = (_png_by_number(key, blocks) if activations is None
-                   else png(insight.weight_grid(blocks, order, activations)))
+            order, _ = insight.neuron_order(net, image)
+        st.image(_png_by_number(key, blocks),  # the same for every drawing: encoded once
+                 caption="All of them, by number." if image is not None else
+                 "All of them, by number. Draw a digit to see which fire most.")
     else:
+        # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
         order, activations = insight.neuron_order(net, image)
-        picture = png(insight.weight_grid(blocks, order, activations))
-    caption = ("Under each square its number and a bar: how strongly it fires on your drawing."
-               if activations is not None else "Draw a digit to sort them by how strongly "
-               "they fire on it.")
-    st.image(picture, caption=caption)
+        top = order[:MOST_ACTIVE]
+        st.image(png(insight.weight_grid(blocks, top, activations)),
+                 caption=(f"The {len(top)} that fire most on your drawing, strongest first"
+                          + (f" (of {n})" if len(top) < n else "")
+                          + "; under each its number and a bar: how strongly it fires."))
     _detail_ui(net, image, n, int(order[0]))
 
 
