@@ -28,9 +28,10 @@ CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, TRAINING = "The network that answers", "The network being trained"
 BY_ACTIVATION, BY_NUMBER = "Most active on your drawing", "All, by neuron number"
 MOST_ACTIVE = 40  # neurons shown (and redrawn per stroke) in the "most active" view
+MAX_GRID = 400  # neurons in the "all, by number" picture
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)
 def _tiles(key: str, _net) -> np.ndarray:
     """The labelled weight pictures of a network, once per network (key: its fingerprint).
 
@@ -42,8 +43,9 @@ def _tiles(key: str, _net) -> np.ndarray:
 
 @st.cache_data(max_entries=12, show_spinner=False)
 def _png_by_number(key: str, _blocks) -> bytes:
-    """The grid in neuron order as PNG bytes: the same for every drawing, so encoded once."""
-    return png(insight.weight_grid(_blocks))
+    """The grid in neuron order as PNG bytes: the same for every drawing, so encoded once.
+    At most MAX_GRID neurons (an uploaded network may have thousands)."""
+    return png(insight.weight_grid(_blocks, np.arange(min(len(_blocks), MAX_GRID))))
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -99,9 +101,11 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
         order = np.arange(n)
         if image is not None:
             order, _ = insight.neuron_order(net, image)
+        caption = "All of them, by number." if n <= MAX_GRID else \
+            f"The first {MAX_GRID} of {n}, by number."
         st.image(_png_by_number(key, blocks),  # the same for every drawing: encoded once
-                 caption="All of them, by number." if image is not None else
-                 "All of them, by number. Draw a digit to see which fire most.")
+                 caption=caption if image is not None else
+                 f"{caption} Draw a digit to see which fire most.")
     else:
         # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
         order, activations = insight.neuron_order(net, image)

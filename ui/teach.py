@@ -56,11 +56,13 @@ def _result_ui(box, result: dict) -> None:
     now = ", ".join(str(a) for a in result["answers"][-1:])
     before, after = result["accuracy_before"], result["accuracy_after"]
     change = 100 * (after - before)
+    drawings = f"{result['count']} drawing{'s' if result['count'] > 1 else ''}"
+    verdict = (f"the cost of learning {drawings}" if change < 0 else
+               "no cost: the MNIST digits mixed in taught it a little too")
     box.success(
         f"Taught: it now reads your last drawing as **{now}** (it read "
         f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
-        f"{100 * after:.2f} % ({change:+.2f} points), the cost of learning "
-        f"{result['count']} drawing{'s' if result['count'] > 1 else ''}. Took "
+        f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
         f"{result['seconds']:.2f} s.", icon=":material/school:")
 
 
