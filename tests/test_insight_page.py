@@ -233,3 +233,43 @@ def test_teaching_without_mnist_says_so(canvas, monkeypatch):
     rerun(app)
     assert "not on this server" in texts(app)
     assert app.session_state.selected == DEFAULT
+
+
+# --- the panels for a network in training (a stand-in run: the real ones need workers) --
+
+
+def panels_with_a_run():
+    """A page holding only the two panels, given a stand-in run whose network is the book's."""
+    import types
+
+    import streamlit as st
+
+    from nn.models import load_shipped
+    from ui.mistakes import mistakes_ui
+    from ui.neurons import neurons_ui
+
+    shipped = list(load_shipped().items())
+    (label, (net, _)), (_, (trained, _)) = shipped
+    run = types.SimpleNamespace(network=lambda: trained, over=st.session_state.run_over,
+                                settings=types.SimpleNamespace(label=lambda: "[784, 30, 10] eta 3"))
+    neurons_ui(net, label, None, run)
+    mistakes_ui(net, label, run)
+
+
+def test_panels_show_the_network_being_trained(mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = AppTest.from_function(panels_with_a_run, default_timeout=60)
+    app.session_state["run_over"] = False
+    app.session_state["neurons_open"] = app.session_state["mistakes_open"] = True
+    rerun(app)
+    assert "200 hidden neurons" in texts(app)  # the network that answers, first
+    assert not any(r.key == "mistakes_source" for r in app.radio)  # not while it trains
+    app.radio(key="neurons_source").set_value("The network being trained")
+    rerun(app)
+    assert "30 hidden neurons of *the run [784, 30, 10] eta 3*" in texts(app)
+    assert "from noise to strokes" in texts(app)  # it refreshes while training
+    app.session_state["run_over"] = True
+    rerun(app)
+    app.radio(key="mistakes_source").set_value("The network just trained")
+    rerun(app)
+    assert "*the run [784, 30, 10] eta 3* read all 10,000 test digits" in texts(app)
