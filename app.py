@@ -39,6 +39,10 @@ from nn.presets import PRESETS, matching_preset, preset_named
 from nn.run_manager import RunManager
 from nn.settings import Settings, SettingsError
 from ui.download import BackgroundDownload
+from ui.mistakes import mistakes_ui
+from ui.neurons import neurons_ui
+from ui.share import apply_link, share_ui
+from ui.teach import teach_ui
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
@@ -371,6 +375,7 @@ def download_progress_ui() -> None:
 def preset_ui() -> None:
     st.selectbox("The book's experiments", [p.name for p in PRESETS], key="t_preset",
                  on_change=choose_preset, help="Sets every control below to that run.")
+    share_ui(widget_settings(), st.session_state.selected, list(shipped_networks()))
     preset = matching_preset(widget_settings())
     if preset is not None:
         st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
@@ -560,9 +565,16 @@ def explanation_ui() -> None:
 def main() -> None:
     setup_page()
     init_state()
+    apply_link(apply_settings, widget_settings, list(shipped_networks()),
+               {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES})
     header_ui()
     model_picker_ui()
     drawing_ui()
+    teach_ui(current_network()[0], st.session_state.selected, st.session_state.drawing,
+             st.session_state.networks, add_network)
+    neurons_ui(current_network()[0], st.session_state.selected, st.session_state.drawing,
+               current_run())
+    mistakes_ui(current_network()[0], st.session_state.selected, current_run())
     training_ui()
     explanation_ui()
 

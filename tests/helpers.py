@@ -129,6 +129,11 @@ def draw(page, strokes) -> None:
         page.mouse.up()
 
 
+def picker(page):
+    """The sidebar's network picker."""
+    return page.get_by_test_id("stSidebar").get_by_role("combobox")
+
+
 def answer(page):
     """The locator of the page's answer (the metric showing the digit read)."""
     return page.get_by_test_id("stMetricValue")

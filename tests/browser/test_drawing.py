@@ -16,14 +16,11 @@ from tests.helpers import (
     STROKES,
     answer,
     draw,
+    picker,
     playwright_expect,
 )
 
 expect = playwright_expect()
-
-
-def picker(page):
-    return page.get_by_test_id("stSidebar").get_by_role("combobox")
 
 
 def wait_for_reading(page) -> None:

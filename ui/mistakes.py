@@ -1,0 +1,166 @@
+"""The panel "What it gets wrong": a network's confusion matrix on MNIST's 10,000 test digits,
+the digits of one mix-up ("true 4, read as 9") and its most confident mistakes.
+
+`mistakes_ui(net, label, run=None)`: `net`/`label` the network that answers; `run` this
+tab's latest training run (an nn.run_manager.RunHandle) or None: once it has finished, the panel
+offers its network too. Everything is computed once per network (by its weights'
+fingerprint) and the panel runs only while its expander is open. Without MNIST on the
+server it says so; drawing is not affected.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from nn import insight
+from nn.mnist import MnistError, find_mnist_dir, shared_mnist
+
+CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
+ANSWERING, FINISHED = "The network that answers", "The network just trained"
+GALLERY_SIZE = 40
+
+
+def mnist_test_set():
+    """MNIST's test digits (images, labels), or None when the files are not on the server."""
+    if find_mnist_dir() is None:
+        return None
+    data = shared_mnist()
+    return data.test_images, data.test_labels
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _mistakes(key: str, _net) -> insight.Mistakes:
+    images, labels = mnist_test_set()
+    return insight.Mistakes.of(_net, images, labels)
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def _gallery_png(key: str, what: tuple, _mistakes: insight.Mistakes) -> bytes:
+    images, _ = mnist_test_set()
+    if what[0] == "cell":
+        indices = _mistakes.cell(what[1], what[2], GALLERY_SIZE)
+    else:
+        indices = _mistakes.most_confident(GALLERY_SIZE)
+    out = io.BytesIO()
+    Image.fromarray(insight.digit_gallery(images, indices, _mistakes)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def mistakes_ui(net, label: str, run=None) -> None:
+    panel = st.expander("What it gets wrong", key="mistakes_open", on_change="rerun",
+                        icon=":material/troubleshoot:")
+    if not panel.open:
+        return
+    with panel:
+        if net.sizes[0] != 784 or net.sizes[-1] != 10:
+            st.info("This panel needs a network that reads 28 × 28 digits into 10 answers.")
+            return
+        try:
+            data = mnist_test_set()
+        except MnistError as e:
+            st.error(f"The MNIST files on this server cannot be read: {e}")
+            return
+        if data is None:
+            st.warning("This needs MNIST's 10,000 test digits, which are not on this server "
+                       "yet (the training section below can download them). Drawing works "
+                       "without them.", icon=":material/download:")
+            return
+        run_net = run.network() if run is not None and run.over else None
+        if run_net is not None:
+            choice = st.radio("Show", (ANSWERING, FINISHED), horizontal=True,
+                              key="mistakes_source", label_visibility="collapsed")
+            if choice == FINISHED:
+                net, label = run_net, f"the run {run.settings.label()}"
+        _mistakes_body(net, label)
+
+
+def _mistakes_body(net, label: str) -> None:
+    key = insight.fingerprint(net)
+    mistakes = _mistakes(key, net)
+    wrong = mistakes.total - mistakes.correct
+    st.caption(f"*{label}* read all 10,000 test digits, which it never saw in training: "
+               f"{mistakes.correct:,} right ({100 * mistakes.correct / mistakes.total:.2f} %), "
+               f"{wrong:,} wrong. Each row is the true digit, each column what it read; the "
+               "diagonal (the right answers) is left grey so the mix-ups stand out.")
+    st.plotly_chart(confusion_figure(mistakes.matrix), width="stretch", config=CHART_CONFIG,
+                    key="confusion_chart")
+    one, worst = st.tabs(["One mix-up", "Most confident mistakes"])
+    with one:
+        _cell_ui(key, mistakes)
+    with worst:
+        st.caption("The wrong answers it was surest of: the highest activation of a wrong "
+                   "digit's neuron. Some are the network's fault, some are MNIST's "
+                   "(labels that look wrong to people too).")
+        st.image(_gallery_png(key, ("worst",), mistakes), caption=_GALLERY_CAPTION)
+
+
+_GALLERY_CAPTION = ("Under each digit: the ten output activations, 0 to 9, the true digit's "
+                    "in green, the answer's in red.")
+
+
+def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
+    state = st.session_state
+    common = mistakes.worst_cells(6)
+    if "mix_true" not in state and common:
+        state.mix_true, state.mix_read = common[0][0], common[0][1]
+    if common:
+        st.segmented_control(
+            "Most common mix-ups", [f"{t}-{r}" for t, r, _ in common], key="mix_common",
+            format_func=lambda cell: _cell_name(cell, mistakes.matrix), on_change=_pick_common)
+    row = st.container(horizontal=True)
+    row.selectbox("True digit", range(10), key="mix_true", width=150)
+    row.selectbox("Read as", range(10), key="mix_read", width=150)
+    true, read = int(state.get("mix_true", 4)), int(state.get("mix_read", 9))
+    count = int(mistakes.matrix[true, read])
+    if true == read:
+        st.caption(f"{count:,} test digits {true} read correctly; the most confident first.")
+    elif count == 0:
+        st.success(f"No test {true} was read as {read}.")
+        return
+    else:
+        st.caption(f"{count:,} test digits {true} read as {read}"
+                   + (f"; the {GALLERY_SIZE} most confident shown." if count > GALLERY_SIZE
+                      else "."))
+    st.image(_gallery_png(key, ("cell", true, read), mistakes), caption=_GALLERY_CAPTION)
+
+
+def _cell_name(cell: str, matrix: np.ndarray) -> str:
+    true, read = map(int, cell.split("-"))
+    return f"{true} read as {read} · {matrix[true, read]}"
+
+
+def _pick_common() -> None:
+    choice = st.session_state.get("mix_common")
+    if choice:
+        true, read = map(int, choice.split("-"))
+        st.session_state.mix_true, st.session_state.mix_read = true, read
+
+
+def confusion_figure(matrix: np.ndarray) -> go.Figure:
+    """The 10x10 counts: mix-ups coloured by how many, the diagonal as grey numbers."""
+    off = matrix.astype(float)
+    np.fill_diagonal(off, np.nan)
+    digits = [str(d) for d in range(10)]
+    text = [[("" if i == j or matrix[i, j] == 0 else str(matrix[i, j])) for j in range(10)]
+            for i in range(10)]
+    fig = go.Figure(go.Heatmap(
+        z=np.where(np.isnan(off), None, off).tolist(), x=digits, y=digits, text=text,
+        texttemplate="%{text}", colorscale="Reds", zmin=0, showscale=False, xgap=1, ygap=1,
+        hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=digits, y=digits, mode="text", text=[f"{matrix[d, d]:,}" for d in range(10)],
+        textfont=dict(color="#5c6b80", size=11), hoverinfo="skip", showlegend=False))
+    fig.update_layout(
+        title=dict(text="Confusion matrix", subtitle=dict(text="rows: true digit · columns: "
+                                                          "what the network read")),
+        height=440, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="#eef0f4",
+        xaxis=dict(title="read as", type="category", constrain="domain", showgrid=False,
+                   zeroline=False),
+        yaxis=dict(title="true digit", type="category", autorange="reversed",
+                   scaleanchor="x", showgrid=False, zeroline=False))
+    return fig

@@ -1,0 +1,173 @@
+"""The panel "What each hidden neuron looks for": every hidden neuron's input weights as a
+28x28 picture, in one image, and one neuron larger.
+
+`neurons_ui(net, label, image, run=None)`: `net`/`label` the network that answers, `image`
+the current (28, 28) drawing or None, `run` this tab's latest training run (an
+nn.run_manager.RunHandle) or None; the visitor can then look at the network being trained, whose
+pictures refresh with the curves while it trains.
+
+The panel sits in an expander that runs only while it is open (`on_change="rerun"`), so a
+closed panel costs a stroke nothing. The expensive part, colouring and labelling up to 200
+pictures, is cached per network (by its weights' fingerprint).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from nn import insight
+
+LIVE_EVERY = 0.5  # s: the training section's refresh
+DETAIL_SCALE = 5  # the chosen neuron's pictures: 140 px wide, three fit beside its numbers
+CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
+ANSWERING, TRAINING = "The network that answers", "The network being trained"
+BY_ACTIVATION, BY_NUMBER = "Most active on your drawing", "All, by neuron number"
+MOST_ACTIVE = 40  # neurons shown (and redrawn per stroke) in the "most active" view
+MAX_GRID = 400  # neurons in the "all, by number" picture
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _tiles(key: str, _net) -> np.ndarray:
+    """The labelled weight pictures of a network, once per network (key: its fingerprint).
+
+    Up to 60 neurons at 3x (84 px squares), more at 2x, so that 200 still fit a laptop."""
+    blocks = insight.neuron_tiles(_net, scale=3 if _net.sizes[1] <= 60 else 2)
+    blocks.flags.writeable = False
+    return blocks
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def _png_by_number(key: str, _blocks) -> bytes:
+    """The grid in neuron order as PNG bytes: the same for every drawing, so encoded once.
+    At most MAX_GRID neurons (an uploaded network may have thousands)."""
+    return png(insight.weight_grid(_blocks, np.arange(min(len(_blocks), MAX_GRID))))
+
+
+def png(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
+    panel = st.expander("What each hidden neuron looks for", key="neurons_open",
+                        on_change="rerun", icon=":material/grid_view:")
+    if not panel.open:
+        return
+    with panel:
+        if len(net.sizes) < 3:
+            st.info("This network has no hidden layer: its inputs go straight to the digits.")
+            return
+        run_net = run.network() if run is not None else None
+        source = ANSWERING
+        if run_net is not None:
+            source = st.radio("Show", (ANSWERING, TRAINING), horizontal=True,
+                              key="neurons_source", label_visibility="collapsed")
+        if source == TRAINING:
+            live = not run.over
+            _neurons_fragment(run, image, f"the run {run.settings.label()}", live)
+        else:
+            _neurons_body(net, label, image)
+
+
+def _neurons_fragment(run, image, label: str, live: bool) -> None:
+    @st.fragment(run_every=LIVE_EVERY if live else None)
+    def refresh() -> None:
+        net = run.network()
+        if net is not None:
+            _neurons_body(net, label, image, live=live and not run.over)
+    refresh()
+
+
+def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False) -> None:
+    n = net.sizes[1]
+    st.caption(
+        f"Each square is one of the {n} hidden neurons of *{label}*, drawn as its 784 input "
+        "weights, one per pixel: **red** where ink makes it fire, **blue** where ink holds "
+        "it back, white where it does not care. One colour scale for all squares."
+        + (" The pictures change as the network learns: from noise to strokes." if live
+           else ""))
+    order_by = st.radio("Order", (BY_ACTIVATION, BY_NUMBER), horizontal=True,
+                        key="neurons_order", label_visibility="collapsed",
+                        disabled=image is None)
+    key = insight.fingerprint(net)
+    blocks = _tiles(key, net)
+    if image is None or order_by == BY_NUMBER:
+        order = np.arange(n)
+        if image is not None:
+            order, _ = insight.neuron_order(net, image)
+        caption = "All of them, by number." if n <= MAX_GRID else \
+            f"The first {MAX_GRID} of {n}, by number."
+        st.image(_png_by_number(key, blocks),  # the same for every drawing: encoded once
+                 caption=caption if image is not None else
+                 f"{caption} Draw a digit to see which fire most.")
+    else:
+        # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
+        order, activations = insight.neuron_order(net, image)
+        top = order[:MOST_ACTIVE]
+        st.image(png(insight.weight_grid(blocks, top, activations)),
+                 caption=(f"The {len(top)} that fire most on your drawing, strongest first"
+                          + (f" (of {n})" if len(top) < n else "")
+                          + "; under each its number and a bar: how strongly it fires."))
+    _detail_ui(net, image, n, int(order[0]))
+
+
+def _detail_ui(net, image, n: int, first: int) -> None:
+    state = st.session_state
+    # The most active neuron is shown (and followed as the drawing changes) until the
+    # visitor picks one; "The most active one" goes back to following.
+    pick = state.get("neuron_pick")
+    following = pick is None or pick == state.get("neuron_auto")
+    if following or not isinstance(pick, int) or not 0 <= pick < n:
+        state.neuron_pick = state.neuron_auto = first
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180)
+    if image is not None:
+        row.button("The most active one", on_click=_follow, icon=":material/bolt:",
+                   disabled=state.neuron_pick == first)
+    detail = insight.neuron_detail(net, int(state.neuron_pick), image)
+    left, right = st.columns([2, 1], gap="medium")
+    pictures = left.container(horizontal=True, gap="small")
+    size = 28 * DETAIL_SCALE
+    pictures.image(insight.enlarge(insight.diverging(detail.weights, detail.scale),
+                                   DETAIL_SCALE), width=size, caption="its weights")
+    if image is not None:
+        pictures.image(insight.enlarge(insight.ink_overlay(detail.weights, image, detail.scale),
+                                       DETAIL_SCALE), width=size,
+                       caption="your ink over them")
+        pictures.image(insight.enlarge(insight.diverging(detail.contribution, detail.scale),
+                                       DETAIL_SCALE), width=size,
+                       caption="what each inked pixel adds")
+    with right:
+        if detail.activation is None:
+            st.metric(f"Neuron #{detail.index}", "–", help="Draw a digit to see it fire.")
+        else:
+            st.metric(f"Neuron #{detail.index} fires at", f"{detail.activation:.2f}",
+                      help="Its activation on your drawing: σ(sum of weight × ink + bias), "
+                           f"with bias {detail.bias:+.2f}.")
+        _outgoing_chart(detail.outgoing, net.sizes)
+
+
+def _follow() -> None:
+    st.session_state.neuron_pick = None  # the next run shows (and follows) the most active
+
+
+def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
+    to_digits = len(sizes) == 3
+    names = [str(d) for d in range(len(outgoing))]
+    fig = go.Figure(go.Bar(
+        x=names, y=outgoing.tolist(),
+        marker_color=["#c81e28" if w > 0 else "#2350c8" for w in outgoing],
+        hovertemplate=("digit" if to_digits else "neuron") + " %{x}: weight %{y:.2f}<extra></extra>"))
+    fig.update_layout(
+        title=dict(text="Its votes" if to_digits else "Its weights to the next layer",
+                   subtitle=dict(text="for (red) and against (blue) each digit" if to_digits
+                                 else "one bar per neuron of the next layer")),
+        height=200, margin=dict(l=10, r=10, t=55, b=10),
+        xaxis=dict(type="category", title=None), yaxis=dict(title=None, zeroline=True))
+    st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="neuron_votes")

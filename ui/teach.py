@@ -1,0 +1,160 @@
+"""The panel "Teach it your handwriting": when the answer is wrong, the visitor clicks the
+digit they meant; the page fine-tunes a copy of the network (nn.teach) on every drawing
+taught in this tab, mixed with replayed MNIST digits, and offers the result in the picker as
+"Taught: ...", where it answers and can be downloaded like any other network.
+
+`teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
+answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
+(label -> (Network, meta)), `add_network(label, net, meta)` the page's way to add and select
+a network (returns the label it got).
+
+Session state (this panel's own keys):
+    taught         [(image, digit), ...] the drawings taught in this tab, oldest first
+    teach_base     the picker label of the network being taught (the taught copy's origin)
+    taught_label   the picker label of the current taught copy, or None
+    teach_result   what the last fine-tune did (a dict for the message), or None
+    teach_rerun    set by a teaching click: rerun the whole page (the picker too) once
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nn.mnist import MnistError, find_mnist_dir, shared_mnist
+from nn.models import label_for, pixelated
+from nn.teach import MAX_TAUGHT, TeachError, fine_tune
+
+THUMB_SCALE = 2  # 56 px thumbnails
+
+
+def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
+    state = st.session_state
+    state.setdefault("taught", [])
+    state.setdefault("taught_label", None)
+    state.setdefault("teach_result", None)
+    if state.pop("teach_rerun", False) and _fragment_run():
+        st.rerun()  # a teaching click inside the drawing's fragment: redraw the picker too
+    box = st.container(key="teach")
+    if image is not None:
+        box.segmented_control(
+            "Wrong answer? Click the digit you meant, and the network learns it.",
+            [str(d) for d in range(10)], key="teach_digit", on_change=_teach,
+            args=(image, networks, add_network),
+            help="Trains a copy of this network for a moment on your drawing (and on "
+                 "earlier ones you taught), mixed with MNIST digits so it does not forget "
+                 "them.")
+    if state.get("teach_error"):
+        box.warning(state.teach_error)
+    result = state.teach_result
+    if result:
+        _result_ui(box, result)
+    if state.taught:
+        _taught_ui(box, networks, add_network)
+
+
+def _result_ui(box, result: dict) -> None:
+    now = ", ".join(str(a) for a in result["answers"][-1:])
+    before, after = result["accuracy_before"], result["accuracy_after"]
+    change = 100 * (after - before)
+    drawings = f"{result['count']} drawing{'s' if result['count'] > 1 else ''}"
+    verdict = (f"the cost of learning {drawings}" if change < 0 else
+               "no cost: the MNIST digits mixed in taught it a little too")
+    box.success(
+        f"Taught: it now reads your last drawing as **{now}** (it read "
+        f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
+        f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
+        f"{result['seconds']:.2f} s.", icon=":material/school:")
+
+
+def _taught_ui(box, networks: dict, add_network) -> None:
+    state = st.session_state
+    box.caption(f"Drawings taught in this tab ({len(state.taught)} of at most {MAX_TAUGHT}), "
+                f"on top of *{state.get('teach_base')}*:")
+    row = box.container(horizontal=True, gap="small", key="taught_row")
+    for i, (drawing, digit) in enumerate(state.taught):
+        cell = row.container(width=64, gap=None, horizontal_alignment="center")
+        cell.image(pixelated(drawing, THUMB_SCALE), width=56, caption=f"as {digit}")
+        cell.button("", key=f"untaught_{i}", icon=":material/close:", help="Forget this one",
+                    on_click=_forget, args=(i, networks, add_network))
+
+
+def _fragment_run() -> bool:
+    """Whether this run reruns only a fragment (then the sidebar's picker is not redrawn)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
+    except ImportError:  # a future Streamlit: rerun to be safe
+        return True
+
+
+def replay_and_test():
+    """MNIST's training digits (to replay) and test digits, or None without the files."""
+    if find_mnist_dir() is None:
+        return None
+    data = shared_mnist()
+    return (data.train_images, data.train_labels), (data.test_images, data.test_labels)
+
+
+def _teach(image, networks: dict, add_network) -> None:
+    state = st.session_state
+    digit = state.get("teach_digit")
+    state.teach_digit = None  # one click, one lesson: the control springs back
+    if digit is None or image is None:
+        return
+    if state.get("selected") != state.taught_label or state.get("teach_base") not in networks:
+        state.teach_base = state.get("selected")  # teaching another network: start from it
+    state.taught = (state.taught + [(image.copy(), int(digit))])[-MAX_TAUGHT:]
+    _retrain(networks, add_network)
+
+
+def _forget(index: int, networks: dict, add_network) -> None:
+    state = st.session_state
+    if 0 <= index < len(state.taught):
+        state.taught = state.taught[:index] + state.taught[index + 1:]
+    if state.taught:
+        _retrain(networks, add_network)
+        return
+    if state.taught_label in networks:  # nothing taught any more: back to the original
+        networks.pop(state.taught_label)
+        if state.get("teach_base") in networks:
+            state.selected = state.teach_base
+    state.taught_label = state.teach_result = None
+    state.teach_rerun = True
+
+
+def _retrain(networks: dict, add_network) -> None:
+    state = st.session_state
+    state.teach_error = None
+    try:
+        data = replay_and_test()
+    except MnistError as e:
+        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
+        return
+    if data is None:
+        state.teach_error = ("Teaching needs MNIST's training digits to mix in (so the network "
+                             "does not forget them), and they are not on this server yet. The "
+                             "training section below can download them.")
+        return
+    base_net, base_meta = networks[state.teach_base]
+    images = [drawing for drawing, _ in state.taught]
+    digits = [digit for _, digit in state.taught]
+    try:
+        result = fine_tune(base_net, images, digits, replay=data[0], test=data[1])
+    except TeachError as e:
+        state.teach_error = f"Could not teach it: {e}."
+        return
+    meta = {key: value for key, value in base_meta.items() if key in ("settings", "seed")}
+    meta.update(name="taught on the Digit Lab page", test_accuracy=result.accuracy_after,
+                taught=len(images), taught_from=str(state.teach_base))
+    if state.taught_label in networks:
+        networks.pop(state.taught_label)
+    title = str(state.teach_base).split(":", 1)[0]
+    count = f"{len(images)} drawing{'s' if len(images) > 1 else ''}"
+    state.taught_label = add_network(label_for(f"Taught: {title} + {count}", result.net, meta),
+                                     result.net, meta)
+    state.teach_result = {"answers": result.answers, "before": result.answers_before,
+                          "accuracy_before": result.accuracy_before,
+                          "accuracy_after": result.accuracy_after, "count": len(images),
+                          "seconds": result.seconds}
+    state.teach_rerun = True
