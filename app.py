@@ -197,9 +197,37 @@ def drawing_ui() -> None:
         hidden_chart_ui(reading.hidden)
 
 
+# streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top
+# right of the canvas (x 139-280, y 0-30), where it swallowed the strokes that started there:
+# every one by touch, and by mouse any press before the hover had slid it up (then still the
+# top 4 px). st_canvas has no option to hide or move it, and the page's CSS cannot reach into
+# the component's shadow root; so the component is registered again under its own name, with
+# its own files plus this style: the toolbar goes below the canvas, always visible, with only
+# Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
+CANVAS_TOOLBAR_STYLE = """
+.dc-toolbar { position: static !important; opacity: 1 !important; transition: none !important;
+              padding: 0.25rem 0 0 !important; justify-content: flex-end; }
+.dc-toolbar-card { box-shadow: none; }
+.dc-icon-button:not([aria-label="Undo"]):not([aria-label="Redo"]), .dc-toolbar-separator,
+.dc-toolbar-contextual { display: none !important; }
+.dc-toolbar .dc-icon-button { padding: 0.5rem; }
+.dc-toolbar .dc-icon-button svg { width: 1.25rem; height: 1.25rem; }
+"""  # the component's own sheet comes after this one: equal selectors would lose to it
+
+
+def restyle_canvas_toolbar() -> None:
+    """Register the canvas component again with CANVAS_TOOLBAR_STYLE; the name, files and
+    root element are the ones streamlit_drawable_canvas/__init__.py registers."""
+    st.components.v2.component(
+        "streamlit-drawable-canvas.streamlit_drawable_canvas",
+        js="index-*.js", css="index-*.css", isolate_styles=True,
+        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>')
+
+
 def canvas_ui() -> None:
     st.subheader("Your drawing")
-    st.space("small")  # room for the canvas's own toolbar, which floats above its top edge
+    st.space("small")  # level with the prompt beside it, which has the same space
+    restyle_canvas_toolbar()
     result = st_canvas(stroke_width=PEN_WIDTH, stroke_color="#FFFFFF",
                        background_color="#000000", drawing_mode="freedraw",
                        update_streamlit=True, return_image_data=True,
