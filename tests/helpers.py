@@ -287,3 +287,38 @@ class FakeData:
         self.train_labels = rng.integers(0, 10, size=n).astype(np.uint8)
         self.val_images, self.val_labels = self.train_images[:50], self.train_labels[:50]
         self.test_images, self.test_labels = self.train_images[50:100], self.train_labels[50:100]
+
+
+# -- phones -------------------------------------------------------------------------------
+WAIT = 30_000  # ms; generous for a busy machine, no timing is asserted
+
+# Playwright's "Pixel 7" descriptor (playwright 1.65 `p.devices["Pixel 7"]`), written out
+# because the session's `browser` fixture does not hand out the Playwright object.
+PIXEL_7 = {
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like "
+                  "Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36",
+    "viewport": {"width": 412, "height": 839},
+    "screen": {"width": 412, "height": 915},
+    "device_scale_factor": 2.625,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def touch_draw(page, strokes) -> None:
+    """Draw strokes (canvas pixels) with one finger: touchStart, touchMoves, touchEnd."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()  # CSS pixels in the viewport, what touch points use
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for stroke in strokes:
+            points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                                  "touchPoints": [points[0]]})
+            for point in points[1:]:
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                      "touchPoints": [point]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()

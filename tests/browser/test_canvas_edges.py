@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.servers import playwright_expect
+from tests.helpers import ARTIFACTS, ONE, PIXEL_7, WAIT, answer, playwright_expect, touch_draw
 
 expect = playwright_expect()
-
-from test_drawing import ONE, answer
-from test_mobile import ARTIFACTS, PIXEL_7, WAIT, touch_draw
 
 SIZE = 280  # the canvas, in CSS pixels (app.CANVAS_SIZE)
 INSET = 3  # px inside the border

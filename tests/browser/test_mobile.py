@@ -12,22 +12,19 @@ import re
 
 import pytest
 
-from tests.helpers import ARTIFACTS, ONE, PROMPT, SEVEN, answer, playwright_expect
+from tests.helpers import (
+    ARTIFACTS,
+    ONE,
+    PIXEL_7,
+    PROMPT,
+    SEVEN,
+    WAIT,
+    answer,
+    playwright_expect,
+    touch_draw,
+)
 
 expect = playwright_expect()
-WAIT = 30_000  # ms; generous for a busy machine, no timing is asserted
-
-# Playwright's "Pixel 7" descriptor (playwright 1.65 `p.devices["Pixel 7"]`), written out
-# because the session's `browser` fixture does not hand out the Playwright object.
-PIXEL_7 = {
-    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like "
-                  "Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36",
-    "viewport": {"width": 412, "height": 839},
-    "screen": {"width": 412, "height": 915},
-    "device_scale_factor": 2.625,
-    "is_mobile": True,
-    "has_touch": True,
-}
 
 
 @pytest.fixture
@@ -40,25 +37,6 @@ def phone(browser, app_url):
     expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=WAIT)
     yield page
     context.close()
-
-
-def touch_draw(page, strokes) -> None:
-    """Draw strokes (canvas pixels) with one finger: touchStart, touchMoves, touchEnd."""
-    canvas = page.locator("canvas.upper-canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()  # CSS pixels in the viewport, what touch points use
-    cdp = page.context.new_cdp_session(page)
-    try:
-        for stroke in strokes:
-            points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
-                                                  "touchPoints": [points[0]]})
-            for point in points[1:]:
-                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
-                                                      "touchPoints": [point]})
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    finally:
-        cdp.detach()
 
 
 def read_as(page, digit: int) -> None:
