@@ -64,7 +64,7 @@ def as_pixels(drawings) -> np.ndarray:
 
 def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.ndarray],
               test: tuple[np.ndarray, np.ndarray] | None = None, copies: int = 10,
-              replay_size: int = 500, batch_size: int = 10, max_rounds: int = 8,
+              replay_size: int = 500, batch_size: int = 10, max_rounds: int = 30,
               eta: float | None = None, seed: int = 0,
               lock_timeout: float = LOCK_TIMEOUT) -> TeachResult:
     """Fine-tune a copy of `net` on the taught drawings mixed with replayed MNIST digits."""

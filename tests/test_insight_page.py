@@ -15,7 +15,9 @@ from nn.models import load_shipped
 from nn.preprocess import canvas_to_mnist
 from nn.presets import PRESETS
 from nn.settings import Limits, Settings
-from tests.helpers import APP, SEVEN, ZERO
+from tests.helpers import APP, STROKES, canvas_image
+
+SEVEN, ZERO = canvas_image(STROKES[7]), canvas_image(STROKES[0])
 from ui.share import link_query, parse_link, shipped_slugs
 
 SHIPPED = list(load_shipped())
