@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .training import Settings
+from nn.training import Settings
 
 
 @dataclass(frozen=True)
