@@ -3,13 +3,14 @@
     MNIST_DIR=/work/shared/mnist python benchmarks/bench_rerun.py [--strokes 60] [--live 20]
     MNIST_DIR=/work/shared/mnist python benchmarks/bench_rerun.py --in-process [--strokes 60]
 
-Default (server): starts `streamlit run app.py` on a free port of 127.0.0.1, opens it in one
+Default (server): starts `streamlit run app.py` on --port of 127.0.0.1, opens it in one
 headless chromium tab (Playwright, /usr/bin/chromium) and draws --strokes strokes on the
 canvas (short lines at changing places, "Clear canvas" after every sixth: a press of Clear
 is a rerun like a stroke and is counted as one). After each it waits until the page shows the
 new 28x28 image (or the prompt, after Clear), so every stroke is answered before the next.
 The server's CPU (utime + stime of its own process, /proc/PID/stat) over the strokes,
-divided by their number, is the CPU per answered stroke. The browser runs on the same cores
+divided by their number, is the CPU per answered stroke; it is also printed without what the
+server spends while its page sits idle (measured for 8 s before the strokes). The browser runs on the same cores
 but is not counted: only the server's process is.
 
 Then (--live seconds, 0 to skip) the tab presses Train (the book's preset, 30 epochs, which
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -50,12 +50,6 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of one process (its own threads, not its children)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port: int, log) -> subprocess.Popen:
@@ -79,6 +73,13 @@ def wait_healthy(url: str, deadline_s: float = 60) -> None:
     raise RuntimeError(f"{url} never became healthy")
 
 
+def idle_rate(pid: int, seconds: float = 8.0) -> float:
+    """The server's CPU seconds per second while its one page sits idle."""
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+
+
 def stroke_at(k: int) -> list[tuple[float, float]]:
     """The k-th stroke: a short line somewhere on the 280x280 canvas, each one different."""
     x, y = 40 + (k * 37) % 200, 40 + (k * 53) % 200
@@ -90,10 +91,9 @@ def image_src(page) -> str | None:
     return images.first.get_attribute("src") if images.count() else None
 
 
-def measure_server(strokes: int, live: float) -> None:
+def measure_server(strokes: int, live: float, port: int) -> None:
     from playwright.sync_api import expect, sync_playwright
     expect.set_options(timeout=TIMEOUT)
-    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = REPO / "artifacts" / "bench-rerun-server.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -110,6 +110,7 @@ def measure_server(strokes: int, live: float) -> None:
             expect(canvas).to_be_visible()
             expect(page.get_by_text("What to expect")).to_be_visible()  # the whole page is in
             time.sleep(1.0)
+            idle = idle_rate(server.pid)
             start_cpu, start = cpu_seconds(server.pid), time.monotonic()
             for k in range(strokes):
                 if k % 6 == 5:
@@ -125,14 +126,20 @@ def measure_server(strokes: int, live: float) -> None:
                 for x, y in points[1:]:
                     page.mouse.move(box["x"] + x, box["y"] + y)
                 page.mouse.up()
-                page.wait_for_function(
-                    """before => { const img = document.querySelector('[data-testid=stImage] img');
-                                   return img && img.src && img.src !== before; }""",
-                    arg=before or "")
+                try:
+                    page.wait_for_function(
+                        """before => { const img = document.querySelector('[data-testid=stImage] img');
+                                       return img && img.src && img.src !== before; }""",
+                        arg=before or "")
+                except Exception:
+                    page.screenshot(path=str(REPO / "artifacts" / "bench-rerun-stuck.png"))
+                    raise RuntimeError(f"stroke {k} was not answered") from None
             wall = time.monotonic() - start
             cpu = cpu_seconds(server.pid) - start_cpu
+            print(f"server idle (no strokes): {1000 * idle:.1f} ms CPU per second")
             print(f"strokes: {strokes} answered in {wall:.1f} s; server CPU "
-                  f"{1000 * cpu / strokes:.1f} ms per stroke")
+                  f"{1000 * cpu / strokes:.1f} ms per stroke, "
+                  f"{1000 * (cpu - idle * wall) / strokes:.1f} ms without the idle server's")
             if live > 0:
                 page.get_by_role("button", name="Train", exact=True).click()
                 expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -142,7 +149,8 @@ def measure_server(strokes: int, live: float) -> None:
                 time.sleep(live)
                 cpu, wall = cpu_seconds(server.pid) - start_cpu, time.monotonic() - start
                 print(f"live training section: server CPU {1000 * cpu / wall:.1f} ms per "
-                      f"second of one visitor watching a run ({wall:.0f} s measured)")
+                      f"second of one visitor watching a run, {1000 * (cpu / wall - idle):.1f} "
+                      f"without the idle server's ({wall:.0f} s measured)")
                 page.get_by_role("button", name="Stop").click()
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
         finally:
@@ -192,6 +200,7 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=60)
     parser.add_argument("--live", type=float, default=20,
                         help="seconds of a training run to measure (0: skip)")
+    parser.add_argument("--port", type=int, default=8501, help="the server's port")
     parser.add_argument("--in-process", action="store_true",
                         help="AppTest whole reruns in this process, no server or browser")
     args = parser.parse_args()
@@ -200,7 +209,7 @@ def main() -> None:
     if args.in_process:
         measure_in_process(args.strokes)
     else:
-        measure_server(args.strokes, args.live)
+        measure_server(args.strokes, args.live, args.port)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from nn.models import read
 from nn.preprocess import canvas_to_mnist
 
 from .charts import hidden_figure, output_figure, pixelated, show
+from .page import freeze_heap
 from .state import current, tab
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
@@ -49,6 +50,7 @@ def drawing_ui() -> None:
         for i, layer in enumerate(reading.hidden):
             name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
             show(hidden_figure(layer, name), key=f"hidden_chart_{i}")
+    freeze_heap("drawing")
 
 
 def canvas_ui() -> None:

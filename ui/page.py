@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 PAGE_STYLE = """<style>
@@ -15,6 +17,24 @@ PAGE_STYLE = """<style>
 def setup_page() -> None:
     st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
     st.html(PAGE_STYLE)  # a style-only st.html takes no space on the page
+    freeze_heap("startup")
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_heap(stage: str) -> str:
+    """Once per server and stage: exempt every object that exists now from the cyclic GC.
+
+    Streamlit runs a full collection (gc.collect(2)) after every script run, including each
+    stroke's rerun of the drawing row. Its cost grows with every object on the heap, and
+    nearly all of those are modules, plotly's templates and the shipped networks, which live
+    as long as the server. `gc.freeze()` moves them to a permanent generation that
+    collections skip; objects made later (sessions, readings) are collected as before.
+    Called after the first run's imports ("startup") and after the first reading of a
+    drawing ("drawing"), which imports more (image encoding, the canvas's data handling).
+    """
+    gc.collect()
+    gc.freeze()
+    return stage
 
 
 def header_ui() -> None:
