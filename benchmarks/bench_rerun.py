@@ -92,6 +92,7 @@ def image_src(page) -> str | None:
 
 
 def measure_server(strokes: int, live: float, port: int) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
     expect.set_options(timeout=TIMEOUT)
     url = f"http://127.0.0.1:{port}"
@@ -135,7 +136,7 @@ def measure_server(strokes: int, live: float, port: int) -> None:
                         """before => { const img = document.querySelector('[data-testid=stImage] img');
                                        return img && img.src && img.src !== before; }""",
                         arg=before or "")
-                except Exception:
+                except PlaywrightTimeout:
                     page.screenshot(path=str(REPO / "artifacts" / "bench-rerun-stuck.png"))
                     raise RuntimeError(f"stroke {k} was not answered") from None
             wall = time.monotonic() - start

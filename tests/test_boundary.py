@@ -18,7 +18,7 @@ def test_an_engine_module_imports_no_page_library(module):
     """Each module alone in a fresh interpreter: what it pulls in, directly or not."""
     code = (f"import sys, nn.{module}; "
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(PAGE_ONLY)!r}))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, check=False,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", f"nn.{module} imports {out.stdout.strip()}"

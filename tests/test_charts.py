@@ -7,8 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from nn.training import Limits, Settings
-from ui.charts import (accuracy_figure, as_grid, cost_figure, hidden_figure, output_figure,
-                       pixelated)
+from ui.charts import accuracy_figure, as_grid, cost_figure, hidden_figure, output_figure, pixelated
 from ui.presets import PRESETS, matching_preset, preset_named
 
 

@@ -18,8 +18,8 @@ import functools
 
 import numpy as np
 import plotly.io as pio
-from plotly.colors import get_colorscale
 import streamlit as st
+from plotly.colors import get_colorscale
 from plotly.graph_objects import Figure
 
 CONFIG = {"displayModeBar": False, "displaylogo": False}
