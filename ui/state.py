@@ -59,6 +59,8 @@ WIDGET_KEYS = {
     "download": "the sidebar's download button",
     "t_preset": "the book's experiments",
     "t_zoom": "zoom in on the top of the accuracy chart",
+    "canvas-<canvas_gen>": "the drawing canvas (a new key mounts an empty one)",
+    "download_run_<id>": "a finished run's download button",
     # t_hidden, t_eta, ...: the training settings, see ui.training.SETTING_WIDGETS
 }
 
