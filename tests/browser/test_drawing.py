@@ -44,7 +44,8 @@ def picker(page):
 
 
 def answer(page):
-    return page.get_by_test_id("stMetricValue")
+    """The answer's metric (a finished run shows metrics of its own further down)."""
+    return page.locator(".st-key-answer").get_by_test_id("stMetricValue")
 
 
 def wait_for_reading(page) -> None:
