@@ -44,4 +44,6 @@ def canvas(monkeypatch) -> FakeCanvas:
     module = types.ModuleType("streamlit_drawable_canvas")
     module.st_canvas = fake
     monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    if "ui.drawing" in sys.modules:  # imported by an earlier test: it holds that test's fake
+        monkeypatch.setattr(sys.modules["ui.drawing"], "st_canvas", fake)
     return fake

@@ -135,8 +135,8 @@ def picker(page):
 
 
 def answer(page):
-    """The locator of the page's answer (the metric showing the digit read)."""
-    return page.get_by_test_id("stMetricValue")
+    """The answer's metric (a finished run shows metrics of its own further down)."""
+    return page.locator(".st-key-answer").get_by_test_id("stMetricValue")
 
 
 # --- processes and ports -------------------------------------------------------------------
@@ -322,3 +322,16 @@ def touch_draw(page, strokes) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
+
+
+# -- shipped networks ----------------------------------------------------------------------
+
+def shipped_models() -> dict:
+    """The shipped networks as the page's picker labels them: label -> (network, metadata)."""
+    from nn.models import SHIPPED
+    from ui.state import label_for
+    models = {}
+    for model in SHIPPED:
+        net, meta = model.load()
+        models[label_for(model.title, net, meta)] = (net, meta)
+    return models

@@ -1,4 +1,5 @@
-"""The drawing page's logic (AppTest, with an injected drawing) and the model catalogue.
+"""The drawing page's logic (AppTest, with an injected drawing), the picker's labels and
+untrusted text.
 
 AppTest runs app.py headless. The canvas component cannot draw there, so a stand-in
 `streamlit_drawable_canvas` module is put in sys.modules: its `st_canvas` returns the drawing
@@ -9,16 +10,20 @@ the test chose, and, like the real canvas, an empty one whenever the key changes
 from __future__ import annotations
 
 import json
+import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn.modelfile import ModelFileError, load_model, model_bytes
-from nn.models import (SHIPPED, as_grid, describe, download_name, label_for, load_shipped,
-                       load_upload, pixelated, read, unique_label, upload_label)
+from nn.modelfile import load_model, model_bytes
+from nn.models import SHIPPED, read
+from nn.network import Network
 from nn.preprocess import canvas_to_mnist
 from tests.helpers import APP, STROKES, canvas_image
+from ui.state import Choice, describe, file_name, label_for, unique_label, upload_title
 
 # Drawings as the canvas returns them (280x280 RGBA, white ink on opaque black).
 ONE, SEVEN, ZERO = (canvas_image(STROKES[d]) for d in (1, 7, 0))
@@ -122,9 +127,13 @@ def test_clear_canvas_brings_back_the_prompt(at, canvas):
     assert at.session_state["drawing"] is None
 
 
+def shipped_labels() -> list[str]:
+    return [label_for(model.title, *model.load()) for model in SHIPPED]
+
+
 def test_picker_offers_shipped_models_default_first(at):
     options = at.selectbox(key="selected").options
-    assert options == list(load_shipped())
+    assert options == shipped_labels()
     assert options[0].startswith("Default: [784, ")
     assert options[1].startswith("The book's: [784, 30, 10]")
     assert at.selectbox(key="selected").value == options[0]
@@ -149,7 +158,7 @@ def test_switching_model_changes_the_reading(at, canvas):
 def test_a_network_added_to_session_state_can_answer(at, canvas):
     """What the training section will do: add a network to the tab's dict and select it."""
     book, meta = load_model(SHIPPED[1].path)
-    at.session_state["networks"]["Trained here: [784, 30, 10]"] = (book, meta)
+    at.session_state["networks"]["Trained here: [784, 30, 10]"] = Choice(book, meta, "t.npz")
     rerun(at)
     at.selectbox(key="selected").select("Trained here: [784, 30, 10]")
     canvas.image = ONE
@@ -167,19 +176,18 @@ def test_page_shows_an_explanation_and_no_warnings(at):
     assert not at.warning and not at.error and not at.exception
 
 
-# --- the catalogue and helpers (nn.models) --------------------------------------------------
+# --- the picker's labels and file names (ui.state) ----------------------------------------
 
 
 def test_shipped_models_in_picker_order():
     assert [m.path.name for m in SHIPPED] == ["default.npz", "book.npz"]
-    models = load_shipped()
-    labels = list(models)
+    labels = shipped_labels()
     assert len(labels) == 2
-    default, book = models[labels[0]][0], models[labels[1]][0]
+    default, book = SHIPPED[0].load()[0], SHIPPED[1].load()[0]
     assert default.sizes[0] == 784 and default.sizes[-1] == 10
     assert book.sizes == [784, 30, 10]
-    for label, (net, meta) in models.items():
-        accuracy = f"{100 * meta['test_accuracy']:.1f} % on test"
+    for label, model in zip(labels, SHIPPED):
+        accuracy = f"{100 * model.load()[1]['test_accuracy']:.1f} % on test"
         assert label.endswith(accuracy)
 
 
@@ -189,7 +197,7 @@ def test_labels_are_built_from_metadata():
     assert describe(net, {}) == "[784, 30, 10]"
     assert describe(net, {"test_accuracy": "lots"}) == "[784, 30, 10]"
     assert label_for("Mine", net, {}) == "Mine: [784, 30, 10]"
-    assert upload_label(" my\nnet.npz ", net, {}) == "Uploaded my net.npz: [784, 30, 10]"
+    assert label_for(upload_title(" my\nnet.npz "), net, {}) == "Uploaded my net.npz: [784, 30, 10]"
 
 
 def test_unique_label():
@@ -198,29 +206,99 @@ def test_unique_label():
     assert unique_label("a", {"a": 1, "a (2)": 2}) == "a (3)"
 
 
-def test_download_name():
-    assert download_name("Default: [784, 100, 10], 97.4 % on test") == "default-784-100-10.npz"
-    assert download_name("The book's: [784, 30, 10]") == "the-book-s-784-30-10.npz"
-    assert download_name("Uploaded mine.npz: [784, 30, 10] (2)") == "mine-784-30-10.npz"
-    assert download_name("???") == "network.npz"
+def test_file_names_come_from_the_title_and_layers():
+    net = Network([784, 30, 10])
+    assert file_name("Default", Network([784, 100, 10])) == "default-784-100-10.npz"
+    assert file_name("The book's", net) == "the-book-s-784-30-10.npz"
+    assert file_name(upload_title("mine.NPZ"), net) == "mine-784-30-10.npz"
+    assert file_name("???", net) == "784-30-10.npz"
 
 
-def test_upload_of_a_good_file_gives_a_label_and_the_network():
+def download_name(app: AppTest) -> str:
+    """The file name the sidebar's download uses: stored with the picker's entry."""
+    return app.session_state["networks"][app.selectbox(key="selected").value].file_name
+
+
+def test_the_download_is_named_after_the_network_that_answers(at):
+    sizes = "-".join(map(str, SHIPPED[0].load()[0].sizes))
+    assert download_name(at) == f"default-{sizes}.npz"
+    at.selectbox(key="selected").select(at.selectbox(key="selected").options[1])
+    rerun(at)
+    assert download_name(at) == "the-book-s-784-30-10.npz"
+
+
+def test_an_uploaded_file_is_added_selected_and_named_after_the_file(at, canvas):
     net, meta = load_model(SHIPPED[1].path)
-    label, loaded, loaded_meta = load_upload("book copy.npz", model_bytes(net, meta))
-    assert label.startswith("Uploaded book copy.npz: [784, 30, 10]")
-    np.testing.assert_array_equal(loaded.feedforward(np.zeros(784)), net.feedforward(np.zeros(784)))
-    assert loaded_meta["test_accuracy"] == meta["test_accuracy"]
+    at.file_uploader(key="upload").set_value(("book copy.npz", model_bytes(net, meta),
+                                              "application/octet-stream"))
+    rerun(at)
+    selected = at.selectbox(key="selected").value
+    assert selected.startswith("Uploaded book copy.npz: [784, 30, 10]")
+    assert download_name(at) == "book-copy-784-30-10.npz"
+    assert any("now answering" in s.value for s in at.success)
+    canvas.image = ONE
+    rerun(at)
+    assert answer(at) == "1"
 
 
 @pytest.mark.parametrize("data, words", [
     (bytes(range(256)) * 8, "not a zip archive"),
-    (b"", "empty"),
     (b"PK\x03\x04" + b"\0" * 100, "damaged"),
 ])
-def test_upload_of_a_bad_file_raises_a_readable_error(data, words):
-    with pytest.raises(ModelFileError, match=words):
-        load_upload("bad.npz", data)
+def test_a_bad_upload_says_why_and_the_network_stays(at, data, words):
+    before = at.selectbox(key="selected").value
+    at.file_uploader(key="upload").set_value(("bad.npz", data, "application/octet-stream"))
+    rerun(at)
+    assert at.selectbox(key="selected").value == before
+    assert any(words in un_markdown(e.value) and "bad.npz" in un_markdown(e.value)
+               for e in at.error)
+
+
+# --- untrusted text is shown as text ------------------------------------------------------
+
+EVIL = "[click me](http://evil.example/x) ![img](http://evil.example/i.png) <b>bold</b> :red[x]"
+
+
+def markdown_bodies(app: AppTest) -> list[str]:
+    """The Markdown of every element that renders it, page and sidebar."""
+    kinds = ("markdown", "caption", "error", "success", "info", "warning")
+    return [e.value for kind in kinds for e in app.get(kind)]
+
+
+def unescaped(body: str) -> str:
+    """`body` with every backslash-escaped character removed: what Markdown could parse."""
+    return re.sub(r"\\.", "", body)
+
+
+def test_a_model_files_metadata_and_name_are_shown_as_text(at):
+    """A crafted model file: its metadata and its name try to inject a link, an image, HTML
+    and a colour into the sidebar; they must show literally and start no Markdown."""
+    net, _ = load_model(SHIPPED[1].path)
+    meta = {"test_accuracy": 0.9, "settings": {"epochs": EVIL, "eta": "![x](http://e.x/y)"}}
+    at.file_uploader(key="upload").set_value((f"{EVIL}.npz", model_bytes(net, meta),
+                                              "application/octet-stream"))
+    rerun(at)
+    bodies = markdown_bodies(at)
+    facts = next(b for b in bodies if b.startswith("Layers "))
+    assert un_markdown(facts).startswith("Layers [784, 30, 10], 90.0 % on test. Trained "
+                                         + EVIL[:40])
+    assert "![x](http://e.x/y)" in un_markdown(facts)
+    for body in bodies:   # nothing anywhere can open a link, an image, a tag or a directive
+        assert not re.search(r"\]\(|<[a-z/]|!\[|:red\[", unescaped(body)), body
+    note = next(s.value for s in at.success)
+    assert EVIL[:40] in un_markdown(note)
+    # a bad file's name and the engine's message (which quotes the file's entries) too
+    at.file_uploader(key="upload").set_value((f"{EVIL}.npz", b"PK\x03\x04" + b"\0" * 100,
+                                              "application/octet-stream"))
+    rerun(at)
+    error = next(e.value for e in at.error)
+    assert EVIL in un_markdown(error)
+    assert not re.search(r"\]\(|<[a-z/]|!\[", unescaped(error))
+
+
+def un_markdown(body: str) -> str:
+    """What a visitor reads: escaped characters shown as themselves, emphasis marks gone."""
+    return re.sub(r"\\(.)", r"\1", re.sub(r"(?<!\\)[*_]", "", body))
 
 
 def test_read_gives_answer_output_and_hidden():
@@ -230,16 +308,3 @@ def test_read_gives_answer_output_and_hidden():
     assert reading.answer == int(np.argmax(reading.output)) == net.predict(image.reshape(-1))
     assert reading.output.shape == (10,) and [h.shape for h in reading.hidden] == [(30,)]
     assert ((reading.output >= 0) & (reading.output <= 1)).all()  # float32 sigmoid may round
-
-
-def test_pixelated_and_grid():
-    image = np.zeros((28, 28), dtype=np.float32)
-    image[3, 5] = 1.0
-    big = pixelated(image, 8)
-    assert big.shape == (224, 224) and big.dtype == np.uint8
-    assert (big[24:32, 40:48] == 255).all() and big.sum() == 255 * 64
-    assert as_grid(np.arange(30)).shape == (5, 6)
-    assert as_grid(np.arange(100)).shape == (10, 10)
-    grid = as_grid(np.arange(7))
-    assert grid.shape == (3, 3) and np.isnan(grid).sum() == 2
-    np.testing.assert_array_equal(grid.reshape(-1)[:7], np.arange(7))

@@ -11,9 +11,7 @@ from tests.helpers import REPO
 
 ENGINE_MODULES = ["nn"] + sorted(f"nn.{path.stem}" for path in (REPO / "nn").glob("*.py")
                                  if path.stem != "__init__")
-PAGE_LIBRARIES = ("streamlit", "plotly")
-# Page content still inside nn/ on this branch; issue 11 moves it to ui/.
-MOVING_OUT = {"nn.charts"}
+PAGE_LIBRARIES = ("streamlit", "plotly", "streamlit_drawable_canvas")
 
 PROBE = """import importlib, json, sys
 module, libraries = sys.argv[1], sys.argv[2:]
@@ -39,9 +37,7 @@ def page_libraries_loaded() -> dict[str, list[str]]:
     return loaded
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="page content, moving to ui/"))
-    if m in MOVING_OUT else m for m in ENGINE_MODULES])
+@pytest.mark.parametrize("module", ENGINE_MODULES)
 def test_engine_module_imports_no_page_library(module, page_libraries_loaded):
     assert page_libraries_loaded[module] == []
 

@@ -204,7 +204,7 @@ def test_a_network_without_ten_outputs_is_refused(labelled):
 
 @pytest.mark.slow
 def test_shipped_networks_confusion_on_real_mnist(mnist_data):
-    from nn.models import load_shipped
+    from tests.helpers import shipped_models as load_shipped
     for net, meta in load_shipped().values():
         mistakes = insight.Mistakes.of(net, mnist_data.test_images, mnist_data.test_labels)
         assert mistakes.total == 10_000

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nn.models import load_shipped
+from tests.helpers import shipped_models as load_shipped
 from nn.preprocess import canvas_to_mnist
-from nn.presets import PRESETS
+from ui.presets import PRESETS
 from nn.settings import Limits, Settings
 from tests.helpers import APP, STROKES, canvas_image
 
@@ -246,7 +246,7 @@ def panels_with_a_run():
 
     import streamlit as st
 
-    from nn.models import load_shipped
+    from tests.helpers import shipped_models as load_shipped
     from ui.mistakes import mistakes_ui
     from ui.neurons import neurons_ui
 

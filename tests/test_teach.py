@@ -105,7 +105,7 @@ def test_one_fine_tune_at_a_time(replay):
 
 @pytest.mark.slow
 def test_the_books_network_learns_a_digit_it_misread_and_forgets_little(mnist_data):
-    from nn.models import load_shipped
+    from tests.helpers import shipped_models as load_shipped
     net = next(n for n, _ in load_shipped().values() if n.sizes == [784, 30, 10])
     test = (mnist_data.test_images, mnist_data.test_labels)
     wrong = np.flatnonzero(net.predict(test[0]) != test[1])[:3]

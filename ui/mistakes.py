@@ -164,3 +164,10 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
         yaxis=dict(title="true digit", type="category", autorange="reversed",
                    scaleanchor="x", showgrid=False, zeroline=False))
     return fig
+
+
+def mistakes_section_ui() -> None:
+    """The panel for the network that answers (and the tab's latest run, once finished)."""
+    from .state import current, tab
+    from .training import current_run
+    mistakes_ui(current().net, tab().selected, current_run())

@@ -54,6 +54,9 @@ def png(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+NEURONS = "neurons"  # the fragment's key
+
+
 def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
     panel = st.expander("What each hidden neuron looks for", key="neurons_open",
                         on_change="rerun", icon=":material/grid_view:")
@@ -171,3 +174,12 @@ def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
         height=200, margin=dict(l=10, r=10, t=55, b=10),
         xaxis=dict(type="category", title=None), yaxis=dict(title=None, zeroline=True))
     st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="neuron_votes")
+
+
+@st.fragment(key=NEURONS)
+def neurons_section_ui() -> None:
+    """The panel for the network that answers, as a fragment a stroke reruns by key
+    (`ui.drawing.rerun_readers`): the order follows the drawing, the rest of the page stays."""
+    from .state import current, tab
+    from .training import current_run
+    neurons_ui(current().net, tab().selected, tab().drawing, current_run())

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from nn.models import SHIPPED
-from nn.presets import PRESETS, matching_preset
+from ui.presets import PRESETS, matching_preset
 from nn.settings import Limits, Settings, SettingsError
 
 FALLBACK_URL = "http://localhost:8501/"

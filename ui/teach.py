@@ -5,7 +5,7 @@ taught in this tab, mixed with replayed MNIST digits, and offers the result in t
 
 `teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
 answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
-(label -> (Network, meta)), `add_network(label, net, meta)` the page's way to add and select
+(label -> ui.state.Choice), `add_network(title, net, meta)` the page's way to add and select
 a network (returns the label it got).
 
 Session state (this panel's own keys):
@@ -21,8 +21,9 @@ from __future__ import annotations
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir, shared_mnist
-from nn.models import label_for, pixelated
 from nn.teach import MAX_TAUGHT, TeachError, fine_tune
+
+from .charts import pixelated
 
 THUMB_SCALE = 2  # 56 px thumbnails
 
@@ -136,7 +137,8 @@ def _retrain(networks: dict, add_network) -> None:
                              "does not forget them), and they are not on this server yet. The "
                              "training section below can download them.")
         return
-    base_net, base_meta = networks[state.teach_base]
+    base = networks[state.teach_base]
+    base_net, base_meta = base.net, base.meta
     images = [drawing for drawing, _ in state.taught]
     digits = [digit for _, digit in state.taught]
     try:
@@ -151,8 +153,7 @@ def _retrain(networks: dict, add_network) -> None:
         networks.pop(state.taught_label)
     title = str(state.teach_base).split(":", 1)[0]
     count = f"{len(images)} drawing{'s' if len(images) > 1 else ''}"
-    state.taught_label = add_network(label_for(f"Taught: {title} + {count}", result.net, meta),
-                                     result.net, meta)
+    state.taught_label = add_network(f"Taught: {title} + {count}", result.net, meta)
     state.teach_result = {"answers": result.answers, "before": result.answers_before,
                           "accuracy_before": result.accuracy_before,
                           "accuracy_after": result.accuracy_after, "count": len(images),

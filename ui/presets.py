@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import Settings
+from nn.settings import Settings
 
 
 @dataclass(frozen=True)

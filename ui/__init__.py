@@ -1,0 +1,21 @@
+"""Digit Lab's page: everything a visitor sees, laid out by `app.py` (the entry point).
+
+One module per part of the page, each with its `*_ui()` functions:
+
+- `ui.state`: the tab's session state, declared once (every key, typed), and the networks
+  the picker offers.
+- `ui.sidebar`: which network answers: the picker, its facts, download and upload.
+- `ui.drawing`: the drawing row (canvas, answer, 28x28 image, output bars, hidden layer),
+  a fragment: a stroke reruns only this row.
+- `ui.training`: the training section: presets, settings, buttons and the live part (a
+  fragment that redraws itself twice a second while a run is under way).
+- `ui.teach`: "teach it your handwriting" (part of the drawing row); `ui.neurons`: what
+  each hidden neuron looks for (a fragment a stroke reruns); `ui.mistakes`: the confusion
+  matrix and galleries of mistakes; `ui.share`: a set-up carried by the page's link.
+- `ui.download`: the one background MNIST download per server, with its progress.
+- `ui.explain`: "What am I looking at?".
+- `ui.charts`: every chart's figure, as a plain plotly dict; `ui.presets`: the book's runs;
+  `ui.text`: untrusted text made safe to show.
+
+The engine (`nn/`) never imports Streamlit or plotly; the page only calls it.
+"""

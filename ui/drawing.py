@@ -1,0 +1,122 @@
+"""The drawing row: the canvas, the answer, the 28x28 image the network reads, the output
+bars and the hidden layer.
+
+The row is a fragment: a stroke (or "Clear canvas") reruns only this row, not the sidebar,
+the training section or the explanation. The other places that follow the drawing, the
+hidden neurons' panel (`ui.neurons`) and its re-reading by a network in training
+(`ui.training`), are fragments of their own that a stroke reruns too, by key. The teaching
+panel (`ui.teach`) is part of the row.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+from streamlit_drawable_canvas import st_canvas
+
+from nn.models import read
+from nn.preprocess import canvas_to_mnist
+
+from .neurons import NEURONS
+from .teach import teach_ui
+from .charts import hidden_figure, output_figure, pixelated, show
+from .page import freeze_heap
+from .state import add_network, current, tab
+
+CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
+PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
+PREVIEW_SCALE = 7  # the 28x28 image is shown 196 px wide, one network input = 7x7 px
+DRAWING, REREAD = "drawing", "reread"  # the fragments' keys
+
+
+@st.fragment(key=DRAWING)
+def drawing_ui() -> None:
+    row = st.container(horizontal=True, gap="medium")
+    canvas_col = row.container(width=CANVAS_SIZE + 12)
+    seen_col = row.container(width=28 * PREVIEW_SCALE + 12)
+    charts_col = row.container(width="stretch", key="drawing_charts")
+    with canvas_col:
+        canvas_ui()
+    image = tab().drawing
+    if image is None:
+        with seen_col:
+            st.subheader("What it reads")
+            st.space("small")  # level with the canvas
+            st.info("Draw a digit on the black square, large and centred or not: "
+                    "the network answers after each stroke.", icon=":material/draw:")
+        teach_ui(current().net, tab().selected, None, tab().networks, add_network)
+        return
+    reading = read(current().net, image)
+    with seen_col:
+        seen_ui(image, reading.answer)
+    with charts_col:
+        show(output_figure(reading.output, reading.answer), key="output_chart")
+        for i, layer in enumerate(reading.hidden):
+            name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
+            show(hidden_figure(layer, name), key=f"hidden_chart_{i}")
+    teach_ui(current().net, tab().selected, image, tab().networks, add_network)
+    freeze_heap("drawing")
+
+
+# streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top
+# right of the canvas (x 139-280, y 0-30), where it swallowed the strokes that started there:
+# every one by touch, and by mouse any press before the hover had slid it up (then still the
+# top 4 px). st_canvas has no option to hide or move it, and the page's CSS cannot reach into
+# the component's shadow root; so the component is registered again under its own name, with
+# its own files plus this style: the toolbar goes below the canvas, always visible, with only
+# Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
+CANVAS_TOOLBAR_STYLE = """
+.dc-toolbar { position: static !important; opacity: 1 !important; transition: none !important;
+              padding: 0.25rem 0 0 !important; justify-content: flex-end; }
+.dc-toolbar-card { box-shadow: none; }
+.dc-icon-button:not([aria-label="Undo"]):not([aria-label="Redo"]), .dc-toolbar-separator,
+.dc-toolbar-contextual { display: none !important; }
+.dc-toolbar .dc-icon-button { padding: 0.5rem; }
+.dc-toolbar .dc-icon-button svg { width: 1.25rem; height: 1.25rem; }
+"""  # the component's own sheet comes after this one: equal selectors would lose to it
+
+
+def restyle_canvas_toolbar() -> None:
+    """Register the canvas component again with CANVAS_TOOLBAR_STYLE; the name, files and
+    root element are the ones streamlit_drawable_canvas/__init__.py registers."""
+    st.components.v2.component(
+        "streamlit-drawable-canvas.streamlit_drawable_canvas",
+        js="index-*.js", css="index-*.css", isolate_styles=True,
+        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>')
+
+
+def canvas_ui() -> None:
+    st.subheader("Your drawing")
+    st.space("small")  # level with the prompt beside it, which has the same space
+    restyle_canvas_toolbar()
+    result = st_canvas(stroke_width=PEN_WIDTH, stroke_color="#FFFFFF",
+                       background_color="#000000", drawing_mode="freedraw",
+                       update_streamlit=True, return_image_data=True,
+                       width=CANVAS_SIZE, height=CANVAS_SIZE,
+                       key=f"canvas-{tab().canvas_gen}", on_change=rerun_readers)
+    pixels = result.image_data
+    tab().drawing = None if pixels is None else canvas_to_mnist(pixels)
+    st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
+
+
+def seen_ui(image, answer: int) -> None:
+    st.subheader("What it reads")
+    with st.container(key="answer"):  # first: on a phone, just below the canvas
+        st.metric("The network's answer", str(answer))
+    st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
+             caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
+
+
+def clear_canvas() -> None:
+    tab().canvas_gen += 1
+    tab().drawing = None
+    rerun_readers()
+
+
+def rerun_readers() -> None:
+    """A widget callback: rerun the drawing row, the hidden neurons' panel (its order follows
+    the drawing) and, if there is one, the training section's re-reading."""
+    try:
+        st.rerun([DRAWING, NEURONS, REREAD] if tab().runs else [DRAWING, NEURONS])
+    except StreamlitAPIException:  # not all on the page after all: the row alone reruns
+        pass

@@ -1,0 +1,35 @@
+"""'What am I looking at?': the page's parts in plain words, for the network that answers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .state import current
+
+
+def explanation_ui() -> None:
+    st.divider()
+    st.subheader("What am I looking at?")
+    net = current().net
+    hidden = ", ".join(str(n) for n in net.sizes[1:-1])
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown(
+            f"**The network.** {net.sizes[0]} inputs, one per pixel of the small image; "
+            f"a hidden layer of {hidden} neurons; 10 output neurons, one per digit. Each "
+            "neuron adds up what it receives, with weights learned from 50,000 handwritten "
+            "digits (MNIST), and squashes the sum into a number between 0 and 1: its "
+            "*activation*.")
+        st.markdown(
+            "**The small image.** MNIST's digits are 28 × 28 pixels, white on black, scaled to "
+            "fit a 20 × 20 box and centred. Your drawing is prepared the same way; this is "
+            "exactly what the network reads, pixel by pixel.")
+    with right:
+        st.markdown(
+            "**The bars.** How strongly each output neuron fires. The answer is the digit "
+            "whose neuron fires most. They are not probabilities and need not add up to 1: "
+            "two high bars mean the network hesitates, all low bars that it recognises "
+            "nothing.")
+        st.markdown(
+            "**The squares.** The hidden neurons' activations: patterns the network learned "
+            "to look for. One by one they mean little; the output neurons weigh them all.")

@@ -1,0 +1,348 @@
+"""The training section: presets, settings, the run's buttons and the live part.
+
+The settings' widgets map to `nn.settings.Settings` through one table, `SETTING_WIDGETS`.
+The live part (progress, results, the re-read drawing, the curves) is a fragment that
+reruns itself twice a second while a run is under way, and only itself: the drawing row,
+the sidebar and the rest of this section stay as they are. The re-read drawing is a small
+fragment inside it, which a stroke on the canvas reruns by key (`ui.drawing`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import streamlit as st
+
+from nn.mnist import MnistError
+from nn.modelfile import model_bytes
+from nn.models import read
+from nn.run_manager import RunManager
+from nn.settings import Settings, SettingsError
+
+from .download import BackgroundDownload
+from .charts import accuracy_figure, cost_figure, pixelated, show
+from .presets import PRESETS, matching_preset, preset_named
+from .share import apply_link, share_ui
+from .state import add_network, shipped_networks, tab
+
+ETA_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0,
+             10.0, 20.0, 50.0, 100.0)  # a logarithmic slider: the book's runs span 0.001-100
+BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
+LIVE, REREAD = "live", "reread"  # the fragments' keys (REREAD as in ui.drawing)
+
+# The settings' widgets: widget key -> the Settings field it sets. The only place where the
+# two meet: `apply_settings` fills the widgets from a Settings, `widget_settings` reads one.
+SETTING_WIDGETS = {
+    "t_hidden": "hidden",
+    "t_eta": "eta",
+    "t_batch": "batch_size",
+    "t_epochs": "epochs",
+    "t_train_size": "train_size",
+    "t_seed": "seed",
+    "t_init": "init",
+    "t_cost": "cost",
+    "t_l2": "l2",
+}
+_TYPES = {f.name: type(f.default) for f in dataclasses.fields(Settings)}  # int, float, str
+
+
+def apply_settings(settings: Settings) -> None:
+    for key, name in SETTING_WIDGETS.items():
+        st.session_state[key] = getattr(settings, name)
+
+
+def widget_settings() -> Settings:
+    return Settings(**{name: _TYPES[name](st.session_state[key])
+                       for key, name in SETTING_WIDGETS.items()})
+
+
+def init_training_state() -> None:
+    """A new tab's settings widgets start on the first preset."""
+    if "t_hidden" not in st.session_state:
+        apply_settings(PRESETS[0].settings)
+        st.session_state.t_preset = PRESETS[0].name
+
+
+def restore_link() -> None:
+    """Once per tab: the preset, settings and shipped network a shared link carries."""
+    apply_link(apply_settings, widget_settings, list(shipped_networks()),
+               {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES})
+
+
+def run_manager() -> RunManager:
+    """The server's one run manager: every visitor's runs, the slot limit and the queue."""
+    return RunManager.shared()
+
+
+def current_run():
+    """This tab's latest run (a RunHandle), or None."""
+    return tab().runs[-1] if tab().runs else None
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+
+def choose_preset() -> None:
+    preset = preset_named(st.session_state.t_preset)
+    if preset is not None:
+        apply_settings(preset.settings.replace(seed=int(st.session_state.t_seed)))
+
+
+def eta_moved() -> None:
+    """The eta slider moved: a run under way takes the new eta from its next mini-batch."""
+    run = current_run()
+    if run is not None and not run.over:
+        run.set_eta(float(st.session_state.t_eta))
+
+
+def start_run() -> None:
+    try:
+        handle = run_manager().submit(widget_settings())
+    except (SettingsError, MnistError) as e:
+        tab().train_error = str(e)
+        return
+    tab().train_error = None
+    tab().runs.append(handle)
+
+
+def reset_runs() -> None:
+    """Stop this tab's run and clear its curves."""
+    for handle in tab().runs:
+        if not handle.over:
+            handle.stop("reset")
+    tab().runs = []
+    tab().used_runs = set()
+
+
+def use_run_network(handle) -> None:
+    """Add a finished run's network to the picker; the whole page reruns to show it."""
+    net = handle.network()
+    if net is not None:
+        add_network(f"Trained here: {handle.settings.label()}", net, handle.metadata())
+        tab().used_runs.add(handle.id)
+    st.rerun()  # the button is in the live part; the picker and the drawing row change too
+
+
+# --- the section ---------------------------------------------------------------------------
+
+
+def training_ui() -> None:
+    st.divider()
+    st.header("Train your own network")
+    try:
+        manager = run_manager()
+    except SettingsError as e:  # a mistyped DIGITLAB_* variable: say which, keep drawing
+        st.error(f"Training is switched off on this server: {e}.")
+        return
+    limits = manager.limits
+    st.caption(f"Pick one of the book's experiments or set up a [784, N, 10] network, press "
+               f"Train and watch it learn; your drawing above is re-read as it improves. "
+               f"Limits on this server: up to {limits.max_hidden} hidden neurons, "
+               f"{limits.max_epochs} epochs and {limits.max_seconds:g} s of training per run; "
+               f"{limits.max_concurrent} runs train at once, others wait their turn.")
+    if not manager.data_available():
+        mnist_missing_ui()
+        return
+    try:
+        manager.prepare_data()  # once per server: the workers' shared copy and the baseline
+    except MnistError as e:
+        st.error(f"The MNIST files on this server cannot be read: {e}")
+        return
+    controls, live = st.columns([1, 2], gap="large")
+    with controls:
+        preset_ui()
+        settings_ui(limits)
+    with live:
+        run_buttons_ui()  # above the curves, so they stay in sight during a run
+        run = current_run()
+        live_ui(every=LIVE_EVERY if run is not None and not run.over else None)
+
+
+def mnist_missing_ui() -> None:
+    """No MNIST here: offer the download; drawing keeps working meanwhile."""
+    job = BackgroundDownload.current()
+    status = job.status() if job else None
+    if status is None or (status["finished"] and status["error"]):
+        st.warning("Training needs the MNIST handwritten digits (11 MB), which are not on this "
+                   "server yet. Drawing works without them.", icon=":material/download:")
+        if status is not None:
+            st.error(f"The last download failed: {status['error']}")
+        st.button("Download MNIST", on_click=BackgroundDownload.start, type="primary")
+        return
+    download_progress_ui()
+
+
+@st.fragment(run_every=LIVE_EVERY)
+def download_progress_ui() -> None:
+    status = BackgroundDownload.current().status()
+    if status["finished"]:
+        st.rerun()
+    st.progress(status["done"] / status["total"],
+                text=f"Downloading MNIST: {status['done'] / 2**20:.1f} of "
+                     f"{status['total'] / 2**20:.1f} MB ({status['file']})")
+
+
+def preset_ui() -> None:
+    st.selectbox("The book's experiments", [p.name for p in PRESETS], key="t_preset",
+                 on_change=choose_preset, help="Sets every control below to that run.")
+    preset = matching_preset(widget_settings())
+    if preset is not None:
+        st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
+    else:
+        st.caption("Your own settings: no book result to compare with.")
+    share_ui(widget_settings(), tab().selected, list(shipped_networks()))
+
+
+def settings_ui(limits) -> None:
+    run = current_run()
+    locked = run is not None and not run.over  # a run's settings are fixed, except eta
+    st.slider("Hidden neurons N", 1, limits.max_hidden, key="t_hidden", disabled=locked)
+    st.select_slider("Learning rate η (also during a run)", ETA_STEPS, key="t_eta",
+                     on_change=eta_moved,
+                     help="Moving it during a run changes η from the next mini-batch on; the "
+                          "change is marked on the curves.")
+    left, right = st.columns(2)
+    left.select_slider("Mini-batch size", BATCH_SIZES, key="t_batch", disabled=locked)
+    right.slider("Epochs", 1, limits.max_epochs, key="t_epochs", disabled=locked)
+    left.select_slider("Training images", TRAIN_SIZES, key="t_train_size", disabled=locked,
+                       format_func=lambda n: f"{n:,}",
+                       help="Fewer images make a run take seconds (and learn less).")
+    right.number_input("Seed", 0, 2**32 - 1, step=1, key="t_seed", disabled=locked,
+                       help="The same seed gives the same run.")
+    with st.expander("Later chapters' options"):
+        st.radio("Initial weights", ("normal", "scaled"), key="t_init", disabled=locked,
+                 horizontal=True, format_func={"normal": "N(0, 1): chapter 1",
+                                               "scaled": "N(0, 1/n): chapter 3"}.get)
+        st.radio("Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked,
+                 horizontal=True)
+        st.number_input("L2 regularisation λ", 0.0, 100.0, step=0.5, key="t_l2",
+                        disabled=locked, help="0 for none; chapter 3 uses 5.0.")
+
+
+def buttons_for(run) -> str:
+    """Which buttons the run's state calls for: 'train', 'resume', 'pause' or 'wait'."""
+    if run is None or run.over:
+        return "train"
+    return {"paused": "resume", "running": "pause", "starting": "pause"}.get(
+        run.view()["state"], "wait")
+
+
+def run_buttons_ui() -> None:
+    run = current_run()
+    mode = tab().t_buttons = buttons_for(run)  # the live part watches it
+    row = st.container(horizontal=True)
+    if mode == "train":
+        row.button("Train", type="primary", on_click=start_run, icon=":material/play_arrow:")
+    elif mode == "resume":
+        row.button("Resume", type="primary", on_click=run.resume, icon=":material/play_arrow:")
+    elif mode == "pause":
+        row.button("Pause", on_click=run.pause, icon=":material/pause:")
+    if run is not None and not run.over:
+        row.button("Stop", on_click=run.stop, icon=":material/stop:")
+    row.button("Reset", on_click=reset_runs, icon=":material/restart_alt:",
+               help="Stop the current run and clear this tab's curves.",
+               disabled=run is None)
+    if tab().train_error:
+        st.error(tab().train_error)
+
+
+def live_ui(every: float | None) -> None:
+    """The curves and the run's progress; redrawn every `every` seconds (None: not at all)."""
+
+    @st.fragment(run_every=every, key=LIVE)
+    def live() -> None:
+        runs = tab().runs
+        views = [h.view() for h in runs]
+        for handle in runs:
+            if not handle.over:
+                handle.touch()
+        if every and buttons_for(current_run()) != tab().t_buttons:
+            st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
+        if not views:
+            st.info("No run yet. Press **Train**: the curves grow here, one point every "
+                    "half second.", icon=":material/monitoring:")
+            return
+        run_status_ui(views[-1])
+        if current_run().over:
+            run_result_ui(current_run(), views[-1])
+        relearned_drawing_ui()
+        accuracy_chart_ui(views)
+        show(cost_figure(views), key="cost_chart")
+
+    live()
+
+
+def run_status_ui(view: dict) -> None:
+    state, settings = view["state"], view["settings"]
+    if state == "queued":
+        counts = run_manager().counts()
+        st.info(f"Waiting for a free slot: you are number {view['queue_position']} in the "
+                f"queue ({counts['slots']} runs train at once on this server). It starts by "
+                f"itself.", icon=":material/hourglass_top:")
+        return
+    done = min(view["progress"] / settings.epochs, 1.0)
+    text = f"Epoch {view['progress']:.1f} of {settings.epochs}"
+    if view["images_per_second"]:
+        text += f" · {view['images_per_second']:,.0f} images/s"
+    if state in ("running", "starting") and view["seconds_left"] is not None:
+        text += f" · about {view['seconds_left']:.0f} s left"
+    elif state == "paused":
+        text += " · paused"
+    elif state in ("stopped", "failed"):
+        text += f" · {state}: {view['reason']}"
+    st.progress(done, text=text)
+
+
+@st.fragment(key=REREAD)
+def relearned_drawing_ui() -> None:
+    """The visitor's drawing read by the current run's network as it is right now.
+
+    Rerun with the live part at each tick, and alone after each stroke (by its key).
+    """
+    handle = current_run()
+    image, net = tab().drawing, handle.network() if handle is not None else None
+    if image is None or net is None:
+        st.caption("Draw a digit above and watch this network's answer change as it learns.")
+        return
+    reading = read(net, image)
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.image(pixelated(image, 2), width=56)
+    row.markdown(f"Your drawing, read by this network now: **{reading.answer}** "
+                 f"(its neuron fires at {reading.output[reading.answer]:.2f})")
+
+
+def accuracy_chart_ui(views: list[dict]) -> None:
+    zoom = st.toggle("Zoom in on the top of the chart", key="t_zoom",
+                     help="Shows 80-100 %, where good runs differ.")
+    references = {"chance": 0.10}
+    baseline = run_manager().darkness_baseline
+    if baseline is not None:
+        references["average darkness"] = baseline
+    preset = matching_preset(views[-1]["settings"])
+    if preset is not None and preset.book_result is not None:
+        references["the book"] = preset.book_result
+    show(accuracy_figure(views, references, zoom=zoom), key="accuracy_chart")
+
+
+def run_result_ui(handle, view: dict) -> None:
+    if not view["history"]:
+        if view["state"] == "failed":
+            st.error(f"The run failed: {view['reason']}")
+        return
+    last = view["history"][-1]
+    left, right, actions = st.columns([1, 1, 2])
+    left.metric("Validation accuracy", f"{100 * last['val_accuracy']:.2f} %")
+    right.metric("Test accuracy", f"{100 * last['test_accuracy']:.2f} %")
+    with actions:
+        st.button("Use this network for drawing", on_click=use_run_network, args=(handle,),
+                  disabled=handle.id in tab().used_runs, type="primary",
+                  icon=":material/draw:")
+        net = handle.network()
+        st.download_button("Download this network", data=functools.partial(
+                               model_bytes, net, handle.metadata()),
+                           file_name=f"digitlab-run-{handle.id}.npz", on_click="ignore",
+                           mime="application/octet-stream", icon=":material/download:",
+                           key=f"download_run_{handle.id}")
