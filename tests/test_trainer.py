@@ -193,6 +193,7 @@ def book_run(mnist_data, **changes):
                        report_every=float("inf")).run()
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_the_books_network_reaches_94_5_percent(mnist_data):
     run = book_run(mnist_data)
     accuracies = [p.test_accuracy for p in run.history]
@@ -204,6 +205,7 @@ def test_the_books_network_reaches_94_5_percent(mnist_data):
     assert run.history[-1].train_cost < run.history[0].train_cost
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_tiny_eta_barely_learns(mnist_data):
     run = book_run(mnist_data, hidden=100, eta=0.001, epochs=3)
     accuracies = [p.test_accuracy for p in run.history]
@@ -211,6 +213,7 @@ def test_tiny_eta_barely_learns(mnist_data):
     assert all(a < 0.35 for a in accuracies)   # the book: 11 % creeping to 21 % in 30 epochs
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_huge_eta_is_stuck_near_chance(mnist_data):
     run = book_run(mnist_data, eta=100.0, epochs=3)
     accuracies = [p.test_accuracy for p in run.history]
@@ -219,6 +222,7 @@ def test_huge_eta_is_stuck_near_chance(mnist_data):
     assert all(np.isfinite(p.train_cost) for p in run.history)
 
 
+@pytest.mark.slow  # trains on the full MNIST
 def test_points_between_epochs_use_a_fixed_sample_and_epoch_ends_the_whole_sets(mnist_data):
     run = TrainingRun(Settings(hidden=30, epochs=2, train_size=10_000, seed=1), mnist_data,
                       report_every=0.0).run()
