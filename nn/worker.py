@@ -25,8 +25,8 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from .protocol import Command, Report, Start, State, Stop, Taught, TeachJob
 from .network import Network
+from .protocol import Command, Report, Start, State, Stop, Taught, TeachJob
 from .teach import TeachError, fine_tune
 from .trainer import Control, TrainingRun
 
