@@ -230,14 +230,12 @@ class TeachHandle(RunHandle):
         super().__init__(manager, run_id, Settings(hidden=net.sizes[1], init=net.init,
                                                    cost=net.cost))
         self.job, self._net = job, net
-        self._taught = None
         self._changed = threading.Condition(self._lock)
 
-    def _apply(self, report: Report) -> None:
-        with self._lock:
-            if report.taught is not None:
-                self._taught = report.taught
-        super()._apply(report)
+    def _receive(self, report: Report) -> None:
+        super()._receive(report)
+        if report.state.over:  # the result is complete: no need to wait for the exit
+            self._after_change()
 
     def _after_change(self) -> None:
         with self._changed:
@@ -247,14 +245,20 @@ class TeachHandle(RunHandle):
         return Start(None, limits, folder, report_every, teach=self.job)
 
     def result(self, timeout: float) -> TeachResult | None:
-        """The fine-tune's result once it is over, or None if it is not within `timeout`
+        """The fine-tune's result once the worker sent it, or None if not within `timeout`
         seconds (it may still be waiting for a slot: `queue_position()` says). Raises
-        TeachError with the reason if it failed or was stopped."""
+        TeachError with the reason if it failed or was stopped.
+
+        The result is taken from the worker's last report as soon as it arrives: the
+        process's exit (which frees the slot) can take a second on a loaded machine."""
         with self._changed:
-            self._changed.wait_for(lambda: self.state.over, timeout)
-            state, reason, taught = self.state, self.reason, self._taught
+            self._changed.wait_for(lambda: self._final is not None or self.state.over, timeout)
+            final, state, reason = self._final, self.state, self.reason
         self.touch()
-        if not state.over:
+        taught = None
+        if final is not None:
+            state, reason, taught = final.state, final.reason, final.taught
+        elif not state.over:
             return None
         if state is not State.FINISHED or taught is None:
             raise TeachError(reason or f"the fine-tune {state.value}")

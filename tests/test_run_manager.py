@@ -217,13 +217,15 @@ def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
     handle = manager.submit_teach(net, drawings, digits, seed=3)
     result = handle.result(DEADLINE)
     assert result is not None, f"no result within {DEADLINE} s ({handle.state})"
-    assert handle.state is State.FINISHED and handle.process.returncode == 0
     assert result.answers == digits and result.answers_before != digits
     assert result.net.sizes == net.sizes and result.net is not net
     assert (result.net.cost, result.net.init, result.net.l2) == (net.cost, net.init, net.l2)
     assert result.net.predict(net_input(drawings)).tolist() == digits
     assert abs(result.accuracy_after - result.accuracy_before) < 0.02
     assert result.rounds >= 1 and result.steps > 0 and result.seconds > 0
+    # the result comes with the worker's last report; the slot frees once the process exits
+    wait_for(lambda: handle.over, "the teach job's worker exited")
+    assert handle.state is State.FINISHED and handle.process.returncode == 0
     assert manager.counts() == {"training": 0, "waiting": 0, "slots": 1}
 
 
@@ -272,6 +274,7 @@ def test_a_teach_job_that_fails_in_its_worker_raises_the_reason(manager, mnist_d
     handle = manager.submit_teach(net, drawings, digits, max_rounds="many")
     with pytest.raises(TeachError, match="TypeError"):
         handle.result(DEADLINE)
+    wait_for(lambda: handle.over, "the failed teach job's worker exited")
     assert handle.state is State.FAILED
 
 
