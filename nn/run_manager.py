@@ -19,6 +19,10 @@ and (for a queued run) "stopped" by the manager, otherwise by a worker's `Report
 brings the figures that go with it in the same step. A handle must be `touch()`ed by its
 page at least every `abandon_after` seconds: a run whose page stopped asking (its tab was
 closed) is stopped and its slot freed.
+
+`submit_teach` queues a fine-tune of a visitor's drawings (`nn.teach`) the same way: it is
+training, so it waits for the same slots in the same queue, in a worker, never in the page's
+server. Its `TeachHandle.result(timeout)` waits for the outcome.
 """
 
 from __future__ import annotations
@@ -52,8 +56,10 @@ from .protocol import (
     Start,
     State,
     Stop,
+    TeachJob,
 )
 from .settings import Limits, Settings, check_eta
+from .teach import TeachError, TeachResult, check_lesson
 from .trainer import metadata
 
 ARRAYS = ("train_images", "train_labels", "val_images", "val_labels",
@@ -192,10 +198,18 @@ class RunHandle:
             self.eta_changes.extend(report.eta_changes)
             if report.weights is not None:
                 self._weights, self._weights_version = report.weights, self._weights_version + 1
+        self._after_change()
 
     def _become(self, state: State, reason: str = "") -> None:
         with self._lock:
             self.state, self.reason = self.state.to(state), reason
+        self._after_change()
+
+    def _after_change(self) -> None:
+        """Called after the manager or a report changed the state (subclasses may listen)."""
+
+    def _start_message(self, limits: Limits, folder: str, report_every: float) -> Start:
+        return Start(self.settings, limits, folder, report_every)
 
     def _end(self) -> None:
         """The worker has exited: apply its last report, or record that it died."""
@@ -207,6 +221,57 @@ class RunHandle:
         with self._lock:
             self._conn.close()
             self._conn = None
+
+
+class TeachHandle(RunHandle):
+    """The page's side of one teach job: `result(timeout)` waits for the fine-tuned copy."""
+
+    def __init__(self, manager: "RunManager", run_id: int, net: Network, job: TeachJob):
+        super().__init__(manager, run_id, Settings(hidden=net.sizes[1], init=net.init,
+                                                   cost=net.cost))
+        self.job, self._net = job, net
+        self._changed = threading.Condition(self._lock)
+
+    def _receive(self, report: Report) -> None:
+        super()._receive(report)
+        if report.state.over:  # the result is complete: no need to wait for the exit
+            self._after_change()
+
+    def _after_change(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _start_message(self, limits: Limits, folder: str, report_every: float) -> Start:
+        return Start(None, limits, folder, report_every, teach=self.job)
+
+    def result(self, timeout: float) -> TeachResult | None:
+        """The fine-tune's result once the worker sent it, or None if not within `timeout`
+        seconds (it may still be waiting for a slot: `queue_position()` says). Raises
+        TeachError with the reason if it failed or was stopped.
+
+        The result is taken from the worker's last report as soon as it arrives: the
+        process's exit (which frees the slot) can take a second on a loaded machine."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._final is not None or self.state.over, timeout)
+            final, state, reason = self._final, self.state, self.reason
+        self.touch()
+        taught = None
+        if final is not None:
+            state, reason, taught = final.state, final.reason, final.taught
+        elif not state.over:
+            return None
+        if state is not State.FINISHED or taught is None:
+            raise TeachError(reason or f"the fine-tune {state.value}")
+        net = Network.from_arrays(*taught.weights, init=self._net.init, cost=self._net.cost,
+                                  l2=self._net.l2)
+        return TeachResult(net=net, answers=list(taught.answers),
+                           answers_before=list(taught.answers_before),
+                           accuracy_before=taught.accuracy_before,
+                           accuracy_after=taught.accuracy_after, rounds=taught.rounds,
+                           steps=taught.steps, seconds=taught.seconds)
+
+    def queue_position(self) -> int | None:
+        return self._manager.queue_position(self)
 
 
 class RunManager:
@@ -248,6 +313,21 @@ class RunManager:
         settings = settings.check(self.limits)
         self.prepare_data()
         handle = RunHandle(self, next(self._ids), settings)
+        with self._lock:
+            self._queue.append(handle)
+        self._wake()
+        return handle
+
+    def submit_teach(self, net: Network, drawings, labels, **options) -> TeachHandle:
+        """Queue a fine-tune of a copy of `net` on the drawings (`nn.teach.fine_tune`'s
+        arguments; replay and test come from the shared MNIST). Raises TeachError for a
+        lesson that cannot be taught, MnistError if MNIST is not on the machine."""
+        pixels, labels = check_lesson(net, drawings, labels)
+        self.prepare_data()
+        job = TeachJob((tuple(np.array(w) for w in net.weights),
+                        tuple(np.array(b) for b in net.biases)), net.init, net.cost,
+                       float(net.l2), pixels, tuple(int(d) for d in labels), dict(options))
+        handle = TeachHandle(self, next(self._ids), net, job)
         with self._lock:
             self._queue.append(handle)
         self._wake()
@@ -402,7 +482,7 @@ class RunManager:
         finally:
             theirs.close()
         conn = Connection(ours.detach())
-        conn.send(Start(handle.settings, self.limits, str(self._folder), self.report_every))
+        conn.send(handle._start_message(self.limits, str(self._folder), self.report_every))
         with handle._lock:
             handle.process, handle._conn = process, conn
             for command in handle._pending:

@@ -13,14 +13,15 @@ It stops as soon as the copy reads every taught drawing as its label, after at l
 round and at most `max_rounds`. The original network is never modified. The result says
 what it cost: the test accuracy before and after, and how long it took.
 
-One fine-tune at a time per process (`TEACH_LOCK`): it is training, and two visitors
-teaching at once would otherwise each take a core from everybody's strokes.
+`fine_tune` is a plain function (tests, the CLI, benchmarks). The page does not call it in
+its own process: it is training, so it runs in a training worker through the run manager
+(`RunManager.submit_teach`), under the same slot limit and queue as training runs, where it
+cannot stall other visitors' strokes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass
 
@@ -29,14 +30,12 @@ import numpy as np
 from .network import Network
 from .sgd import SGD
 
-TEACH_LOCK = threading.Lock()
 MAX_TAUGHT = 12          # drawings a tab can teach at once
-LOCK_TIMEOUT = 10.0      # s to wait for another visitor's fine-tune before giving up
 ETA = 0.2  # with the cross-entropy cost: gentle, it nudges a trained network
 
 
 class TeachError(ValueError):
-    """The drawings or labels cannot be taught (the message says why), or the server is busy."""
+    """The drawings or labels cannot be taught (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,9 @@ def as_pixels(drawings) -> np.ndarray:
     return np.rint(pixels * 255).astype(np.uint8)
 
 
-def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.ndarray],
-              test: tuple[np.ndarray, np.ndarray] | None = None, copies: int = 10,
-              replay_size: int = 500, batch_size: int = 10, max_rounds: int = 30,
-              eta: float | None = None, seed: int = 0,
-              lock_timeout: float = LOCK_TIMEOUT) -> TeachResult:
-    """Fine-tune a copy of `net` on the taught drawings mixed with replayed MNIST digits."""
+def check_lesson(net: Network, drawings, labels) -> tuple[np.ndarray, np.ndarray]:
+    """The drawings as uint8 pixel rows and the labels as digits, or TeachError saying why
+    they cannot be taught to `net`."""
     if len(drawings) == 0:
         raise TeachError("nothing to teach: no drawings")
     pixels = as_pixels(drawings)
@@ -80,21 +76,23 @@ def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.nd
         raise TeachError("each label must be a digit from 0 to 9")
     if net.sizes[0] != 784 or net.sizes[-1] != 10:
         raise TeachError(f"only [784, ..., 10] networks can be taught, not {net.sizes}")
-    labels = labels.astype(np.intp)
+    return pixels, labels.astype(np.intp)
+
+
+def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.ndarray],
+              test: tuple[np.ndarray, np.ndarray] | None = None, copies: int = 10,
+              replay_size: int = 500, batch_size: int = 10, max_rounds: int = 30,
+              eta: float | None = None, seed: int = 0) -> TeachResult:
+    """Fine-tune a copy of `net` on the taught drawings mixed with replayed MNIST digits."""
+    pixels, labels = check_lesson(net, drawings, labels)
     replay_images, replay_labels = replay
     if len(replay_images) == 0:
         raise TeachError("no MNIST digits to replay")
     eta = ETA if eta is None else float(eta)
-
-    if not TEACH_LOCK.acquire(timeout=lock_timeout):
-        raise TeachError("another visitor's network is being taught; try again in a moment")
-    try:
-        start = time.perf_counter()
-        result = _fine_tune(net, pixels, labels, replay_images, replay_labels, test,
-                            copies, replay_size, batch_size, max_rounds, eta, seed)
-        return dataclasses.replace(result, seconds=time.perf_counter() - start)
-    finally:
-        TEACH_LOCK.release()
+    start = time.perf_counter()
+    result = _fine_tune(net, pixels, labels, replay_images, replay_labels, test,
+                        copies, replay_size, batch_size, max_rounds, eta, seed)
+    return dataclasses.replace(result, seconds=time.perf_counter() - start)
 
 
 def _fine_tune(net, pixels, labels, replay_images, replay_labels, test, copies, replay_size,

@@ -8,7 +8,9 @@ between mini-batches the loop asks it for the commands that arrived (a non-block
 the connection) and, while paused, waits on the connection for the next one. The worker
 answers with `Report`s (`nn.protocol`): at every metric point (with a copy of the weights, so
 the page can re-read the visitor's drawing with the network as it is now), whenever the state
-changes or eta changes, and otherwise every `PROGRESS_EVERY` seconds. The process runs at a
+changes or eta changes, and otherwise every `PROGRESS_EVERY` seconds. Given a `TeachJob`
+instead, it runs `nn.teach.fine_tune` (under a second, so no commands are read) and sends one
+final report with the result. The process runs at a
 lower priority than the web server, so training never starves the page's answers to strokes.
 """
 
@@ -21,7 +23,11 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-from .protocol import Command, Report, Start, State, Stop
+import numpy as np
+
+from .network import Network
+from .protocol import Command, Report, Start, State, Stop, Taught, TeachJob
+from .teach import TeachError, fine_tune
 from .trainer import Control, TrainingRun
 
 NICENESS = 10
@@ -48,8 +54,14 @@ class Worker(Control):
         try:
             if data is None:
                 data = open_shared_data(start.data_folder)
+            if start.teach is not None:
+                self._send(Report(State.FINISHED, taught=teach(start.teach, data)))
+                return
             run = TrainingRun(start.settings, data, limits=start.limits, control=self,
                               listener=self._on_point, report_every=start.report_every)
+        except TeachError as e:  # the visitor's lesson: the message is for them
+            self._send(Report(State.FAILED, str(e)))
+            return
         except Exception as e:  # noqa: BLE001 - reported to the page, not lost
             self._send(Report(State.FAILED, f"{type(e).__name__}: {e}"))
             return
@@ -116,6 +128,20 @@ class Worker(Control):
             self.conn.send(report)
         except (OSError, ValueError):
             pass  # the server is gone: the next poll or wait notices and stops the run
+
+
+def teach(job: TeachJob, data) -> Taught:
+    """Run a teach job on `data` (MNIST): replay its training digits, test on its test set."""
+    net = Network.from_arrays(*job.weights, init=job.init, cost=job.cost, l2=job.l2)
+    drawings = job.pixels.reshape(-1, 28, 28).astype(np.float32) / 255
+    result = fine_tune(net, drawings, list(job.labels),
+                       replay=(data.train_images, data.train_labels),
+                       test=(data.test_images, data.test_labels), **job.options)
+    weights = (tuple(w.copy() for w in result.net.weights),
+               tuple(b.copy() for b in result.net.biases))
+    return Taught(weights, tuple(result.answers), tuple(result.answers_before),
+                  result.accuracy_before, result.accuracy_after, result.rounds,
+                  result.steps, result.seconds)
 
 
 def main(fd: int) -> None:

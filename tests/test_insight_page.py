@@ -237,6 +237,48 @@ def test_teaching_without_mnist_says_so(canvas, monkeypatch):
     assert app.session_state.selected == DEFAULT
 
 
+class NoFreeSlot:
+    """A stand-in run manager whose every slot stays taken: a teach job never leaves the
+    queue."""
+
+    def __init__(self):
+        self.stopped = []
+
+    def shared(self):
+        return self
+
+    def submit_teach(self, net, drawings, digits, **options):
+        manager = self
+
+        class Queued:
+            def result(self, timeout):
+                return None
+
+            def queue_position(self):
+                return 1
+
+            def stop(self, reason="stopped"):
+                manager.stopped.append(reason)
+        return Queued()
+
+
+def test_teaching_without_a_free_slot_says_so_and_keeps_the_drawing(canvas, mnist_dir,
+                                                                    monkeypatch):
+    import ui.teach
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    manager = NoFreeSlot()
+    monkeypatch.setattr(ui.teach, "RunManager", manager)
+    app = page(canvas)
+    canvas.image = SEVEN
+    rerun(app)
+    app.segmented_control(key="teach_digit").set_value("1")
+    rerun(app)
+    assert "Every training slot is taken" in texts(app)
+    assert manager.stopped == ["no free training slot in time"]  # it leaves the queue
+    assert [digit for _, digit in app.session_state.taught] == [1]  # nothing lost
+    assert app.session_state.selected == DEFAULT
+
+
 # --- the panels for a network in training (a stand-in run: the real ones need workers) --
 
 

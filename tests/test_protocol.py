@@ -16,6 +16,8 @@ from nn.protocol import (
     Start,
     State,
     Stop,
+    Taught,
+    TeachJob,
 )
 from nn.settings import Limits, Settings
 
@@ -54,3 +56,20 @@ def test_messages_survive_pickling():
     back = pickle.loads(pickle.dumps(report))
     assert back.state is State.PAUSED and back.progress == 1.5 and back.points == report.points
     np.testing.assert_array_equal(back.weights[0][0], weights[0][0])
+
+
+def test_a_teach_job_and_its_result_survive_pickling():
+    weights = ((np.ones((3, 784), np.float32), np.ones((10, 3), np.float32)),
+               (np.zeros(3, np.float32), np.zeros(10, np.float32)))
+    pixels = np.arange(2 * 784, dtype=np.uint8).reshape(2, 784)
+    job = TeachJob(weights, "normal", "quadratic", 0.0, pixels, (4, 9), {"max_rounds": 3})
+    start = pickle.loads(pickle.dumps(Start(None, Limits(), "/tmp/x", 0.5, teach=job)))
+    assert start.settings is None and start.teach.labels == (4, 9)
+    assert start.teach.options == {"max_rounds": 3} and start.teach.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(start.teach.pixels, pixels)
+    np.testing.assert_array_equal(start.teach.weights[0][1], weights[0][1])
+    taught = Taught(weights, (4, 9), (1, 1), 0.9, 0.89, 3, 120, 0.05)
+    back = pickle.loads(pickle.dumps(Report(State.FINISHED, taught=taught)))
+    assert back.state is State.FINISHED and back.taught.answers == (4, 9)
+    assert (back.taught.rounds, back.taught.accuracy_after) == (3, 0.89)
+    np.testing.assert_array_equal(back.taught.weights[1][0], weights[1][0])

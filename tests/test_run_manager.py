@@ -13,6 +13,7 @@ from nn import mnist
 from nn.protocol import IllegalTransition, Report, State
 from nn.run_manager import RunHandle, RunManager
 from nn.settings import Limits, Settings, SettingsError
+from nn.teach import TeachError
 
 LONG = Settings(hidden=30, epochs=40, train_size=50_000)   # far longer than any test waits
 SHORT = Settings(hidden=10, epochs=1, train_size=2_000)
@@ -195,6 +196,86 @@ def test_limits_are_enforced_when_submitting(manager):
     with pytest.raises(SettingsError, match="epochs"):
         manager.submit(LONG.replace(epochs=41))
     assert manager.counts()["waiting"] == 0
+
+
+# --- teach jobs: fine-tunes in workers, under the same slots and queue -------------------
+
+def misread(mnist_data, count=2):
+    """The book's network and `count` test digits it misreads, as drawings and labels."""
+    import numpy as np
+
+    from nn.models import load_shipped
+    net = next(n for n, _ in load_shipped().values() if n.sizes == [784, 30, 10])
+    wrong = np.flatnonzero(net.predict(mnist_data.test_images) != mnist_data.test_labels)
+    pick = wrong[:count]
+    return (net, [mnist_data.test_images[i].reshape(28, 28) / 255.0 for i in pick],
+            [int(mnist_data.test_labels[i]) for i in pick])
+
+
+def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
+    net, drawings, digits = misread(mnist_data)
+    handle = manager.submit_teach(net, drawings, digits, seed=3)
+    result = handle.result(DEADLINE)
+    assert result is not None, f"no result within {DEADLINE} s ({handle.state})"
+    assert result.answers == digits and result.answers_before != digits
+    assert result.net.sizes == net.sizes and result.net is not net
+    assert (result.net.cost, result.net.init, result.net.l2) == (net.cost, net.init, net.l2)
+    assert result.net.predict(net_input(drawings)).tolist() == digits
+    assert abs(result.accuracy_after - result.accuracy_before) < 0.02
+    assert result.rounds >= 1 and result.steps > 0 and result.seconds > 0
+    # the result comes with the worker's last report; the slot frees once the process exits
+    wait_for(lambda: handle.over, "the teach job's worker exited")
+    assert handle.state is State.FINISHED and handle.process.returncode == 0
+    assert manager.counts() == {"training": 0, "waiting": 0, "slots": 1}
+
+
+def net_input(drawings):
+    import numpy as np
+    return np.stack([d.reshape(-1) for d in drawings])
+
+
+def test_a_teach_job_waits_for_a_slot_like_a_run(manager, mnist_data):
+    net, drawings, digits = misread(mnist_data, 1)
+    run = manager.submit(LONG)
+    wait_for(lambda: run.view()["state"] == "running", "the run running")
+    handle = manager.submit_teach(net, drawings, digits)
+    behind = manager.submit(SHORT)
+    assert handle.queue_position() == 1 and behind.view()["queue_position"] == 2
+    assert handle.result(0.2) is None   # the only slot is taken: still queued
+    assert handle.state is State.QUEUED
+    assert manager.counts() == {"training": 1, "waiting": 2, "slots": 1}
+    run.stop()
+    result = handle.result(DEADLINE)
+    assert result is not None and result.answers == digits
+    wait_for(lambda: behind.over, "the run queued behind the teach job ended", touch=[behind])
+    assert behind.view()["state"] == "finished"
+
+
+def test_a_teach_job_withdrawn_from_the_queue_says_so(manager, mnist_data):
+    net, drawings, digits = misread(mnist_data, 1)
+    run = manager.submit(LONG)
+    handle = manager.submit_teach(net, drawings, digits)
+    handle.stop("no free training slot in time")
+    with pytest.raises(TeachError, match="no free training slot"):
+        handle.result(DEADLINE)
+    assert handle.process is None and manager.counts()["waiting"] == 0
+    run.stop()
+
+
+def test_a_lesson_that_cannot_be_taught_is_refused_before_it_queues(manager, mnist_data):
+    net, drawings, _ = misread(mnist_data, 1)
+    with pytest.raises(TeachError, match="from 0 to 9"):
+        manager.submit_teach(net, drawings, [12])
+    assert manager.counts()["waiting"] == 0
+
+
+def test_a_teach_job_that_fails_in_its_worker_raises_the_reason(manager, mnist_data):
+    net, drawings, digits = misread(mnist_data, 1)
+    handle = manager.submit_teach(net, drawings, digits, max_rounds="many")
+    with pytest.raises(TeachError, match="TypeError"):
+        handle.result(DEADLINE)
+    wait_for(lambda: handle.over, "the failed teach job's worker exited")
+    assert handle.state is State.FAILED
 
 
 def test_closing_the_manager_ends_every_worker(mnist_dir):

@@ -6,13 +6,11 @@ teaches the shipped book's network a test digit it misreads, on the real MNIST.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
 from nn.network import Network
-from nn.teach import MAX_TAUGHT, TEACH_LOCK, TeachError, as_pixels, fine_tune
+from nn.teach import MAX_TAUGHT, TeachError, as_pixels, check_lesson, fine_tune
 
 
 @pytest.fixture
@@ -81,26 +79,13 @@ def test_only_784_to_10_networks_can_be_taught(replay):
         fine_tune(Network([784, 4, 3], seed=0), [bar(5)], [1], replay=replay)
 
 
-def test_one_fine_tune_at_a_time(replay):
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with TEACH_LOCK:
-            held.set()
-            release.wait(10)
-
-    other = threading.Thread(target=hold)
-    other.start()
-    try:
-        assert held.wait(10)
-        with pytest.raises(TeachError, match="another visitor"):
-            fine_tune(Network([784, 4, 10], seed=0), [bar(5)], [1], replay=replay,
-                      lock_timeout=0.01)
-    finally:
-        release.set()
-        other.join(10)
-    assert fine_tune(Network([784, 4, 10], seed=0), [bar(5)], [1], replay=replay,
-                     max_rounds=1).rounds == 1  # free again
+def test_a_lesson_is_checked_without_training():
+    """What the run manager checks before it queues a teach job."""
+    pixels, labels = check_lesson(Network([784, 4, 10], seed=0), [bar(5), bar(9)], [1.0, 7])
+    assert pixels.dtype == np.uint8 and pixels.shape == (2, 784)
+    assert labels.tolist() == [1, 7]
+    with pytest.raises(TeachError, match="from 0 to 9"):
+        check_lesson(Network([784, 4, 10], seed=0), [bar(5)], [-1])
 
 
 @pytest.mark.slow

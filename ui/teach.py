@@ -3,6 +3,11 @@ digit they meant; the page fine-tunes a copy of the network (nn.teach) on every 
 taught in this tab, mixed with replayed MNIST digits, and offers the result in the picker as
 "Taught: ...", where it answers and can be downloaded like any other network.
 
+The fine-tune is training: it runs in a training worker (`RunManager.submit_teach`), under the
+same slot limit and queue as visitors' training runs, never in the page's server process. The
+click waits up to `WAIT_SECONDS` for it (the server thread only waits; the worker works); with
+no free slot by then the panel says so and the taught drawings stay listed.
+
 `teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
 answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
 (label -> ui.state.Choice), `add_network(title, net, meta)` the page's way to add and select
@@ -20,12 +25,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nn.mnist import MnistError, find_mnist_dir, shared_mnist
-from nn.teach import MAX_TAUGHT, TeachError, fine_tune
+from nn.mnist import MnistError, find_mnist_dir
+from nn.run_manager import RunManager
+from nn.teach import MAX_TAUGHT, TeachError
 
 from .charts import pixelated
 
 THUMB_SCALE = 2  # 56 px thumbnails
+WAIT_SECONDS = 10.0  # how long a click waits for a free training slot and the fine-tune
 
 
 def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
@@ -89,14 +96,6 @@ def _fragment_run() -> bool:
         return True
 
 
-def replay_and_test():
-    """MNIST's training digits (to replay) and test digits, or None without the files."""
-    if find_mnist_dir() is None:
-        return None
-    data = shared_mnist()
-    return (data.train_images, data.train_labels), (data.test_images, data.test_labels)
-
-
 def _teach(image, networks: dict, add_network) -> None:
     state = st.session_state
     digit = state.get("teach_digit")
@@ -127,12 +126,7 @@ def _forget(index: int, networks: dict, add_network) -> None:
 def _retrain(networks: dict, add_network) -> None:
     state = st.session_state
     state.teach_error = None
-    try:
-        data = replay_and_test()
-    except MnistError as e:
-        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
-        return
-    if data is None:
+    if find_mnist_dir() is None:
         state.teach_error = ("Teaching needs MNIST's training digits to mix in (so the network "
                              "does not forget them), and they are not on this server yet. The "
                              "training section below can download them.")
@@ -142,9 +136,17 @@ def _retrain(networks: dict, add_network) -> None:
     images = [drawing for drawing, _ in state.taught]
     digits = [digit for _, digit in state.taught]
     try:
-        result = fine_tune(base_net, images, digits, replay=data[0], test=data[1])
+        result = _fine_tune_in_a_worker(base_net, images, digits)
+    except MnistError as e:
+        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
+        return
     except TeachError as e:
         state.teach_error = f"Could not teach it: {e}."
+        return
+    if result is None:
+        state.teach_error = ("Every training slot is taken by other visitors' runs right now, "
+                             f"so it could not learn within {WAIT_SECONDS:.0f} s. Your taught "
+                             "drawings are kept: remove one or teach another to try again.")
         return
     meta = {key: value for key, value in base_meta.items() if key in ("settings", "seed")}
     meta.update(name="taught on the Digit Lab page", test_accuracy=result.accuracy_after,
@@ -159,3 +161,18 @@ def _retrain(networks: dict, add_network) -> None:
                           "accuracy_after": result.accuracy_after, "count": len(images),
                           "seconds": result.seconds}
     state.teach_rerun = True
+
+
+def _fine_tune_in_a_worker(net, images, digits):
+    """The fine-tune's result (nn.teach.TeachResult) from a training worker, or None if no
+    slot freed up within WAIT_SECONDS (the job is then withdrawn)."""
+    handle = RunManager.shared().submit_teach(net, images, digits)
+    result = handle.result(0.05)  # a free slot: no waiting message
+    if result is None:
+        waiting = (f"Waiting for a free training slot ({handle.queue_position()} in line)..."
+                   if handle.queue_position() else "Teaching...")
+        with st.spinner(waiting):
+            result = handle.result(WAIT_SECONDS)
+    if result is None:
+        handle.stop("no free training slot in time")
+    return result
