@@ -131,10 +131,13 @@ def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
     return np.stack([np.interp(at, where, stroke[:, 0]), np.interp(at, where, stroke[:, 1])], 1)
 
 
-def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS):
+def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS,
+                     height: tuple[float, float] = (0.3, 0.92),
+                     pen: tuple[float, float] = (14, 30)):
     """A style's strokes randomly slanted, rotated, reshaped, wobbled, placed on the canvas.
 
-    Returns (strokes in canvas pixels, pen width)."""
+    `height` is the range of the drawing's height as a share of the canvas, `pen` the range
+    of the pen's width in pixels. Returns (strokes in canvas pixels, pen width)."""
     slant = rng.uniform(-0.15, 0.4)  # x shift per unit of height above the middle
     angle = math.radians(rng.uniform(-10, 10))
     aspect = rng.uniform(0.7, 1.35)
@@ -153,10 +156,10 @@ def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS):
         out.append(np.stack([cos * x - sin * y, sin * x + cos * y], 1))
     every = np.concatenate(out)
     low, high = every.min(axis=0), every.max(axis=0)
-    height = rng.uniform(0.3, 0.92) * size
-    scale = height / max(high[1] - low[1], 1e-6)
+    tall = rng.uniform(*height) * size
+    scale = tall / max(high[1] - low[1], 1e-6)
     scale = min(scale, 0.92 * size / max(high[0] - low[0], 1e-6))
-    pen = rng.uniform(14, 30)
+    pen = rng.uniform(*pen)
     extent = (high - low) * scale
     margin = pen / 2 + 1
     origin = np.array([rng.uniform(margin, max(margin, size - extent[0] - margin)),
@@ -171,9 +174,11 @@ def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS):
     return placed, pen
 
 
-def stroke_digit(style, rng: np.random.Generator) -> np.ndarray | None:
-    """One jittered drawing of a style, prepared by canvas_to_mnist: (28, 28) float32."""
-    strokes, pen = jittered_strokes(style, rng)
+def stroke_digit(style, rng: np.random.Generator, **ranges) -> np.ndarray | None:
+    """One jittered drawing of a style, prepared by canvas_to_mnist: (28, 28) float32.
+
+    `ranges`: `height` and `pen` as in `jittered_strokes`."""
+    strokes, pen = jittered_strokes(style, rng, **ranges)
     return canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
 
 
