@@ -230,10 +230,12 @@ def has_digits(path: str | Path) -> bool:
     return len(seen) == 10
 
 
-def font_digit(path: str | Path, digit: int, rng: np.random.Generator,
-               size: int = CANVAS) -> np.ndarray | None:
-    """One font digit at a random size, slant, rotation and place, prepared: (28, 28)."""
-    height = rng.uniform(0.3, 0.9) * size
+def font_digit(path: str | Path, digit: int, rng: np.random.Generator, size: int = CANVAS,
+               height: tuple[float, float] = (0.3, 0.9)) -> np.ndarray | None:
+    """One font digit at a random size, slant, rotation and place, prepared: (28, 28).
+
+    `height` is the range of the digit's height as a share of the canvas."""
+    height = rng.uniform(*height) * size
     points = int(min(4 * size, max(24, 8 * round(height * 1.35 / 8))))
     glyph = _glyph(_font(str(path), points), str(digit))
     if glyph.size == 0:
