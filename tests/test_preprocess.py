@@ -160,10 +160,11 @@ def test_aspect_ratio_of_a_two_to_one_box_is_kept():
 @pytest.mark.parametrize("pen", [10, 18, 26])
 def test_stroke_width_ends_up_mnist_like_whatever_the_drawing_size(pen):
     # An 18 px pen is a third of a 60 px drawing but 7 % of a 250 px one; MNIST's strokes
-    # are 2-3 px in the 28x28 image. A plain fit to 20 px would give ~5.9 px and ~1.5 px.
+    # are 2-3 px in the 28x28 image, the pipeline aims at ~3 px. A plain fit to 20 px would
+    # give ~5.9 px and ~1.5 px.
     widths = [stroke_width(prepared(white_on_black(ink_mask(ring(140, 140, d, pen)))))
               for d in (60, 90, 120, 180, 250)]
-    assert all(2.0 <= w <= 3.2 for w in widths), widths
+    assert all(2.4 <= w <= 3.4 for w in widths), widths
 
 
 def test_small_and_large_drawings_come_out_with_the_same_stroke_width():
@@ -175,7 +176,7 @@ def test_small_and_large_drawings_come_out_with_the_same_stroke_width():
     small = [width(h) for h in (98, 112, 126, 140)]
     large = [width(h) for h in (196, 210, 230, 250)]
     assert abs(np.median(small) - np.median(large)) <= 0.2, (small, large)
-    assert all(2.2 <= w <= 3.2 for w in small + large), (small, large)
+    assert all(2.6 <= w <= 3.3 for w in small + large), (small, large)
 
 
 def test_single_dot_gives_a_centred_blob():
