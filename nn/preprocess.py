@@ -96,7 +96,7 @@ def canvas_to_mnist(image) -> np.ndarray | None:
     4. Centre (`_centre`): the result is pasted into a 28x28 field shifted (by whole pixels,
        rounded) so the ink's centre of mass lands on (14, 14); anything past the edges is cut.
     """
-    pixels = _as_float_pixels(_grey_if_canvas(image))
+    pixels = _as_float_pixels(image)
     ink = _ink_map(pixels)
     if ink is None:
         return None
@@ -111,18 +111,6 @@ def canvas_to_mnist(image) -> np.ndarray | None:
 
 
 # --- step 0: validate and normalise the input ------------------------------------------
-
-
-def _grey_if_canvas(image):
-    """What the canvas sends, (H, W, 4) uint8 with R = G = B (a white or black pen): as
-    (H, W, 2) grey + alpha, which reads the same (the luminance of equal R, G, B is R) and is
-    prepared in about half the time. Anything else is returned as it is."""
-    if (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
-            and image.shape[2] == 4 and image.size
-            and np.array_equal(image[:, :, 0], image[:, :, 1])
-            and np.array_equal(image[:, :, 0], image[:, :, 2])):
-        return image[:, :, ::3]
-    return image
 
 
 def _as_float_pixels(image) -> np.ndarray:
