@@ -26,8 +26,8 @@ CENTRE = 14.0  # where MNIST puts the centre of mass (row/column index; measured
 
 # The stroke width (output pixels, estimated as 2 * area / perimeter on the crop, scaled) that
 # every drawing is brought to, thickened or thinned, whatever its size and pen. One width, not
-# a band: with a band of 2.8-4 px the page's 22 px pen came out ~3.4 px on small drawings and
-# ~2.9 px on large ones (benchmarks/bench_stroke_width.py), and small drawings were read worse.
+# a band: with a band of 2.8-4 px the page's 22 px pen came out ~3.3 px on small drawings and
+# ~3.0 px on large ones (benchmarks/bench_stroke_width.py), and small drawings were read worse.
 # The estimate on a crisp canvas crop reads ~0.1 px below the same estimate on the prepared
 # image: 2.9 here gives ~3.0 px there, small or large; MNIST's test digits measure 2.0-2.9 px
 # (20th-80th percentile, median 2.35) with that estimate. Slightly bolder than MNIST's median
