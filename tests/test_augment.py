@@ -74,8 +74,9 @@ def test_distortions_keep_the_ink_that_makes_the_digit():
     moved = np.array([np.linalg.norm(centre_of_mass(a) - centre_of_mass(b))
                       for a, b in zip(out, images)])
     assert moved.max() < 4.0, moved.max()
-    border = out.reshape(-1, 28, 28)
-    edge = border[:, 0].sum(1) + border[:, -1].sum(1) + border[:, :, 0].sum(1) + border[:, :, -1].sum(1)
+    grid = out.reshape(-1, 28, 28)
+    edge = (grid[:, 0].sum(1) + grid[:, -1].sum(1) + grid[:, :, 0].sum(1)
+            + grid[:, :, -1].sum(1))
     assert (edge / out.sum(axis=1)).max() < 0.05
     # Most distorted digits still look most like their own original (nearest of the four in
     # pixel distance, a crude judge: a shifted, slanted 1 can be nearer a 7).
