@@ -12,6 +12,8 @@ import argparse
 import shlex
 import sys
 
+import numpy as np
+
 from .mnist import MnistError, load_mnist
 from .modelfile import save_model
 from .network import COSTS, INITS
@@ -52,6 +54,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", type=int, default=0, metavar="K",
                    help="add K slightly rotated/shifted/thickened copies of each training "
                         "image (helps with drawn digits; each copy costs 39 MB) (default 0)")
+    p.add_argument("--fonts", metavar="DIR|auto",
+                   help="also train on digits rendered from the .ttf/.otf fonts under DIR "
+                        "('auto': the system's font folders), drawn on the canvas and prepared "
+                        "like a drawing (nn.glyphs); the held-out test families and the "
+                        "Hershey fonts are always left out")
+    p.add_argument("--font-copies", type=int, default=4, metavar="R",
+                   help="renderings of each digit of each font, at random sizes, slants and "
+                        "places (default 4)")
+    p.add_argument("--synthetic", type=int, default=0, metavar="K",
+                   help="also train on K jittered stroke drawings of each digit in the styles "
+                        "people draw (a 1 with a flag, a crossed 7, an open 4, curled 6 and 9, "
+                        "...: nn.glyphs.SHAPES) (default 0)")
     p.add_argument("--save", metavar="PATH", help="write the trained network to this .npz file")
     p.add_argument("--name", default="", help="a name recorded in the saved file's metadata")
     p.add_argument("--data-dir", metavar="DIR",
@@ -69,9 +83,10 @@ def main(argv=None) -> int:
                         init=args.init, cost=args.cost, l2=args.l2, augment=args.augment)
     try:
         data = load_mnist(args.data_dir, download=args.download, progress=_show_download)
+        extra, sources = _styled_digits(args)
         run = TrainingRun(settings, data, limits=Limits.unlimited(), listener=_epoch_printer(),
-                          report_every=float("inf"))
-    except (MnistError, SettingsError) as e:
+                          report_every=float("inf"), extra=extra)
+    except (MnistError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"Training {settings.label()} for {settings.epochs} epochs, seed {settings.seed}",
@@ -82,10 +97,39 @@ def main(argv=None) -> int:
           f"({best.test_accuracy:.2%}); final {run.final.test_accuracy:.2%}; "
           f"{run.training_time():.1f} s of training")
     if args.save:
-        meta = {**run.metadata(), "name": args.name,
+        meta = {**run.metadata(), "name": args.name, **sources,
                 "command": shlex.join(["python", "-m", "nn.train", *(argv or sys.argv[1:])])}
         print(f"Saved to {save_model(args.save, run.network, meta)}")
     return 0
+
+
+def _styled_digits(args):
+    """The font and stroke digits asked for: ((images, labels) or None, metadata)."""
+    if args.font_copies < 1 or args.synthetic < 0:
+        raise ValueError("--font-copies must be at least 1 and --synthetic at least 0")
+    if not args.fonts and not args.synthetic:
+        return None, {}
+    from . import glyphs  # only training with these options needs it (and fonts)
+
+    parts, meta = [], {}
+    if args.fonts:
+        fonts = glyphs.find_fonts(args.fonts)
+        print(f"Rendering digits from {len(fonts)} font files ({args.fonts})...", flush=True)
+        images, labels, used = glyphs.font_set(fonts, args.font_copies, seed=args.seed)
+        if not used:
+            raise ValueError(f"no usable font (.ttf/.otf drawing the ten digits) in {args.fonts}")
+        parts.append((images, labels))
+        meta["fonts"] = {"fonts": len(used), "images": len(labels),
+                         "families": sorted({p.parent.name for p in used})}
+    if args.synthetic:
+        print(f"Drawing {args.synthetic} stroke digits of each kind...", flush=True)
+        images, labels = glyphs.stroke_set(args.synthetic, seed=args.seed)
+        parts.append((images, labels))
+        meta["synthetic"] = {"images": len(labels)}
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    print(f"  {len(labels):,} styled digits added to the training set", flush=True)
+    return (images, labels), meta
 
 
 def _epoch_printer():

@@ -75,12 +75,16 @@ class TrainingRun:
     """One network being trained on MNIST with mini-batch SGD; see the module docstring."""
 
     def __init__(self, settings: Settings, data, *, limits: Limits = Limits(),
-                 control: Control | None = None, listener=None, report_every: float = 1.0):
+                 control: Control | None = None, listener=None, report_every: float = 1.0,
+                 extra=None):
         self.settings = settings.check(limits)
         self.limits, self.report_every = limits, report_every
         self.control = control or Control()
         self.listener = listener
         self.data = data
+        # (uint8 images (n, 784), labels) trained on beside MNIST's, distorted with them
+        # (the command line's font and stroke digits, nn.glyphs)
+        self.extra = extra
         self.network = Network([784, settings.hidden, 10], init=settings.init,
                                cost=settings.cost, l2=settings.l2, seed=settings.seed)
         self.state = State.STARTING   # until run() trains
@@ -143,6 +147,9 @@ class TrainingRun:
         s = self.settings
         images = self.data.train_images[:s.train_size]
         labels = self.data.train_labels[:s.train_size]
+        if self.extra is not None and len(self.extra[1]):
+            images = np.concatenate([images, self.extra[0]])
+            labels = np.concatenate([labels, np.asarray(self.extra[1], dtype=labels.dtype)])
         if s.augment:
             images, labels = augment.expand(images, labels, s.augment, seed=s.seed)
         sgd = SGD(self.network, images, labels)

@@ -11,10 +11,10 @@ from nn.train import main, parser
 def test_help_explains_every_option():
     text = parser().format_help()
     for option in ("--hidden", "--epochs", "--batch-size", "--eta", "--train-size", "--seed",
-                   "--init", "--cost", "--l2", "--augment", "--save", "--data-dir",
-                   "--download"):
+                   "--init", "--cost", "--l2", "--augment", "--fonts", "--font-copies",
+                   "--synthetic", "--save", "--data-dir", "--download"):
         assert option in text
-    assert text.count("(default") >= 9
+    assert text.count("(default") >= 11
 
 
 def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_path, capsys):
@@ -56,3 +56,28 @@ def test_missing_mnist_says_what_to_do(monkeypatch, tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "MNIST_DIR" in err and "error:" in err
+
+
+def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_path, capsys):
+    from PIL import ImageFont
+
+    font = ImageFont.load_default(size=40)
+    if not getattr(font, "font_bytes", None):
+        pytest.skip("this Pillow has no scalable default font")
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "PillowDefault.ttf").write_bytes(font.font_bytes)
+    path = tmp_path / "styled.npz"
+    code = main(["--hidden", "10", "--epochs", "1", "--train-size", "500", "--seed", "3",
+                 "--fonts", str(tmp_path / "fonts"), "--font-copies", "2", "--synthetic", "5",
+                 "--data-dir", str(mnist_dir), "--save", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "70 styled digits added" in out  # 10 digits x 2 + 10 x 5
+    _net, meta = load_model(path)
+    assert meta["fonts"]["fonts"] == 1 and meta["fonts"]["images"] == 20
+    assert meta["synthetic"]["images"] == 50
+    assert "--fonts" in meta["command"] and "--synthetic 5" in meta["command"]
+
+
+def test_a_font_folder_without_fonts_is_a_clear_error(mnist_dir, tmp_path, capsys):
+    assert main(["--fonts", str(tmp_path), "--data-dir", str(mnist_dir)]) == 2
+    assert "no usable font" in capsys.readouterr().err

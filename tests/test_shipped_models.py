@@ -20,3 +20,11 @@ def test_the_default_model_is_the_stronger_one():
     assert default[1]["test_accuracy"] >= 0.975
     assert book[0].sizes == [784, 30, 10] and book[1]["settings"]["eta"] == 3.0
     assert default[1]["test_accuracy"] > book[1]["test_accuracy"]
+
+
+def test_the_default_model_learned_drawn_styles_and_keeps_mnist():
+    # assets/models/README.md: fonts and stroke digits beside MNIST, MNIST test >= 98 %
+    _net, meta = SHIPPED[0].load()
+    assert meta["test_accuracy"] >= 0.98
+    assert meta["fonts"]["images"] > 10_000 and meta["synthetic"]["images"] >= 10_000
+    assert "--fonts auto" in meta["command"] and "--synthetic" in meta["command"]

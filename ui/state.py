@@ -44,7 +44,7 @@ class TabState:
     canvas_gen: int = 0             # bumped by "Clear canvas": part of the canvas's key, so a
     #                                 new (empty) canvas mounts
     upload_note: tuple[str, str] | None = None  # (kind, Markdown) about the last uploaded file
-    runs: list = field(default_factory=list)    # this tab's nn.runs.RunHandle, oldest first;
+    runs: list = field(default_factory=list)    # this tab's nn.run_manager.RunHandle, oldest first;
     #                                             the last is the current run
     used_runs: set[int] = field(default_factory=set)  # runs already added to the picker
     train_error: str | None = None  # why the last press of Train started nothing

@@ -1,0 +1,303 @@
+"""Digits in the styles MNIST lacks, drawn on a canvas and prepared like a visitor's drawing.
+
+MNIST's writers rarely wrote a 1 with a flag and a base, a crossed 7, a 4 open at the top, or a
+6 and a 9 with curls; a network trained only on MNIST reads those wrongly however well the
+drawing is prepared. This module makes training digits of those styles from two sources:
+
+- **fonts**: each digit of each font file (serif, sans, italic, bold, handwriting-like) is
+  rendered at a random size, slant, rotation and place on a 280x280 canvas;
+- **strokes**: hand-made skeletons of the shapes people draw (`SHAPES`, several per digit),
+  jittered (slant, rotation, proportions, a smooth wobble, a shaky hand) and drawn with a
+  round pen of a random width, the way the page's canvas draws.
+
+Either way the canvas then goes through `nn.preprocess.canvas_to_mnist`, exactly as a
+drawing does, so the stroke width, size and centring are the ones the network will see.
+
+Only training needs this module (and fonts, from Debian's font packages: see
+assets/models/README.md); the page never imports it. The Hershey vector fonts are never
+used: they are kept back for an independent check.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .preprocess import canvas_to_mnist
+
+CANVAS = 280
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+FONT_SUFFIXES = (".ttf", ".otf")
+# Never used to train: the Hershey fonts (an independent check) and the families of the
+# held-out drawn-style test set (benchmarks/bench_styles.py), matched in a font's path.
+NEVER = ("hershey", "d050000l", "femkeklaver")  # the latter: dingbats, hollow digits
+HELD_OUT = ("kristi", "lobster", "averia", "okolaks", "isabella", "breip", "manrope",
+            "fanwood", "prociono", "junicode", "gfs", "mplus")
+
+
+# --- the shapes people draw, as strokes in a box 1 high (x right, y down) ----------------
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float,
+        step: float = 12.0) -> list[tuple[float, float]]:
+    """Points on an ellipse from angle `start` to `end` (degrees; 0 right, 90 down)."""
+    count = max(2, int(abs(end - start) / step) + 1)
+    return [(cx + rx * math.cos(math.radians(t)), cy + ry * math.sin(math.radians(t)))
+            for t in np.linspace(start, end, count)]
+
+
+def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
+    """digit -> styles; a style is a list of strokes; a stroke a list of (x, y) points."""
+    return {
+        0: [[arc(.32, .5, .3, .5, -90, 270)],
+            [arc(.3, .5, .26, .5, -100, 280)],
+            [arc(.34, .5, .33, .48, -60, 320)]],
+        1: [[[(.3, 0), (.3, 1)]],
+            [[(.08, .25), (.34, 0), (.34, 1)]],
+            [[(.1, .2), (.33, 0), (.33, 1)], [(.08, 1), (.58, 1)]],
+            [[(.15, .12), (.34, 0), (.3, 1)]],
+            [[(0, .36), (.36, 0), (.35, 1)]]],
+        2: [[arc(.32, .28, .28, .26, 190, 370) + [(.04, 1), (.66, 1)]],
+            [arc(.3, .26, .27, .26, 200, 390) + [(.1, .85), (.02, 1), (.3, .92), (.68, 1)]],
+            [arc(.33, .3, .3, .28, 180, 350) + [(.03, 1), (.62, .97)]]],
+        3: [[arc(.32, .25, .27, .24, 200, 450) + arc(.32, .73, .31, .27, 270, 520)],
+            [[(.05, 0), (.6, 0), (.26, .4)] + arc(.32, .69, .31, .3, 245, 515)],
+            [arc(.3, .25, .26, .25, 190, 440)[:-1] + [(.22, .5)]
+             + arc(.3, .74, .3, .26, 280, 530)]],
+        4: [[[(.52, 1), (.52, 0), (0, .68), (.72, .68)]],
+            [[(.1, 0), (.04, .62), (.72, .62)], [(.52, .1), (.52, 1)]],
+            [[(.12, 0), (.08, .58), (.68, .56)], [(.58, 0), (.54, 1)]],
+            [[(.48, 1), (.48, .02), (.02, .7), (.66, .7)]]],
+        5: [[[(.62, 0), (.12, 0), (.08, .42)] + arc(.32, .69, .3, .3, 215, 510)],
+            [[(.1, 0), (.06, .45)] + arc(.32, .7, .3, .29, 225, 515), [(.1, 0), (.64, 0)]],
+            [[(.6, .02), (.14, .02), (.12, .44)] + arc(.3, .7, .3, .3, 230, 480)]],
+        6: [[arc(.62, .68, .56, .66, 262, 180) + arc(.34, .72, .3, .27, 180, -170)],
+            [arc(.36, .5, .3, .5, 330, 180) + arc(.34, .74, .3, .25, 180, -170)],
+            [[(.55, 0), (.2, .4)] + arc(.34, .72, .3, .27, 210, -140)],
+            [arc(.4, .44, .3, .44, 320, 190) + arc(.34, .72, .3, .28, 190, -160)]],
+        7: [[[(.02, 0), (.66, 0), (.24, 1)]],
+            [[(.02, 0), (.66, 0), (.24, 1)], [(.16, .5), (.62, .5)]],
+            [[(.02, .16), (.03, 0), (.66, 0), (.3, 1)]],
+            [[(.02, 0), (.64, 0), (.4, .5), (.36, 1)], [(.2, .48), (.62, .5)]]],
+        8: [[arc(.33, .24, .22, .24, 0, 360), arc(.33, .73, .3, .27, 0, 360)],
+            [arc(.33, .22, .2, .22, 0, 360), arc(.33, .7, .32, .3, 0, 360)],
+            [arc(.33, .25, .25, .25, -90, 270), arc(.35, .73, .28, .27, -90, 270)]],
+        9: [[arc(.34, .27, .3, .27, 0, -360) + [(.64, .27), (.6, 1)]],
+            [arc(.34, .27, .3, .27, 10, -350) + [(.63, .35), (.6, .78), (.45, .98), (.2, .95)]],
+            [arc(.34, .28, .3, .28, 0, -360) + [(.64, .3), (.5, .72), (.3, 1)]],
+            [arc(.36, .3, .3, .3, 20, -340) + arc(.25, .55, .4, .44, 0, 150)]],
+    }
+
+
+SHAPES = _shapes()
+
+
+# --- drawing on the canvas ---------------------------------------------------------------
+
+
+def as_canvas(ink: Image.Image) -> np.ndarray:
+    """A grey ink image (mode 'L', white ink on black) as the page's canvas sends it: RGBA."""
+    grey = np.asarray(ink, dtype=np.uint8)
+    rgba = np.empty(grey.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = grey[..., None]
+    rgba[..., 3] = 255
+    return rgba
+
+
+def draw_strokes(strokes, pen: float, size: int = CANVAS) -> Image.Image:
+    """Strokes in canvas pixels drawn with a round pen of width `pen`: an 'L' image."""
+    image = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(image)
+    r = pen / 2
+    for stroke in strokes:
+        points = [(float(x), float(y)) for x, y in stroke]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=max(1, round(pen)), joint="curve")
+        for x, y in points:  # round caps and joints, like the canvas's pen
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return image
+
+
+def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """The polyline with points about `spacing` apart (so wobble and noise look smooth)."""
+    steps = np.hypot(*np.diff(stroke, axis=0).T)
+    where = np.concatenate(([0.0], np.cumsum(steps)))
+    if where[-1] <= 0:
+        return stroke
+    count = max(2, int(where[-1] / spacing) + 1)
+    at = np.linspace(0, where[-1], count)
+    return np.stack([np.interp(at, where, stroke[:, 0]), np.interp(at, where, stroke[:, 1])], 1)
+
+
+def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS,
+                     height: tuple[float, float] = (0.3, 0.92),
+                     pen: tuple[float, float] = (14, 30)):
+    """A style's strokes randomly slanted, rotated, reshaped, wobbled, placed on the canvas.
+
+    `height` is the range of the drawing's height as a share of the canvas, `pen` the range
+    of the pen's width in pixels. Returns (strokes in canvas pixels, pen width)."""
+    slant = rng.uniform(-0.15, 0.4)  # x shift per unit of height above the middle
+    angle = math.radians(rng.uniform(-10, 10))
+    aspect = rng.uniform(0.7, 1.35)
+    wobble = rng.normal(0, 0.025, (2, 3))  # a smooth, low-frequency bend of the whole digit
+    phase = rng.uniform(0, 2 * math.pi, (2, 3))
+    out = []
+    for stroke in style:
+        p = _resample(np.asarray(stroke, dtype=np.float64), 0.03)
+        p = p + rng.normal(0, 0.012, 2)  # each stroke a little off its place
+        x, y = p[:, 0] * aspect, p[:, 1]
+        for k in range(3):
+            x = x + wobble[0, k] * np.sin((k + 1) * math.pi * y + phase[0, k])
+            y = y + wobble[1, k] * np.sin((k + 1) * math.pi * x + phase[1, k])
+        x = x + slant * (0.5 - y)
+        cos, sin = math.cos(angle), math.sin(angle)
+        out.append(np.stack([cos * x - sin * y, sin * x + cos * y], 1))
+    every = np.concatenate(out)
+    low, high = every.min(axis=0), every.max(axis=0)
+    tall = rng.uniform(*height) * size
+    scale = tall / max(high[1] - low[1], 1e-6)
+    scale = min(scale, 0.92 * size / max(high[0] - low[0], 1e-6))
+    pen = rng.uniform(*pen)
+    extent = (high - low) * scale
+    margin = pen / 2 + 1
+    origin = np.array([rng.uniform(margin, max(margin, size - extent[0] - margin)),
+                       rng.uniform(margin, max(margin, size - extent[1] - margin))])
+    shake = rng.uniform(0.0, 1.5)  # a shaky hand: pixels of noise along the stroke
+    placed = []
+    for stroke in out:
+        points = (stroke - low) * scale + origin
+        points = _resample(points, 6.0)
+        points = points + rng.normal(0, shake, points.shape)
+        placed.append(points)
+    return placed, pen
+
+
+def stroke_digit(style, rng: np.random.Generator, **ranges) -> np.ndarray | None:
+    """One jittered drawing of a style, prepared by canvas_to_mnist: (28, 28) float32.
+
+    `ranges`: `height` and `pen` as in `jittered_strokes`."""
+    strokes, pen = jittered_strokes(style, rng, **ranges)
+    return canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
+
+
+# --- fonts ------------------------------------------------------------------------------
+
+
+def find_fonts(where: str | Path = "auto", exclude=HELD_OUT) -> list[Path]:
+    """Font files (.ttf, .otf) under a folder, sorted; 'auto' looks in the system's folders.
+
+    The Hershey fonts are always left out, and so are fonts whose path contains any name
+    in `exclude` (by default the held-out test families)."""
+    roots = FONT_DIRS if str(where) == "auto" else (Path(where),)
+    found = []
+    for root in roots:
+        if root.is_dir():
+            found += [p for p in root.rglob("*") if p.suffix.lower() in FONT_SUFFIXES]
+    banned = tuple(n.lower() for n in (*NEVER, *exclude))
+    return sorted(p for p in found if not any(n in str(p).lower() for n in banned))
+
+
+@functools.lru_cache(maxsize=64)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray:
+    """The character's ink, cropped (uint8); empty if the font draws nothing for it."""
+    mask = np.asarray(font.getmask(char, mode="L"), dtype=np.uint8).reshape(
+        font.getmask(char).size[::-1])
+    rows, cols = np.nonzero(mask > 64)
+    if len(rows) == 0:
+        return np.zeros((0, 0), dtype=np.uint8)
+    return mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def has_digits(path: str | Path) -> bool:
+    """Whether the font draws ten different digits, none of them its 'missing glyph' box."""
+    try:
+        font = _font(str(path), 64)
+    except OSError:
+        return False
+    missing = _glyph(font, "\U0010fffd").tobytes()
+    seen = set()
+    for digit in "0123456789":
+        g = _glyph(font, digit)
+        if g.size == 0 or g.tobytes() == missing or g.shape[0] < 20:
+            return False
+        seen.add(g.tobytes())
+    return len(seen) == 10
+
+
+def font_digit(path: str | Path, digit: int, rng: np.random.Generator, size: int = CANVAS,
+               height: tuple[float, float] = (0.3, 0.9)) -> np.ndarray | None:
+    """One font digit at a random size, slant, rotation and place, prepared: (28, 28).
+
+    `height` is the range of the digit's height as a share of the canvas."""
+    height = rng.uniform(*height) * size
+    points = int(min(4 * size, max(24, 8 * round(height * 1.35 / 8))))
+    glyph = _glyph(_font(str(path), points), str(digit))
+    if glyph.size == 0:
+        return None
+    image = Image.fromarray(glyph)
+    factor = height / glyph.shape[0]
+    w = max(1, round(glyph.shape[1] * factor))
+    image = image.resize((w, max(1, round(height))), Image.Resampling.BILINEAR)
+    slant = rng.uniform(-0.25, 0.3)
+    angle = rng.uniform(-8, 8)
+    image = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True)
+    w, h = image.size
+    extra = round(abs(slant) * h)
+    image = image.transform((w + extra, h), Image.Transform.AFFINE,
+                            (1, slant, -extra if slant > 0 else 0, 0, 1, 0),
+                            resample=Image.Resampling.BILINEAR)
+    if max(image.size) > size - 4:
+        image.thumbnail((size - 4, size - 4), Image.Resampling.BILINEAR)
+    w, h = image.size
+    canvas = Image.new("L", (size, size), 0)
+    canvas.paste(image, (int(rng.integers(0, size - w + 1)), int(rng.integers(0, size - h + 1))))
+    return canvas_to_mnist(as_canvas(canvas))
+
+
+# --- a training set ---------------------------------------------------------------------
+
+
+def _to_uint8(images) -> np.ndarray:
+    return np.clip(np.rint(np.stack(images).reshape(-1, 784) * 255), 0, 255).astype(np.uint8)
+
+
+def font_set(fonts, copies: int, seed: int = 0, progress=None):
+    """`copies` renderings of each digit of each usable font: (uint8 (n, 784), labels)."""
+    rng = np.random.default_rng([seed, 7])
+    images, labels = [], []
+    usable = [f for f in fonts if has_digits(f)]
+    for i, path in enumerate(usable):
+        for digit in range(10):
+            for _ in range(copies):
+                image = font_digit(path, digit, rng)
+                if image is not None:
+                    images.append(image)
+                    labels.append(digit)
+        if progress:
+            progress(i + 1, len(usable))
+    if not images:
+        return np.zeros((0, 784), np.uint8), np.zeros(0, np.uint8), usable
+    return _to_uint8(images), np.array(labels, dtype=np.uint8), usable
+
+
+def stroke_set(per_digit: int, seed: int = 0):
+    """`per_digit` jittered drawings of each digit, spread over its styles: (images, labels)."""
+    rng = np.random.default_rng([seed, 8])
+    images, labels = [], []
+    for digit, styles in SHAPES.items():
+        for k in range(per_digit):
+            image = stroke_digit(styles[k % len(styles)], rng)
+            if image is not None:
+                images.append(image)
+                labels.append(digit)
+    if not images:
+        return np.zeros((0, 784), np.uint8), np.zeros(0, np.uint8)
+    return _to_uint8(images), np.array(labels, dtype=np.uint8)
