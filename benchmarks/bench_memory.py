@@ -81,16 +81,18 @@ class Server:
     """`streamlit run app.py` in its own process group on 127.0.0.1; `stop()` kills the group.
 
     Served from `code` (default: a snapshot of HEAD; the working tree with BENCH_WORKTREE=1),
-    with Streamlit's file watcher off.
+    with Streamlit's file watcher off, on `port` (default: a free one), with extra command-line
+    `args` for streamlit (e.g. ("--runner.postScriptGC", "false")).
     """
 
-    def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60):
+    def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60,
+                 port: int | None = None, args: tuple[str, ...] = ()):
         self.snapshot = None
         if os.environ.get("BENCH_WORKTREE") == "1":
             code = REPO
         else:
             code = self.snapshot = snapshot_of_head()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / log_name
@@ -101,7 +103,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args],
             cwd=code, stdout=self._log, stderr=subprocess.STDOUT, env=full_env,
             start_new_session=True)
         self.pid = self.proc.pid
