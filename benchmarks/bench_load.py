@@ -82,7 +82,8 @@ from websockets.asyncio.client import connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from bench_memory import ARTIFACTS, MB, REPO, Server, children, cmdline, cpu_seconds, memory  # noqa: E402
+from bench_memory import (MB, REPO, Server, children, cmdline, cpu_seconds,  # noqa: E402
+                          machine_cpu, memory)
 from nn.mnist import find_mnist_dir, read_images, read_labels  # noqa: E402
 
 ANSWER_LABEL = "The network's answer"
@@ -818,6 +819,7 @@ async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMe
     arrive_seconds = time.monotonic() - t_arrive
 
     cpu0, own0, la0 = meter.cpu() if meter else None, os.times(), loadavg()
+    machine0 = machine_cpu()
     if meter:
         meter.worker_cpu.clear()
         meter.samples.clear()
@@ -857,11 +859,15 @@ async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMe
     await asyncio.gather(*(visitor_slot(v, i) for i, v in enumerate(first)))
     drained = time.monotonic()
     cpu1, own1, la1 = meter.cpu() if meter else None, os.times(), loadavg()
+    machine1 = machine_cpu()
     for task in background:
         task.cancel()
     wall = drained - start
 
+    busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
+    idle_cores = (total - busy) / total * (os.cpu_count() or 1) if total else float("nan")
     result = {"visitors": n, "trainers": trainers, "arrive_s": arrive_seconds,
+              "idle_cores": idle_cores,
               "wall_s": wall, "loadavg": (la0, la1), "stats": stats, "probes": probes}
     if meter:
         worker_cpu = sum(last - first for first, last in meter.worker_cpu.values())
@@ -910,6 +916,7 @@ def summarise(r: dict) -> dict:
     return {
         "level": f"{r['visitors']} ({r['trainers']})",
         "load": r["loadavg"][1].split()[0] if r["loadavg"] else "",
+        "idle": r.get("idle_cores", float("nan")),
         "sent": s.sent, "answered": s.answers, "unanswered": s.unanswered,
         "median": statistics.median(lat) if lat else float("nan"),
         "p95": quantile(lat, 0.95), "max": max(lat) if lat else float("nan"),
@@ -933,7 +940,8 @@ def report(r: dict, problems: list[str]) -> str:
     m = summarise(r)
     out = [f"## {r['visitors']} visitors, {r['trainers']} training",
            f"- load average (1/5/15 min) at the start {r['loadavg'][0]}, at the end "
-           f"{r['loadavg'][1]}; {os.cpu_count()} cores",
+           f"{r['loadavg'][1]}; {os.cpu_count()} cores, of which {r['idle_cores']:.2f} "
+           f"idle on average during the level (all processes of the machine)",
            f"- {s.sessions} sessions opened; arrival of the first {r['visitors']} took "
            f"{r['arrive_s']:.1f} s (page load median "
            f"{statistics.median(s.load_times) if s.load_times else float('nan'):.2f} s, max "
@@ -1001,7 +1009,7 @@ def args_settle_text(r: dict) -> str:
 
 
 def summary_table(results: list[dict]) -> str:
-    lines = ["| visitors (training) | load avg | drawings sent / answered | stroke -> answer "
+    lines = ["| visitors (training) | load avg (idle cores) | drawings sent / answered | stroke -> answer "
              "median / p95 / max | correct | commands acted on (<= 2 s) | server CPU per "
              "answered drawing | server cores | workers CPU | server RSS / PSS peak "
              "| workers PSS peak | health probe median / p95 |",
@@ -1011,7 +1019,7 @@ def summary_table(results: list[dict]) -> str:
         cmds = (f"{m['acted']}/{m['commands']} ({m['within2']}), median {m['cmd_median']:.2f} s"
                 if m["commands"] else "")
         lines.append(
-            f"| {m['level']} | {m['load']} | {m['sent']} / {m['answered']} | "
+            f"| {m['level']} | {m['load']} ({m['idle']:.2f}) | {m['sent']} / {m['answered']} | "
             f"{m['median']:.2f} / {m['p95']:.2f} / {m['max']:.2f} s | "
             f"{m['correct']}/{m['answered']} | {cmds} | {m['cpu_ms']:.0f} ms | "
             f"{m['server_cores']:.2f} | {m['workers_cpu']:.1f} s | "
