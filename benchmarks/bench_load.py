@@ -273,7 +273,7 @@ class Visitor:
         self.elements: dict[tuple, tuple] = {}  # delta path -> (kind, proto, fragment id, run)
         self.held: dict[str, tuple[str, object]] = {}  # widget id -> (field, value)
         self.run_no = 0
-        self.finished_runs = 0
+        self.run_fragments: set[str] = set()
         self.loaded = asyncio.Event()
         self.changed = asyncio.Event()  # set on every delta / finished run (commands watch it)
         self.timers: dict[str, asyncio.Task] = {}
@@ -281,7 +281,7 @@ class Visitor:
         self.pending = None  # the drawing awaiting its answer: [label, sent at, run at send]
         self.answered = asyncio.Event()
         self.closed = False
-        self.log: list[str] = []
+        self.progress, self.progress_at = "", None  # the training progress text last seen
 
     # -- connection
 
@@ -392,6 +392,7 @@ class Visitor:
         if kind == "new_session":
             self.page_hash = msg.new_session.page_script_hash or self.page_hash
             self.run_no += 1
+            self.run_fragments = set(msg.metadata.run.fragment_ids)
             if not msg.metadata.run.fragment_ids:  # a full run: the browser drops its timers
                 for task in self.timers.values():
                     task.cancel()
@@ -401,9 +402,15 @@ class Visitor:
         elif kind == "script_finished":
             status = msg.script_finished
             self.stats.finished[FINISHED.get(status, str(status))] += 1
-            if status == 0:  # a full run: what it did not send is gone from the page
+            # Like the browser: elements a finished run did not send again are stale and go;
+            # a fragment's run only clears that fragment's elements; an interrupted run
+            # clears nothing (the page keeps showing the previous elements).
+            if status == 0:
                 self.elements = {p: e for p, e in self.elements.items() if e[3] == self.run_no}
                 self.loaded.set()
+            elif status == 3:
+                self.elements = {p: e for p, e in self.elements.items()
+                                 if e[3] == self.run_no or e[2] not in self.run_fragments}
             self.changed.set()
         elif kind == "auto_rerun":
             fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
@@ -421,9 +428,7 @@ class Visitor:
         path = tuple(msg.metadata.delta_path)
         delta = msg.delta
         which = delta.WhichOneof("type")
-        if which == "add_block":
-            n = len(path)
-            self.elements = {p: e for p, e in self.elements.items() if p[:n] != path}
+        if which == "add_block":  # a container: its old children stay until the run ends
             return
         if which != "new_element":
             return
@@ -438,6 +443,11 @@ class Visitor:
                     self.held[proto.id] = value
                 elif kind not in STATELESS:
                     self.stats.unknown_widgets.add(kind)
+        if kind == "progress" and proto.text.startswith("Epoch") and proto.text != self.progress:
+            now = time.monotonic()  # the live section moved: a new text on the progress bar
+            if self.progress_at is not None:
+                self.stats.live_gaps.append(now - self.progress_at)
+            self.progress, self.progress_at = proto.text, now
         if kind == "metric" and proto.label == ANSWER_LABEL and self.pending is not None:
             label, sent, run_at_send = self.pending
             if self.run_no > run_at_send:  # a run that started after the drawing was sent
@@ -625,6 +635,7 @@ class LevelStats:
         self.command_times: dict = {}
         self.runs: dict[int, dict] = {}
         self.load_times: list[float] = []
+        self.live_gaps: list[float] = []  # s between two changes of a progress bar's text
         self.sessions = 0
 
 
@@ -951,7 +962,8 @@ def report(r: dict, problems: list[str]) -> str:
            f"{m['p95']:.3f} s, max {m['max']:.3f} s",
            f"- answers matching the MNIST label: {m['correct']}/{s.answers}"
            + (f" ({100 * m['correct'] / s.answers:.1f} %)" if s.answers else ""),
-           f"- script runs finished: {dict(s.finished)}; auto reruns sent {s.auto_reruns}; "
+           f"- script runs finished: {dict(s.finished)} ('early for rerun' also marks a run "
+           f"whose unsent messages a newer run replaced); auto reruns sent {s.auto_reruns}; "
            f"{s.received_bytes / MB:.1f} MB received"]
     if s.commands:
         by: dict[str, list] = {}
@@ -965,6 +977,11 @@ def report(r: dict, problems: list[str]) -> str:
                             if ts else "")
                          + "".join(f" [{why}]" for t, why in items if t is None)[:120])
         out.append("- commands acted on: " + "; ".join(parts))
+        if s.live_gaps:
+            out.append(f"- live training section: {len(s.live_gaps)} progress updates seen; "
+                       f"time between two updates median {statistics.median(s.live_gaps):.2f} s, "
+                       f"p95 {quantile(s.live_gaps, 0.95):.2f} s (the page asks for 0.5 s; "
+                       f"pauses included)")
         rows, overtakes = queue_order(s)
         out.append(f"- runs, by click order: {rows}; overtakes (a later click training more "
                    f"than 1 s earlier): {overtakes}")
