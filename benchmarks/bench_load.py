@@ -58,6 +58,7 @@ import base64
 import functools
 import io
 import ipaddress
+import itertools
 import json
 import math
 import os
@@ -82,9 +83,8 @@ from websockets.asyncio.client import connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from bench_memory import (MB, REPO, Server, children, cmdline, cpu_seconds,  # noqa: E402
-                          machine_cpu, memory)
-from nn.mnist import find_mnist_dir, read_images, read_labels  # noqa: E402
+from bench_memory import MB, REPO, Server, children, cmdline, cpu_seconds, machine_cpu, memory
+from nn.mnist import find_mnist_dir, read_images, read_labels
 
 ANSWER_LABEL = "The network's answer"
 CANVAS = 280            # px, the page's canvas
@@ -132,7 +132,7 @@ def fabric_scene(ink: np.ndarray, rng: random.Random) -> dict:
     ys, xs = np.nonzero(ink)
     idx = sorted(rng.sample(range(len(xs)), min(len(xs), 60)))
     points = [(float(xs[i]), float(ys[i])) for i in idx] or [(140.0, 140.0)]
-    path = [["M", *points[0]]] + [["Q", *a, *b] for a, b in zip(points, points[1:])]
+    path = [["M", *points[0]]] + [["Q", *a, *b] for a, b in itertools.pairwise(points)]
     left, top = min(p[0] for p in points), min(p[1] for p in points)
     return {"version": "7.4.0", "objects": [{
         "lockMovementX": False, "lockMovementY": False, "lockRotation": False,
@@ -261,7 +261,7 @@ def put_state(msg, field: str, value) -> None:
 class Visitor:
     """One browser tab: a websocket session, its page model and widget states, its timings."""
 
-    def __init__(self, index: int, url: str, pool, rng: random.Random, stats: "LevelStats",
+    def __init__(self, index: int, url: str, pool, rng: random.Random, stats: LevelStats,
                  trainer_rank: int | None = None):
         self.index, self.url, self.pool, self.rng, self.stats = index, url, pool, rng, stats
         self.trainer_rank = trainer_rank
@@ -286,7 +286,7 @@ class Visitor:
     # -- connection
 
     async def open(self) -> None:
-        status, headers = await http_get(self.host, self.port, f"{self.base}/_stcore/health")
+        _, headers = await http_get(self.host, self.port, f"{self.base}/_stcore/health")
         jar = SimpleCookie()
         for name, value in headers:
             if name.lower() == "set-cookie":
@@ -436,13 +436,13 @@ class Visitor:
         kind = element.WhichOneof("type")
         proto = getattr(element, kind)
         self.elements[path] = (kind, proto, delta.fragment_id, self.run_no)
-        if kind in WIDGETS and getattr(proto, "id", ""):
-            if proto.id not in self.held or getattr(proto, "set_value", False):
-                value = held_value(kind, proto)
-                if value is not None:
-                    self.held[proto.id] = value
-                elif kind not in STATELESS:
-                    self.stats.unknown_widgets.add(kind)
+        wid = getattr(proto, "id", "") if kind in WIDGETS else ""
+        if wid and (wid not in self.held or getattr(proto, "set_value", False)):
+            value = held_value(kind, proto)
+            if value is not None:
+                self.held[wid] = value
+            elif kind not in STATELESS:
+                self.stats.unknown_widgets.add(kind)
         if kind == "progress" and proto.text.startswith("Epoch") and proto.text != self.progress:
             now = time.monotonic()  # the live section moved: a new text on the progress bar
             if self.progress_at is not None:
@@ -566,7 +566,8 @@ class Visitor:
         if self.queue_note():
             record["queue"].append(self.queue_note())
         # Wait (drawing meanwhile, as a visitor would) for the run to train: a Pause button.
-        running = lambda: self.button("Pause")[0] is not None  # noqa: E731
+        def running() -> bool:
+            return self.button("Pause")[0] is not None
         while time.monotonic() < end and not running():
             if self.train_over():
                 record["ended"] = "over before it ran"
@@ -651,7 +652,8 @@ class ServerMeter:
         return [c for pid in self.pids for c in children(pid) if "nn.worker" in cmdline(c)]
 
     def cpu(self) -> dict:
-        return {"server": sum(cpu_seconds(p) for p in self.pids),
+        per = [cpu_seconds(p) for p in self.pids]
+        return {"server": sum(per), "per_copy": per,
                 "reaped": sum(cpu_seconds(p, True) - cpu_seconds(p) for p in self.pids)}
 
     def sample(self) -> dict:
@@ -883,6 +885,7 @@ async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMe
     if meter:
         worker_cpu = sum(last - first for first, last in meter.worker_cpu.values())
         result["cpu"] = {"server": cpu1["server"] - cpu0["server"],
+                         "per_copy": [b - a for a, b in zip(cpu0["per_copy"], cpu1["per_copy"])],
                          "workers": worker_cpu + cpu1["reaped"] - cpu0["reaped"]}
         result["memory"] = list(meter.samples)
     result["client_cpu"] = (own1.user + own1.system) - (own0.user + own0.system)
@@ -990,7 +993,9 @@ def report(r: dict, problems: list[str]) -> str:
     if "cpu" in r:
         out.append(f"- server CPU: {r['cpu']['server']:.1f} s = {m['cpu_ms']:.0f} ms per "
                    f"answered drawing ({m['server_cores']:.2f} cores); training workers "
-                   f"{r['cpu']['workers']:.1f} s; this client {r['client_cpu']:.1f} s")
+                   f"{r['cpu']['workers']:.1f} s; this client {r['client_cpu']:.1f} s"
+                   + (f"; per copy {', '.join(f'{c:.1f} s' for c in r['cpu']['per_copy'])}"
+                      if len(r["cpu"]["per_copy"]) > 1 else ""))
         mem = r["memory"]
         if mem:
             out.append(f"- memory peak: server RSS {m['server_rss']:.0f} MB, PSS "
