@@ -1,115 +1,116 @@
-"""Thirty visitors: many real browser pages drawing digits on one server, some training.
+"""A class drawing at once: simulated visitors speaking Streamlit's own websocket protocol.
 
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py [--visitors 30] [--duration 60]
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py --sweep 1,5,10,20,30 --duration 40
+    # One command: a fresh server (a snapshot of HEAD) per level, 10/20/40 visitors drawing:
+    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py --start --levels 10,20,40
+    # 30 visitors of whom 6 press Train, move eta, pause, resume and stop:
+    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py --start --levels 30 --train-fraction 0.2
+    # A page that is already running (on this machine), e.g. a teacher's copy behind nginx:
+    MNIST_DIR=... python benchmarks/bench_load.py --url http://127.0.0.1:80 --server-pid 1234,1240 --levels 30
 
-For each level (a number of visitors) a fresh `streamlit run app.py` is started on a free port
-of 127.0.0.1 and one headless chromium (Playwright, /usr/bin/chromium) opens one browser
-context (its own Streamlit session) per visitor, a few pages at a time. Once every page shows
-the canvas, all visitors draw for --duration seconds: a 1, a 7 or a 0 (the strokes of
-tests/browser/test_drawing.py, shifted by up to 25 px at random), wait for the answer, check
-it, press "Clear canvas", pause 0.3-1 s, and again. Every --train-every-th visitor (default 5)
-first sets "Training images" to 1,000 and "Epochs" to a number of its own (2, 3, 4, ...: a
-visitor shown another visitor's run would see the wrong "of N"), then presses Train, one
-visitor every 1.5 s.
+No browser: each visitor is one websocket session in one asyncio process, sending exactly the
+binary protobuf messages (`BackMsg`) a browser sends to `/_stcore/stream` and reading the
+server's `ForwardMsg`s, with Streamlit's own generated classes. A visitor:
 
-Measured:
-- stroke-to-answer: inside the page, from the mouse-up (a pointerup listener) to the moment the
-  metric "The network's answer" shows a digit (a MutationObserver, performance.now()).
-  Median, 95th percentile, maximum; strokes with no answer within 30 s; wrong answers.
-- queue: for each training visitor the wall-clock time its page first shows "Epoch x of N"
-  and the queue position it was shown; checked against the order of the clicks on Train
-  (an "overtake" is a visitor whose first epoch shows more than 1 s before that of a
-  visitor who clicked earlier), and the run's last status line (finished / stopped ...).
-  Pages that never pressed Train must never show a progress bar or a queue note.
-- memory: server and workers' RSS/PSS sampled every second (/proc/PID/smaps_rollup; peak
-  of the PSS total), and chromium's PSS total at the end of the drawing phase.
-- CPU during the drawing phase, in cores (CPU seconds / wall seconds, from /proc/PID/stat
-  utime+stime): the server (its own threads), its training workers (finished ones through
-  the server's cutime+cstime), chromium (all its processes), the benchmark's driver (this
-  script and Playwright's node), other processes on the machine (/proc/stat minus those),
-  and the machine's idle share. The machine has os.cpu_count() cores in all.
+- loads the page like a browser: `GET /_stcore/health` (sets the `_streamlit_xsrf` cookie, and
+  behind deploy/nginx.conf the `digitlab_route` cookie), `GET /_stcore/host-config`, then the
+  websocket with those cookies, a same-origin `Origin` and `Sec-WebSocket-Protocol: streamlit,
+  <xsrf token>`; it sends a first `rerun_script` and waits for `script_finished`;
+- keeps a model of the page from the `delta` messages (element by delta path, stale elements
+  dropped when a run finishes), and the state of every widget as a browser's widget manager
+  holds it (a widget's default, or the value the script set); every rerun carries ALL of them;
+- draws MNIST test digits at a human pace: a digit rendered white on black, at a random size
+  and position, on the 280x280 RGBA canvas, sent as the canvas widget's `json_value`
+  `{"drawing": {"raw": <fabric.js scene>, "data": "data:image/png;base64,..."}}` (what
+  streamlit-drawable-canvas 0.13.0's frontend sends on each mouse-up, 200 ms debounced); the
+  whole digit is one stroke. The next digit comes 2-3 s after the previous was sent, and not
+  before its answer (or its time-out): a visitor reads the answer before drawing again;
+- stroke -> answer: from sending the rerun to the `metric` delta "The network's answer" of a
+  run that started after it; its value is compared with the MNIST label;
+- follows fragments: a widget inside an `@st.fragment` is sent with that `fragment_id`;
+  `auto_rerun` messages start a timer that sends `is_auto_rerun` reruns of that fragment at its
+  interval (what keeps the live training curves moving), stopped by `stop_auto_rerun` or a full
+  run's start, like the browser does;
+- with `--train-fraction F`, round(F * N) visitors also press Train (the book's preset, default
+  settings), 1.5 s apart; once their run trains: move eta, Pause, Resume, Stop, a few seconds
+  apart. A command is "acted on" when the session's messages show it: Train -> a progress bar
+  "Epoch ..." or the queue note; eta -> the curves' mark "eta <new value>"; Pause -> a Resume
+  button; Resume -> a Pause button; Stop -> a Train button or "stopped". Queued runs' start
+  order is checked against the click order.
 
-Everything listens on 127.0.0.1 only; the server, its workers and chromium are stopped in
-`finally` blocks. A level is cut off after duration + 240 s. Defaults take about 3 minutes;
-the sweep above about 6. Server logs: artifacts/bench-load-server-N.log. No assertions.
+Per level it measures the server from /proc (only on this machine: `--start`, or
+`--server-pid`): CPU of the server's interpreter (utime+stime) per answered drawing, its
+training workers' CPU separately, RSS/PSS of the server and of the workers (sampled every
+second); the event loop's responsiveness (`GET /_stcore/health` once a second); the machine's
+load average; this client's own CPU. With `--start` each level gets a fresh server; with
+`--copies 2` two servers behind a temporary copy of deploy/nginx.conf (ports adapted; the
+committed file is only read). `--session-life A,B` makes visitors come and go (each session
+lives A-B s, then closes and a new visitor arrives): memory over a long run.
+
+Every loop is bounded in time; only loopback addresses are used. Prints a markdown section per
+level and a summary table. No assertions: a measuring script.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import functools
+import io
+import ipaddress
+import itertools
 import json
 import math
 import os
 import random
-import re
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
-import threading
+import tempfile
 import time
+import urllib.parse
+from http.cookies import SimpleCookie
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_memory import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    MB,
-    VIEWPORT,
-    Server,
-    cmdline,
-    cpu_seconds,
-    descendants,
-    machine_cpu,
-    memory,
-    server_memory,
-)
+import numpy as np
+from PIL import Image
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.asyncio.client import connect
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-STROKE_TIMEOUT = 30  # s: a stroke with no answer by then counts as unanswered
-OPEN_AT_ONCE = 4     # pages loading at the same time while the visitors arrive
-CLICK_GAP = 1.5      # s between two visitors' clicks on Train
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+from bench_memory import MB, REPO, Server, children, cmdline, cpu_seconds, machine_cpu, memory
+from nn.mnist import find_mnist_dir, read_images, read_labels
 
-# Strokes in canvas pixels (280 x 280), as in tests/browser/test_drawing.py.
-ONE = [[(140, 45 + 5 * i) for i in range(39)]]
-SEVEN = [[(75 + 5 * i, 55) for i in range(28)] + [(210 - 3 * i, 55 + 6 * i) for i in range(31)]]
-ZERO = [[(140 + 62 * math.sin(2 * math.pi * i / 72), 140 - 92 * math.cos(2 * math.pi * i / 72))
-         for i in range(76)]]
-DIGITS = {1: ONE, 7: SEVEN, 0: ZERO}
-
-# Runs in every page before its own scripts: records mouse-ups, the answer's changes and the
-# training status (progress bar or queue note) with their times.
-OBSERVER = r"""
-window.__up = null; window.__answers = []; window.__status = [];
-window.addEventListener('pointerup', () => { window.__up = performance.now(); }, true);
-const answerText = () => {
-  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-    const label = m.querySelector('[data-testid="stMetricLabel"]');
-    if (label && label.textContent.includes("answer")) {
-      const v = m.querySelector('[data-testid="stMetricValue"]');
-      return v ? v.textContent.trim() : null;
-    }
-  }
-  return null;
-};
-const statusText = () => {
-  const bar = document.querySelector('[data-testid="stProgress"]');
-  if (bar && /Epoch/.test(bar.textContent)) return bar.textContent.trim();
-  for (const a of document.querySelectorAll('[data-testid="stAlert"]'))
-    if (a.textContent.includes("Waiting for a free slot")) return a.textContent.trim();
-  return null;
-};
-const check = () => {
-  const t = performance.now(), wall = Date.now();
-  const a = answerText(), answers = window.__answers;
-  if (a !== (answers.length ? answers[answers.length - 1].text : null))
-    answers.push({t: t, text: a});
-  const s = statusText(), st = window.__status;
-  if (s !== null && (!st.length || st[st.length - 1].text !== s))
-    st.push({wall: wall, text: s});
-};
-new MutationObserver(check).observe(document, {subtree: true, childList: true,
-                                              characterData: true});
+ANSWER_LABEL = "The network's answer"
+CANVAS = 280            # px, the page's canvas
+STROKE_TIMEOUT = 30.0   # s: a drawing with no answer by then counts as unanswered
+COMMAND_TIMEOUT = 30.0  # s: a command not acted on by then counts as not acted on
+LOAD_TIMEOUT = 90.0     # s for a visitor's page to load
+ARRIVE_AT_ONCE = 5      # visitors loading the page at the same time
+CLICK_GAP = 1.5         # s between two training visitors' clicks on Train
+POOL = 300              # drawings rendered before a level, drawn at random
+FINISHED = {0: "ok", 1: "compile error", 2: "early for rerun", 3: "fragment ok"}
+CONTEXT = {"timezone": "UTC", "timezone_offset": 0, "locale": "en-US", "is_embedded": False,
+           "color_scheme": "dark"}
+NGINX_MAIN = """\
+{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 2048; }}
+http {{
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    access_log off;
+    include {prefix}/digitlab.conf;
+}}
 """
 
 
@@ -120,397 +121,995 @@ def quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
+# --- drawings ------------------------------------------------------------------------------
+
+
+def fabric_scene(ink: np.ndarray, rng: random.Random) -> dict:
+    """A fabric.js scene like the canvas's `raw` (one freehand Path through the ink).
+
+    The page only reads the PNG; this gives the message the size and shape of a browser's.
+    """
+    ys, xs = np.nonzero(ink)
+    idx = sorted(rng.sample(range(len(xs)), min(len(xs), 60)))
+    points = [(float(xs[i]), float(ys[i])) for i in idx] or [(140.0, 140.0)]
+    path = [["M", *points[0]]] + [["Q", *a, *b] for a, b in itertools.pairwise(points)]
+    left, top = min(p[0] for p in points), min(p[1] for p in points)
+    return {"version": "7.4.0", "objects": [{
+        "lockMovementX": False, "lockMovementY": False, "lockRotation": False,
+        "lockScalingX": False, "lockScalingY": False, "lockSkewingX": False,
+        "lockSkewingY": False, "lockScalingFlip": False, "type": "Path", "version": "7.4.0",
+        "originX": "center", "originY": "center", "left": left, "top": top,
+        "width": max(p[0] for p in points) - left, "height": max(p[1] for p in points) - top,
+        "fill": None, "stroke": "#FFFFFF", "strokeWidth": 22, "strokeDashArray": None,
+        "strokeLineCap": "round", "strokeDashOffset": 0, "strokeLineJoin": "round",
+        "strokeUniform": False, "strokeMiterLimit": 10, "scaleX": 1, "scaleY": 1, "angle": 0,
+        "flipX": False, "flipY": False, "opacity": 1, "shadow": None, "visible": True,
+        "backgroundColor": "", "fillRule": "nonzero", "paintFirst": "fill",
+        "globalCompositeOperation": "source-over", "skewX": 0, "skewY": 0, "path": path}],
+        "background": "#000000"}
+
+
+def render_drawing(digit: np.ndarray, rng: random.Random) -> str:
+    """One MNIST digit as the canvas would send it: the widget's json_value string.
+
+    The 28x28 digit is scaled to a random size (its 20x20 ink box 86-180 px) and placed at a
+    random position, white on opaque black, on a 280x280 RGBA image, encoded as a PNG data URL.
+    """
+    size = rng.randint(120, 252)
+    margin = size * 4 // 28  # MNIST's empty border around the ink
+    grey = Image.fromarray(digit.reshape(28, 28)).resize((size, size), Image.BILINEAR)
+    x = rng.randint(-margin, CANVAS - size + margin)
+    y = rng.randint(-margin, CANVAS - size + margin)
+    field = Image.new("L", (CANVAS, CANVAS), 0)
+    field.paste(grey, (x, y))
+    alpha = Image.new("L", (CANVAS, CANVAS), 255)
+    rgba = Image.merge("RGBA", (field, field, field, alpha))
+    buf = io.BytesIO()
+    rgba.save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    scene = fabric_scene(np.asarray(field) > 127, rng)
+    return json.dumps({"drawing": {"raw": scene, "data": url}}, separators=(",", ":"))
+
+
+def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
+    """n (label, json_value) pairs from MNIST's test set."""
+    folder = find_mnist_dir()
+    if folder is None:
+        sys.exit("MNIST not found: set MNIST_DIR (the test digits are what the visitors draw)")
+    images = read_images(folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_labels(folder / "t10k-labels-idx1-ubyte.gz")
+    rng = random.Random(seed)
+    picks = rng.sample(range(len(images)), n)
+    return [(int(labels[i]), render_drawing(images[i], rng)) for i in picks]
+
+
+# --- HTTP and widget states ----------------------------------------------------------------
+
+
+async def http_get(host: str, port: int, path: str, cookie: str = "",
+                   timeout: float = 10.0) -> tuple[int, list[tuple[str, str]]]:
+    """A minimal GET over asyncio: (status, headers). The body is read and dropped."""
+    async def go():
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+                     "User-Agent: digitlab-bench-load"]
+            if cookie:
+                lines.append(f"Cookie: {cookie}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            await reader.read(1 << 20)
+        finally:
+            writer.close()
+        first, *rest = head.decode("latin-1").split("\r\n")
+        headers = [tuple(x.strip() for x in line.split(":", 1)) for line in rest if ":" in line]
+        return int(first.split()[1]), headers
+    return await asyncio.wait_for(go(), timeout)
+
+
+def held_value(kind: str, w) -> tuple[str, object] | None:
+    """The state a browser's widget manager holds for a widget it has just been sent.
+
+    (WidgetState field, value), or None for widgets that hold no state (buttons) or have
+    none yet (the canvas before a stroke).
+    """
+    if kind in ("selectbox", "radio"):
+        if w.set_value and w.HasField("raw_value"):
+            return "string_value", w.raw_value
+        return "string_value", (w.options[w.default] if len(w.options) else "")
+    if kind == "slider":
+        if w.type == w.SELECT_SLIDER:
+            if w.set_value and len(w.raw_value):
+                return "string_array_value", list(w.raw_value)
+            picks = w.value if w.set_value else w.default
+            return "string_array_value", [w.options[int(i)] for i in picks]
+        return "double_array_value", list(w.value if w.set_value else w.default)
+    if kind == "number_input":
+        value = w.value if (w.set_value and w.HasField("value")) else w.default
+        if w.data_type == w.INT:
+            return "int_value", int(value)
+        return "double_value", float(value)
+    if kind == "checkbox":
+        return "bool_value", bool(w.value if w.set_value else w.default)
+    if kind == "file_uploader":
+        return "file_uploader_state_value", None
+    if kind in ("text_input", "text_area"):
+        return "string_value", (w.value if w.set_value else w.default)
+    return None
+
+
+STATELESS = {"button", "download_button", "bidi_component", "link_button"}
+WIDGETS = STATELESS | {"selectbox", "radio", "slider", "number_input", "checkbox",
+                       "file_uploader", "text_input", "text_area", "multiselect",
+                       "color_picker", "date_input", "time_input", "button_group",
+                       "chat_input", "camera_input", "audio_input"}
+
+
+def put_state(msg, field: str, value) -> None:
+    if field == "file_uploader_state_value":
+        msg.file_uploader_state_value.SetInParent()
+    elif field in ("double_array_value", "string_array_value"):
+        getattr(msg, field).data.extend(value)
+    else:
+        setattr(msg, field, value)
+
+
 # --- one visitor ---------------------------------------------------------------------------
 
 
 class Visitor:
-    def __init__(self, index: int, trainer_rank: int | None, seed: int):
-        self.index, self.trainer_rank = index, trainer_rank   # rank among trainers, or None
-        self.epochs = None if trainer_rank is None else 2 + trainer_rank
-        self.rng = random.Random(seed)
-        self.latencies: list[float] = []  # ms
-        self.answers = 0
-        self.wrong: list[tuple[int, str]] = []
-        self.unanswered = 0
-        self.errors: list[str] = []
-        self.clicked_at: float | None = None  # wall clock, s
-        self.status: list[dict] = []
-        self.ready = False
-        self.double_canvas = 0  # 0.1 s waits for a page showing two canvases
+    """One browser tab: a websocket session, its page model and widget states, its timings."""
 
-    async def open(self, browser, url: str) -> None:
-        from playwright.async_api import expect
-        self.context = await browser.new_context(viewport=VIEWPORT)
-        await self.context.add_init_script(OBSERVER)
-        self.page = page = await self.context.new_page()
-        page.set_default_timeout(60_000)
-        await page.goto(url)
-        await expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=120_000)
-        if self.epochs is not None:
-            await self.set_slider("Training images", "Home", 0)
-            await self.set_slider("Epochs", "Home", self.epochs - 1)
-        self.ready = True
+    def __init__(self, index: int, url: str, pool, rng: random.Random, stats: LevelStats,
+                 trainer_rank: int | None = None):
+        self.index, self.url, self.pool, self.rng, self.stats = index, url, pool, rng, stats
+        self.trainer_rank = trainer_rank
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.base = parts.path.rstrip("/")
+        self.ws = None
+        self.page_hash = ""
+        self.elements: dict[tuple, tuple] = {}  # delta path -> (kind, proto, fragment id, run)
+        self.held: dict[str, tuple[str, object]] = {}  # widget id -> (field, value)
+        self.run_no = 0
+        self.run_fragments: set[str] = set()
+        self.loaded = asyncio.Event()
+        self.changed = asyncio.Event()  # set on every delta / finished run (commands watch it)
+        self.timers: dict[str, asyncio.Task] = {}
+        self.receiver: asyncio.Task | None = None
+        self.pending = None  # the drawing awaiting its answer: [label, sent at, run at send]
+        self.answered = asyncio.Event()
+        self.closed = False
+        self.progress, self.progress_at = "", None  # the training progress text last seen
 
-    async def set_slider(self, name: str, first_key: str, rights: int) -> None:
-        slider = self.page.get_by_test_id("stSlider").filter(has_text=name).get_by_role("slider")
-        await slider.focus()
-        await self.page.keyboard.press(first_key)
-        for _ in range(rights):
-            await self.page.keyboard.press("ArrowRight")
-        await self.page.wait_for_timeout(300)
-        await self.page.keyboard.press("Tab")  # leave the slider: its value is sent
+    # -- connection
 
-    async def train(self) -> None:
-        await self.page.get_by_role("button", name="Train", exact=True).click()
-        self.clicked_at = time.time()
+    async def open(self) -> None:
+        _, headers = await http_get(self.host, self.port, f"{self.base}/_stcore/health")
+        jar = SimpleCookie()
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                jar.load(value)
+        cookie = "; ".join(f"{k}={m.value}" for k, m in jar.items())
+        await http_get(self.host, self.port, f"{self.base}/_stcore/host-config", cookie)
+        protocols = ["streamlit"]
+        if "_streamlit_xsrf" in jar:
+            protocols.append(urllib.parse.unquote(jar["_streamlit_xsrf"].value))
+        self.ws = await connect(
+            f"ws://{self.host}:{self.port}{self.base}/_stcore/stream",
+            subprotocols=protocols, origin=f"http://{self.host}:{self.port}",
+            additional_headers={"Cookie": cookie} if cookie else None,
+            max_size=2 ** 26, ping_interval=None, open_timeout=30, close_timeout=5)
+        self.receiver = asyncio.create_task(self.receive())
+        await self.rerun()  # the first run: no widget states, no page hash
+        await asyncio.wait_for(self.loaded.wait(), LOAD_TIMEOUT)
 
-    async def draw(self, strokes) -> None:
-        dx, dy = self.rng.uniform(-25, 25), self.rng.uniform(-25, 25)
-        canvas = self.page.locator("canvas.upper-canvas")
-        for _ in range(50):  # after "Clear canvas" the old canvas lingers a moment
-            if await canvas.count() == 1:
-                break
-            self.double_canvas += 1
-            await asyncio.sleep(0.1)
-        await canvas.scroll_into_view_if_needed()  # clicking Train scrolled the page
-        mouse, box = self.page.mouse, await canvas.bounding_box()
-        for stroke in strokes:
-            (x, y), rest = stroke[0], stroke[1:]
-            await mouse.move(box["x"] + x + dx, box["y"] + y + dy)
-            await mouse.down()
-            for x, y in rest:
-                await mouse.move(box["x"] + x + dx, box["y"] + y + dy)
-            await mouse.up()
-
-    async def draw_until(self, deadline: float) -> None:
-        page = self.page
-        digits = list(DIGITS)
-        k = self.rng.randrange(3)
-        while time.monotonic() < deadline:
-            digit = digits[k % 3]
-            k += 1
-            n = await page.evaluate("window.__answers.length")
+    async def close(self) -> None:
+        self.closed = True
+        for task in self.timers.values():
+            task.cancel()
+        self.timers.clear()
+        if self.ws is not None:
             try:
-                await self.draw(DIGITS[digit])
-            except Exception as e:  # noqa: BLE001 - recorded; the visitor goes on
-                self.errors.append(f"draw: {type(e).__name__}: {e}"[:160])
-                await asyncio.sleep(1)
+                await asyncio.wait_for(self.ws.close(), 10)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        if self.receiver is not None:
+            self.receiver.cancel()
+
+    # -- sending
+
+    def widget_states(self, trigger: str | None = None, extra: dict | None = None):
+        """Every widget on the page with the state the browser holds for it, in page order."""
+        out = []
+        for path in sorted(self.elements):
+            kind, w, _, _ = self.elements[path]
+            wid = getattr(w, "id", "") if kind in WIDGETS else ""
+            if not wid:
                 continue
-            try:
-                await page.wait_for_function(
-                    "n => window.__answers.length > n && "
-                    "window.__answers[window.__answers.length - 1].text !== null",
-                    arg=n, polling=100, timeout=STROKE_TIMEOUT * 1000)
-            except Exception:  # noqa: BLE001 - counted, and the visitor goes on
-                self.unanswered += 1
-            else:
-                got = await page.evaluate(
-                    "({a: window.__answers[window.__answers.length - 1], up: window.__up})")
-                self.answers += 1
-                self.latencies.append(got["a"]["t"] - got["up"])
-                if got["a"]["text"] != str(digit):
-                    self.wrong.append((digit, got["a"]["text"]))
-            try:
-                await page.get_by_role("button", name=re.compile("Clear canvas")).click()
-                await page.wait_for_function(
-                    "() => !window.__answers.length || "
-                    "window.__answers[window.__answers.length - 1].text === null",
-                    polling=100, timeout=STROKE_TIMEOUT * 1000)
-            except Exception as e:  # noqa: BLE001
-                self.errors.append(f"clear: {type(e).__name__}")
-                await page.reload()
-                await page.locator("canvas.upper-canvas").wait_for(timeout=120_000)
-            await asyncio.sleep(self.rng.uniform(0.3, 1.0))
-
-    async def collect(self) -> None:
-        try:
-            self.status = await self.page.evaluate("window.__status")
-        except Exception as e:  # noqa: BLE001
-            self.errors.append(f"collect: {type(e).__name__}")
-
-    def first_epoch(self) -> tuple[float, int] | None:
-        for s in self.status:
-            m = re.match(r"Epoch [\d.]+ of (\d+)", s["text"])
-            if m:
-                return s["wall"] / 1000, int(m.group(1))
-        return None
-
-    def queue_positions(self) -> list[int]:
-        return [int(m.group(1)) for s in self.status
-                if (m := re.search(r"you are number (\d+)", s["text"]))]
-
-
-# --- measuring the machine -----------------------------------------------------------------
-
-
-class CpuMeter:
-    """CPU seconds of the server, its workers, chromium and this benchmark, and the machine."""
-
-    def __init__(self, server: Server):
-        self.server = server
-
-    def read(self) -> dict:
-        me = os.getpid()
-        mine = descendants(me)
-        chromium = [p for p in mine if "chromium" in cmdline(p)]
-        server_tree = set([self.server.pid] + descendants(self.server.pid))
-        driver = [p for p in mine if p not in chromium and p not in server_tree] + [me]
-        workers = [p for p in server_tree if p != self.server.pid]
-        busy, total = machine_cpu()
-        return {
-            "wall": time.monotonic(),
-            "server": cpu_seconds(self.server.pid),
-            "workers": (cpu_seconds(self.server.pid, True) - cpu_seconds(self.server.pid))
-            + sum(cpu_seconds(p) for p in workers),
-            "chromium": {p: cpu_seconds(p) for p in chromium},
-            "driver": {p: cpu_seconds(p) for p in driver},
-            "busy": busy / CLK_TCK, "total": total / CLK_TCK,
-        }
-
-    @staticmethod
-    def cores(a: dict, b: dict) -> dict:
-        wall = b["wall"] - a["wall"]
-
-        def used(key):
-            if isinstance(b[key], dict):  # processes that started later had 0 at `a`
-                return sum(v - a[key].get(p, 0.0) for p, v in b[key].items())
-            return b[key] - a[key]
-        out = {k: used(k) / wall for k in ("server", "workers", "chromium", "driver")}
-        busy = (b["busy"] - a["busy"]) / wall
-        ncores = (b["total"] - a["total"]) / wall
-        out["others"] = max(0.0, busy - sum(out.values()))
-        out["idle"] = ncores - busy
-        out["cores"] = ncores
+            if extra and wid in extra:
+                self.held[wid] = extra[wid]
+            if wid == trigger:
+                out.append((wid, "trigger_value", True))
+            elif wid in self.held:
+                out.append((wid, *self.held[wid]))
         return out
 
+    async def rerun(self, trigger: str | None = None, extra: dict | None = None,
+                    fragment_id: str = "", auto: bool = False) -> None:
+        msg = BackMsg()
+        rs = msg.rerun_script
+        if self.page_hash:
+            rs.page_script_hash = self.page_hash
+        for wid, field, value in self.widget_states(trigger, extra) if self.page_hash else []:
+            state = rs.widget_states.widgets.add()
+            state.id = wid
+            put_state(state, field, value)
+        if fragment_id:
+            rs.fragment_id = fragment_id
+        if auto:
+            rs.is_auto_rerun = True
+        info = rs.context_info
+        for key, value in CONTEXT.items():
+            setattr(info, key, value)
+        info.url = self.url.rstrip("/") + "/"
+        await self.ws.send(msg.SerializeToString())
+        self.stats.sent_messages += 1
 
-class MemorySampler(threading.Thread):
-    def __init__(self, server: Server, every: float = 1.0):
-        super().__init__(daemon=True)
-        self.server, self.every = server, every
+    async def auto_rerun(self, fragment_id: str, interval: float) -> None:
+        """A browser's timer for a `run_every` fragment: bounded by the session's life."""
+        for _ in range(int(self.stats.max_seconds / max(interval, 0.05)) + 1):
+            await asyncio.sleep(interval)
+            if self.closed:
+                return
+            try:
+                await self.rerun(fragment_id=fragment_id, auto=True)
+                self.stats.auto_reruns += 1
+            except Exception:  # noqa: BLE001 - the connection went away
+                return
+
+    # -- receiving
+
+    async def receive(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                self.stats.received_bytes += len(raw)
+                self.handle(msg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - recorded; the visitor counts as gone
+            if not self.closed:
+                self.stats.errors.append(f"visitor {self.index}: {type(e).__name__}: {e}"[:200])
+        finally:
+            if not self.closed:
+                self.stats.dropped += 1
+
+    def handle(self, msg: ForwardMsg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.page_hash = msg.new_session.page_script_hash or self.page_hash
+            self.run_no += 1
+            self.run_fragments = set(msg.metadata.run.fragment_ids)
+            if not msg.metadata.run.fragment_ids:  # a full run: the browser drops its timers
+                for task in self.timers.values():
+                    task.cancel()
+                self.timers.clear()
+        elif kind == "delta":
+            self.on_delta(msg)
+        elif kind == "script_finished":
+            status = msg.script_finished
+            self.stats.finished[FINISHED.get(status, str(status))] += 1
+            # Like the browser: elements a finished run did not send again are stale and go;
+            # a fragment's run only clears that fragment's elements; an interrupted run
+            # clears nothing (the page keeps showing the previous elements).
+            if status == 0:
+                self.elements = {p: e for p, e in self.elements.items() if e[3] == self.run_no}
+                self.loaded.set()
+            elif status == 3:
+                self.elements = {p: e for p, e in self.elements.items()
+                                 if e[3] == self.run_no or e[2] not in self.run_fragments}
+            self.changed.set()
+        elif kind == "auto_rerun":
+            fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
+            if fid not in self.timers and interval > 0 and not self.closed:
+                self.timers[fid] = asyncio.create_task(self.auto_rerun(fid, interval))
+        elif kind == "stop_auto_rerun":
+            for fid in msg.stop_auto_rerun.fragment_ids:
+                task = self.timers.pop(fid, None)
+                if task:
+                    task.cancel()
+        elif kind == "ref_hash":
+            self.stats.ref_hashes += 1
+
+    def on_delta(self, msg: ForwardMsg) -> None:
+        path = tuple(msg.metadata.delta_path)
+        delta = msg.delta
+        which = delta.WhichOneof("type")
+        if which == "add_block":  # a container: its old children stay until the run ends
+            return
+        if which != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        proto = getattr(element, kind)
+        self.elements[path] = (kind, proto, delta.fragment_id, self.run_no)
+        wid = getattr(proto, "id", "") if kind in WIDGETS else ""
+        if wid and (wid not in self.held or getattr(proto, "set_value", False)):
+            value = held_value(kind, proto)
+            if value is not None:
+                self.held[wid] = value
+            elif kind not in STATELESS:
+                self.stats.unknown_widgets.add(kind)
+        if kind == "progress" and proto.text.startswith("Epoch") and proto.text != self.progress:
+            now = time.monotonic()  # the live section moved: a new text on the progress bar
+            if self.progress_at is not None:
+                self.stats.live_gaps.append(now - self.progress_at)
+            self.progress, self.progress_at = proto.text, now
+        if kind == "metric" and proto.label == ANSWER_LABEL and self.pending is not None:
+            label, sent, run_at_send = self.pending
+            if self.run_no > run_at_send:  # a run that started after the drawing was sent
+                self.pending = None
+                self.stats.latencies.append(time.monotonic() - sent)
+                self.stats.answers += 1
+                if proto.body.strip() != str(label):
+                    self.stats.wrong.append((label, proto.body))
+                self.answered.set()
+        self.changed.set()
+
+    # -- what the page shows
+
+    def find(self, kind: str, test=lambda p: True):
+        for path in sorted(self.elements):
+            k, proto, fid, _ = self.elements[path]
+            if k == kind and test(proto):
+                return proto, fid
+        return None, None
+
+    def button(self, label: str):
+        return self.find("button", lambda b: b.label == label and not b.disabled)
+
+    def progress_text(self) -> str:
+        proto, _ = self.find("progress", lambda p: p.text.startswith("Epoch"))
+        return proto.text if proto else ""
+
+    def queue_note(self) -> str:
+        proto, _ = self.find("alert", lambda a: "Waiting for a free slot" in a.body)
+        return proto.body if proto else ""
+
+    def shows(self, text: str) -> bool:
+        for kind, proto, _, _ in self.elements.values():
+            if kind == "plotly_chart" and text in proto.spec:
+                return True
+            if kind in ("markdown", "progress") and text in getattr(proto, "body", "") + \
+                    getattr(proto, "text", ""):
+                return True
+        return False
+
+    # -- a visitor's actions
+
+    async def draw(self) -> None:
+        canvas, fid = self.find("bidi_component", lambda c: "canvas" in c.component_name)
+        if canvas is None:
+            self.stats.errors.append(f"visitor {self.index}: no canvas on the page")
+            await asyncio.sleep(2)
+            return
+        label, value = self.rng.choice(self.pool)
+        self.answered.clear()
+        self.pending = [label, time.monotonic(), self.run_no]
+        self.stats.sent += 1
+        await self.rerun(extra={canvas.id: ("json_value", value)}, fragment_id=fid or "")
+        try:
+            await asyncio.wait_for(self.answered.wait(), STROKE_TIMEOUT)
+        except TimeoutError:
+            self.pending = None
+            self.stats.unanswered += 1
+
+    async def press(self, label: str, acted, name: str, extra_of=None) -> bool:
+        """Press a button (or, with extra_of, change a widget) and time until `acted()` holds."""
+        if extra_of is not None:
+            extra, fid = extra_of
+            trigger = None
+        else:
+            proto, fid = self.button(label)
+            if proto is None:
+                self.stats.commands.append((name, None, f"no {label} button"))
+                return False
+            extra, trigger = None, proto.id
+        t0 = time.monotonic()
+        self.stats.command_times[self.index, name] = time.time()
+        await self.rerun(trigger=trigger, extra=extra, fragment_id=fid or "")
+        deadline = t0 + COMMAND_TIMEOUT
+        while time.monotonic() < deadline:
+            if acted():
+                self.stats.commands.append((name, time.monotonic() - t0, ""))
+                return True
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+        self.stats.commands.append((name, None, "not acted on"))
+        return False
+
+    async def wait_for(self, test, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if test():
+                return True
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+        return test()
+
+    async def draw_until(self, end: float) -> None:
+        while time.monotonic() < end and not self.closed:
+            t0 = time.monotonic()
+            await self.draw()
+            pause = t0 + self.rng.uniform(2.0, 3.0) - time.monotonic()
+            await asyncio.sleep(max(0.3, pause))
+
+    async def train_session(self, start: float, end: float) -> None:
+        """Train (book preset, defaults) at its turn, then eta, Pause, Resume, Stop."""
+        await self.draw_until(min(end, start + CLICK_GAP * self.trainer_rank))
+        st = self.stats
+        ok = await self.press("Train", lambda: bool(self.progress_text() or self.queue_note()),
+                              "train")
+        click = st.command_times.get((self.index, "train"))
+        record = st.runs.setdefault(self.index, {"click": click, "queue": [], "start": None})
+        if not ok:
+            return
+        if self.queue_note():
+            record["queue"].append(self.queue_note())
+        # Wait (drawing meanwhile, as a visitor would) for the run to train: a Pause button.
+        def running() -> bool:
+            return self.button("Pause")[0] is not None
+        while time.monotonic() < end and not running():
+            if self.train_over():
+                record["ended"] = "over before it ran"
+                return
+            await self.draw()
+            q = self.queue_note()
+            if q and q not in record["queue"]:
+                record["queue"].append(q)
+            await self.wait_for(running, self.rng.uniform(1.0, 2.0))
+        if not running():
+            record["ended"] = "still queued at the end"
+            return
+        record["start"] = time.time()
+        eta = self.find("slider", lambda s: "η" in s.label or "Learning rate" in s.label)[0]
+        steps = [
+            ("eta", None),
+            ("pause", lambda: self.button("Resume")[0] is not None),
+            ("resume", lambda: self.button("Pause")[0] is not None
+             and "paused" not in self.progress_text()),
+            ("stop", lambda: self.button("Train")[0] is not None
+             or "stopped" in self.progress_text()),
+        ]
+        for name, acted in steps:
+            await self.draw()
+            await asyncio.sleep(self.rng.uniform(1.0, 2.0))
+            if self.train_over():
+                record["ended"] = f"finished before {name}"
+                return
+            if name == "eta":
+                if eta is None:
+                    st.commands.append(("eta", None, "no eta slider"))
+                    continue
+                current = self.held.get(eta.id, ("", [eta.options[int(eta.default[0])]]))[1][0]
+                options = list(eta.options)
+                i = options.index(current) if current in options else len(options) // 2
+                new = options[i - 2] if i >= 2 else options[i + 2]
+                mark = f"eta {float(new):g}"
+                _, fid = self.find("slider", lambda s: s.id == eta.id)
+                await self.press("", functools.partial(self.shows, mark), "eta",
+                                 extra_of=({eta.id: ("string_array_value", [new])}, fid))
+            else:
+                label = {"pause": "Pause", "resume": "Resume", "stop": "Stop"}[name]
+                await self.press(label, acted, name)
+        record["ended"] = "stopped"
+
+    def train_over(self) -> bool:
+        """The run is over (finished or stopped): the Train button is back."""
+        return self.button("Train")[0] is not None
+
+
+# --- measuring the server ------------------------------------------------------------------
+
+
+class LevelStats:
+    def __init__(self, max_seconds: float):
+        from collections import Counter
+        self.max_seconds = max_seconds
+        self.sent = self.answers = self.unanswered = self.dropped = 0
+        self.sent_messages = self.auto_reruns = self.ref_hashes = self.received_bytes = 0
+        self.latencies: list[float] = []
+        self.wrong: list[tuple[int, str]] = []
+        self.errors: list[str] = []
+        self.unknown_widgets: set[str] = set()
+        self.finished = Counter()
+        self.commands: list[tuple[str, float | None, str]] = []
+        self.command_times: dict = {}
+        self.runs: dict[int, dict] = {}
+        self.load_times: list[float] = []
+        self.live_gaps: list[float] = []  # s between two changes of a progress bar's text
+        self.sessions = 0
+
+
+class ServerMeter:
+    """CPU, memory and worker processes of the servers (by PID), sampled in the background."""
+
+    def __init__(self, pids: list[int]):
+        self.pids = pids
         self.samples: list[dict] = []
-        self._halt = threading.Event()
+        self.worker_cpu: dict[int, tuple[float, float]] = {}  # pid -> (first, last) seen
 
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.samples.append(server_memory(self.server))
-            self._halt.wait(self.every)
+    def workers(self) -> list[int]:
+        return [c for pid in self.pids for c in children(pid) if "nn.worker" in cmdline(c)]
 
-    def stop(self) -> dict:
-        self._halt.set()
-        self.join(5)
-        return max(self.samples, key=lambda m: m["total_pss"]) if self.samples else {}
+    def cpu(self) -> dict:
+        per = [cpu_seconds(p) for p in self.pids]
+        return {"server": sum(per), "per_copy": per,
+                "reaped": sum(cpu_seconds(p, True) - cpu_seconds(p) for p in self.pids)}
+
+    def sample(self) -> dict:
+        s_rss = s_pss = w_rss = w_pss = 0
+        for pid in self.pids:
+            r, p = memory(pid)
+            s_rss, s_pss = s_rss + r, s_pss + p
+        workers = self.workers()
+        for pid in workers:
+            r, p = memory(pid)
+            w_rss, w_pss = w_rss + r, w_pss + p
+            c = cpu_seconds(pid)
+            first = self.worker_cpu.get(pid, (None, 0))[0]
+            self.worker_cpu[pid] = (c if first is None else first, c)
+        m = {"t": time.monotonic(), "server_rss": s_rss, "server_pss": s_pss,
+             "workers_rss": w_rss, "workers_pss": w_pss, "workers": len(workers)}
+        self.samples.append(m)
+        return m
 
 
-def chromium_pss() -> int:
-    return sum(memory(p)[1] for p in descendants(os.getpid()) if "chromium" in cmdline(p))
+async def probe_loop(host: str, port: int, base: str, end: float, out: list[float]) -> None:
+    """GET /_stcore/health once a second until `end`: the server's event loop latency."""
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            await http_get(host, port, f"{base}/_stcore/health", timeout=10)
+            out.append(time.monotonic() - t0)
+        except Exception:  # noqa: BLE001 - a probe that fails counts as 10 s
+            out.append(10.0)
+        await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
+
+
+async def sample_loop(meter: ServerMeter | None, end: float) -> None:
+    while meter is not None and time.monotonic() < end:
+        await asyncio.to_thread(meter.sample)
+        await asyncio.sleep(1.0)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+class Deployment:
+    """With --start: fresh server copies (and nginx in front of several); else the given URL."""
+
+    def __init__(self, args, level: int):
+        self.servers: list[Server] = []
+        self.nginx = None
+        self.prefix = None
+        if not args.start:
+            self.url = args.url
+            self.pids = [int(p) for p in args.server_pid.split(",")] if args.server_pid else []
+            return
+        extra = tuple(args.server_arg or ())
+        try:
+            for i in range(args.copies):
+                port = args.port + i if args.port else None
+                self.servers.append(Server(f"bench-load-server-{level}-{i}.log", port=port,
+                                           args=extra))
+            self.pids = [s.pid for s in self.servers]
+            if args.copies == 1:
+                self.url = self.servers[0].url
+            else:
+                self.url = self.start_nginx(args.nginx_port)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_nginx(self, listen: int) -> str:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        site = (REPO / "deploy" / "nginx.conf").read_text()
+        upstream = "".join(f"    server 127.0.0.1:{s.port} max_fails=1 fail_timeout=10s;\n"
+                           for s in self.servers)
+        old = ("    server 127.0.0.1:8501 max_fails=1 fail_timeout=10s;\n"
+               "    server 127.0.0.1:8502 max_fails=1 fail_timeout=10s;\n")
+        listen_old = "    listen 80;\n    listen [::]:80;\n"
+        for text in (old, listen_old):
+            if site.count(text) != 1:
+                raise RuntimeError(f"deploy/nginx.conf no longer has {text!r} once")
+        site = site.replace(old, upstream).replace(listen_old,
+                                                   f"    listen 127.0.0.1:{listen};\n")
+        self.prefix = Path(tempfile.mkdtemp(prefix="digitlab-bench-nginx-"))
+        (self.prefix / "digitlab.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=self.prefix, user=user))
+        self.nginx = subprocess.Popen(
+            [nginx, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix),
+             "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        url = f"http://127.0.0.1:{listen}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                status, _ = asyncio.run(http_get("127.0.0.1", listen, "/_stcore/health"))
+                if status == 200:
+                    return url
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            if self.nginx.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"nginx did not come up; see {self.prefix}/error.log")
+
+    def log_problems(self) -> list[str]:
+        return [line for s in self.servers for line in s.log_problems()]
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            try:
+                os.killpg(self.nginx.pid, signal.SIGTERM)
+                self.nginx.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.nginx.pid, signal.SIGKILL)
+            self.nginx = None
+        for s in self.servers:
+            s.stop()
+        self.servers = []
+        if self.prefix is not None:
+            shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+def check_loopback(url: str) -> None:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        ok = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = host == "localhost"
+    if not ok or not url.startswith("http://"):
+        sys.exit(f"--url must be http:// on a loopback address (run the benchmark on the "
+                 f"server itself), got {url}")
 
 
 # --- one level -----------------------------------------------------------------------------
 
 
-async def level(n: int, duration: float, train_every: int, seed: int) -> dict:
-    from playwright.async_api import async_playwright
+async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMeter | None,
+                    seed: int) -> dict:
+    life = args.session_life
+    stats = LevelStats(args.duration + STROKE_TIMEOUT + 120)
+    parts = urllib.parse.urlsplit(url)
+    host, port, base = parts.hostname, parts.port or 80, parts.path.rstrip("/")
+    rng = random.Random(seed)
 
-    server = Server(f"bench-load-server-{n}.log")
-    result: dict = {"visitors": n}
+    # Warm-up: one visitor loads the page and draws once (imports, first figures).
+    warm = Visitor(-1, url, pool, random.Random(seed - 1), LevelStats(60))
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_FLAGS)
-            try:
-                trainers = [i for i in range(n)
-                            if train_every and i % train_every == train_every - 1]
-                if n == 1 and train_every:
-                    trainers = []  # a lone visitor only draws: the level measures the page
-                visitors = [Visitor(i, trainers.index(i) if i in trainers else None, seed + i)
-                            for i in range(n)]
-                t_open = time.monotonic()
-                gate = asyncio.Semaphore(OPEN_AT_ONCE)
-
-                async def arrive(v):
-                    async with gate:
-                        try:
-                            await v.open(browser, server.url)
-                        except Exception as e:  # noqa: BLE001
-                            v.errors.append(f"open: {type(e).__name__}: {e}"[:200])
-                await asyncio.gather(*(arrive(v) for v in visitors))
-                result["open_seconds"] = time.monotonic() - t_open
-                ready = [v for v in visitors if v.ready]
-                result["opened"] = len(ready)
-
-                meter = CpuMeter(server)
-                sampler = MemorySampler(server)
-                sampler.start()
-                cpu_a = meter.read()
-                deadline = time.monotonic() + duration
-
-                async def drawing(v):
-                    try:
-                        if v.trainer_rank is not None:  # click first: a click mid-stroke
-                            await asyncio.sleep(v.trainer_rank * CLICK_GAP)  # breaks it
-                            await v.train()
-                        await v.draw_until(deadline)
-                    except Exception as e:  # noqa: BLE001
-                        v.errors.append(f"draw: {type(e).__name__}: {e}"[:200])
-                await asyncio.gather(*(drawing(v) for v in ready))
-                cpu_b = meter.read()
-                result["chromium_pss"] = chromium_pss()
-                result["memory_peak"] = sampler.stop()
-                result["memory_end"] = server_memory(server)
-                result["cpu"] = CpuMeter.cores(cpu_a, cpu_b)
-                result["phase_seconds"] = cpu_b["wall"] - cpu_a["wall"]
-                await asyncio.gather(*(v.collect() for v in ready))
-            finally:
-                await browser.close()
+        await warm.open()
+        await warm.draw()
     finally:
-        result["log_problems"] = server.log_problems()
-        server.stop()
-    result["left_workers"] = len(server.workers())
-    summarise(result, visitors)
+        await warm.close()
+
+    gate = asyncio.Semaphore(ARRIVE_AT_ONCE)
+    visitors: list[Visitor] = []
+
+    async def arrive(i: int, rank: int | None) -> Visitor | None:
+        v = Visitor(i, url, pool, random.Random(rng.random()), stats, rank)
+        visitors.append(v)
+        async with gate:
+            t0 = time.monotonic()
+            try:
+                await v.open()
+            except Exception as e:  # noqa: BLE001 - recorded
+                stats.errors.append(f"visitor {i} load: {type(e).__name__}: {e}"[:200])
+                await v.close()
+                return None
+            stats.load_times.append(time.monotonic() - t0)
+            stats.sessions += 1
+        return v
+
+    ranks = {i: r for r, i in enumerate(sorted(rng.sample(range(n), trainers)))}
+    t_arrive = time.monotonic()
+    first = await asyncio.gather(*(arrive(i, ranks.get(i)) for i in range(n)))
+    arrive_seconds = time.monotonic() - t_arrive
+
+    cpu0, own0, la0 = meter.cpu() if meter else None, os.times(), loadavg()
+    machine0 = machine_cpu()
+    if meter:
+        meter.worker_cpu.clear()
+        meter.samples.clear()
+    start = time.monotonic()
+    end = start + args.duration
+    probes: list[float] = []
+    background = [asyncio.create_task(probe_loop(host, port, base, end, probes)),
+                  asyncio.create_task(sample_loop(meter, end + STROKE_TIMEOUT + 5))]
+
+    async def visitor_slot(v: Visitor | None, i: int) -> None:
+        rank = ranks.get(i)
+        for generation in range(10_000):
+            if v is not None:
+                try:
+                    if life is None:
+                        if rank is not None:
+                            await v.train_session(start, end)
+                        await v.draw_until(end)
+                    else:
+                        await v.draw_until(min(end, time.monotonic() + rng.uniform(*life)))
+                finally:
+                    await v.close()
+            if life is None or time.monotonic() >= end:
+                return
+            v = Visitor(i, url, pool, random.Random(rng.random()), stats)
+            try:
+                t0 = time.monotonic()
+                await v.open()
+                stats.load_times.append(time.monotonic() - t0)
+                stats.sessions += 1
+            except Exception as e:  # noqa: BLE001
+                stats.errors.append(f"visitor {i} reload: {type(e).__name__}: {e}"[:200])
+                await v.close()
+                v = None
+                await asyncio.sleep(1)
+
+    await asyncio.gather(*(visitor_slot(v, i) for i, v in enumerate(first)))
+    drained = time.monotonic()
+    cpu1, own1, la1 = meter.cpu() if meter else None, os.times(), loadavg()
+    machine1 = machine_cpu()
+    for task in background:
+        task.cancel()
+    wall = drained - start
+
+    busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
+    idle_cores = (total - busy) / total * (os.cpu_count() or 1) if total else float("nan")
+    result = {"visitors": n, "trainers": trainers, "arrive_s": arrive_seconds,
+              "idle_cores": idle_cores,
+              "wall_s": wall, "loadavg": (la0, la1), "stats": stats, "probes": probes}
+    if meter:
+        worker_cpu = sum(last - first for first, last in meter.worker_cpu.values())
+        result["cpu"] = {"server": cpu1["server"] - cpu0["server"],
+                         "per_copy": [b - a for a, b in zip(cpu0["per_copy"], cpu1["per_copy"])],
+                         "workers": worker_cpu + cpu1["reaped"] - cpu0["reaped"]}
+        result["memory"] = list(meter.samples)
+    result["client_cpu"] = (own1.user + own1.system) - (own0.user + own0.system)
+
+    # After the visitors left: are the workers gone?
+    if meter and trainers:
+        deadline = time.monotonic() + args.worker_wait
+        while meter.workers() and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+        result["workers_left"] = len(meter.workers())
+    if meter and args.settle:
+        await asyncio.sleep(args.settle)
+        result["after"] = meter.sample()
     return result
 
 
-def summarise(result: dict, visitors: list[Visitor]) -> None:
-    lat = [x for v in visitors for x in v.latencies]
-    result.update({
-        "strokes": len(lat), "median_ms": statistics.median(lat) if lat else float("nan"),
-        "p95_ms": quantile(lat, 0.95), "max_ms": max(lat) if lat else float("nan"),
-        "answers": sum(v.answers for v in visitors),
-        "wrong": [(v.index, d, a) for v in visitors for d, a in v.wrong],
-        "unanswered": sum(v.unanswered for v in visitors),
-        "visitors_without_answer": [v.index for v in visitors if v.ready and not v.answers],
-        "errors": [(v.index, e) for v in visitors for e in v.errors],
-        "per_visitor_strokes": sorted(len(v.latencies) for v in visitors),
-        "double_canvas_waits": sum(v.double_canvas for v in visitors),
-    })
-    trainers = sorted((v for v in visitors if v.trainer_rank is not None and v.clicked_at),
-                      key=lambda v: v.clicked_at)
-    queue = []
-    for v in trainers:
-        first = v.first_epoch()
-        queue.append({"visitor": v.index, "epochs": v.epochs,
-                      "clicked": v.clicked_at - trainers[0].clicked_at,
-                      "first_epoch": None if first is None else first[0] - trainers[0].clicked_at,
-                      "shown_of": None if first is None else first[1],
-                      "queue_positions": sorted(set(v.queue_positions())),
-                      "last_status": v.status[-1]["text"] if v.status else None})
-    result["queue"] = queue
-    overtakes = []
-    for i, a in enumerate(queue):
-        for b in queue[i + 1:]:  # b clicked after a
-            if a["first_epoch"] is not None and b["first_epoch"] is not None \
-                    and b["first_epoch"] < a["first_epoch"] - 1.0:
-                overtakes.append((b["visitor"], a["visitor"]))
-    result["overtakes"] = overtakes
-    result["never_started"] = [q["visitor"] for q in queue if q["first_epoch"] is None]
-    result["wrong_run_shown"] = [q["visitor"] for q in queue
-                                 if q["shown_of"] is not None and q["shown_of"] != q["epochs"]]
-    result["status_on_non_trainers"] = [v.index for v in visitors
-                                        if v.trainer_rank is None and v.status]
+# --- reporting -----------------------------------------------------------------------------
 
 
-def report(r: dict) -> str:
-    out = [f"## {r['visitors']} visitors ({r.get('opened', 0)} pages opened in "
-           f"{r.get('open_seconds', float('nan')):.0f} s; drawing phase "
-           f"{r.get('phase_seconds', float('nan')):.0f} s)"]
-    out.append(f"stroke-to-answer: {r['strokes']} strokes, median {r['median_ms']:.0f} ms, "
-               f"p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms; answers "
-               f"{r['answers'] - len(r['wrong'])}/{r['answers']} correct, "
-               f"{r['unanswered']} strokes unanswered after {STROKE_TIMEOUT} s; strokes per "
-               f"visitor {min(r['per_visitor_strokes'], default=0)}-"
-               f"{max(r['per_visitor_strokes'], default=0)}")
-    if r["wrong"]:
-        out.append(f"wrong answers (visitor, drawn, read): {r['wrong'][:10]}")
-    if r["visitors_without_answer"]:
-        out.append(f"visitors with no answer at all: {r['visitors_without_answer']}")
-    if r.get("double_canvas_waits"):
-        out.append(f"0.1 s waits for a page showing two canvases after Clear: "
-                   f"{r['double_canvas_waits']}")
-    if r["errors"]:
-        out.append(f"visitor errors: {r['errors'][:10]}")
-    m, e = r.get("memory_peak") or {}, r.get("memory_end") or {}
-    if m:
-        out.append(f"memory (peak PSS total): server RSS {m['server_rss'] / MB:.0f} MB, PSS "
-                   f"{m['server_pss'] / MB:.0f} MB; {m['workers']} workers RSS "
-                   f"{m['workers_rss'] / MB:.0f} MB, PSS {m['workers_pss'] / MB:.0f} MB; total "
-                   f"RSS {m['total_rss'] / MB:.0f} MB, PSS {m['total_pss'] / MB:.0f} MB. "
-                   f"At the end: server PSS {e['server_pss'] / MB:.0f} MB. "
-                   f"Chromium PSS {r['chromium_pss'] / MB:.0f} MB")
-    c = r.get("cpu")
-    if c:
-        out.append("CPU in cores (of {:.0f}): server {:.2f}, workers {:.2f}, chromium {:.2f}, "
-                   "benchmark driver {:.2f}, other processes {:.2f}, idle {:.2f}".format(
-                       c["cores"], c["server"], c["workers"], c["chromium"], c["driver"],
-                       c["others"], c["idle"]))
-    if r["queue"]:
-        out.append("queue (s after the first click on Train):")
-        out.append("| visitor | epochs | clicked | first epoch shown | shown 'of N' "
-                   "| queue positions shown | last status |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- |")
-        for q in r["queue"]:
-            fe = "never" if q["first_epoch"] is None else f"{q['first_epoch']:.1f}"
-            out.append(f"| {q['visitor']} | {q['epochs']} | {q['clicked']:.1f} | {fe} | "
-                       f"{q['shown_of']} | {q['queue_positions'] or '-'} | "
-                       f"{(q['last_status'] or '-')[:70]} |")
-        out.append(f"overtakes (later click started > 1 s earlier): {r['overtakes'] or 'none'}; "
-                   f"never started: {r['never_started'] or 'none'}; shown another run's "
-                   f"epochs: {r['wrong_run_shown'] or 'none'}")
-    out.append(f"pages that never pressed Train but showed a run: "
-               f"{r['status_on_non_trainers'] or 'none'}; workers left after stop: "
-               f"{r['left_workers']}")
-    out.append(f"server log lines that look like problems: {len(r['log_problems'])}")
-    out += ["    " + line[:160] for line in r["log_problems"][:8]]
+def queue_order(stats: LevelStats) -> tuple[str, int]:
+    runs = [r for r in stats.runs.values() if r.get("click")]
+    runs.sort(key=lambda r: r["click"])
+    started = [r for r in runs if r.get("start")]
+    overtakes = sum(1 for i, a in enumerate(started) for b in started[i + 1:]
+                    if b["start"] < a["start"] - 1.0)
+    t0 = runs[0]["click"] if runs else 0
+    rows = [f"click +{r['click'] - t0:.1f} s -> "
+            + (f"trains +{r['start'] - t0:.1f} s" if r.get("start") else "never trained")
+            + (f", queue note: {len(r['queue'])}" if r["queue"] else "")
+            + f" ({r.get('ended', '?')})" for r in runs]
+    return "; ".join(rows), overtakes
+
+
+def summarise(r: dict) -> dict:
+    s: LevelStats = r["stats"]
+    lat = s.latencies
+    acted = [t for _, t, _ in s.commands if t is not None]
+    within2 = sum(1 for t in acted if t <= 2.0)
+    mem = r.get("memory") or []
+    peak = (lambda k: max((m[k] for m in mem), default=0) / MB)
+    cpu = r.get("cpu")
+    return {
+        "level": f"{r['visitors']} ({r['trainers']})",
+        "load": r["loadavg"][1].split()[0] if r["loadavg"] else "",
+        "idle": r.get("idle_cores", float("nan")),
+        "sent": s.sent, "answered": s.answers, "unanswered": s.unanswered,
+        "median": statistics.median(lat) if lat else float("nan"),
+        "p95": quantile(lat, 0.95), "max": max(lat) if lat else float("nan"),
+        "correct": s.answers - len(s.wrong),
+        "commands": len(s.commands), "acted": len(acted), "within2": within2,
+        "cmd_median": statistics.median(acted) if acted else float("nan"),
+        "cmd_max": max(acted) if acted else float("nan"),
+        "cpu_ms": 1000 * cpu["server"] / s.answers if cpu and s.answers else float("nan"),
+        "server_cores": cpu["server"] / r["wall_s"] if cpu else float("nan"),
+        "workers_cpu": cpu["workers"] if cpu else float("nan"),
+        "server_rss": peak("server_rss"), "server_pss": peak("server_pss"),
+        "workers_pss": peak("workers_pss"),
+        "probe_median": 1000 * statistics.median(r["probes"]) if r["probes"] else float("nan"),
+        "probe_p95": 1000 * quantile(r["probes"], 0.95),
+        "probe_max": 1000 * max(r["probes"]) if r["probes"] else float("nan"),
+    }
+
+
+def report(r: dict, problems: list[str]) -> str:
+    s: LevelStats = r["stats"]
+    m = summarise(r)
+    out = [f"## {r['visitors']} visitors, {r['trainers']} training",
+           f"- load average (1/5/15 min) at the start {r['loadavg'][0]}, at the end "
+           f"{r['loadavg'][1]}; {os.cpu_count()} cores, of which {r['idle_cores']:.2f} "
+           f"idle on average during the level (all processes of the machine)",
+           f"- {s.sessions} sessions opened; arrival of the first {r['visitors']} took "
+           f"{r['arrive_s']:.1f} s (page load median "
+           f"{statistics.median(s.load_times) if s.load_times else float('nan'):.2f} s, max "
+           f"{max(s.load_times, default=float('nan')):.2f} s); measured for {r['wall_s']:.0f} s",
+           f"- drawings: {s.sent} sent, {s.answers} answered, {s.unanswered} unanswered within "
+           f"{STROKE_TIMEOUT:.0f} s; stroke -> answer median {m['median']:.3f} s, p95 "
+           f"{m['p95']:.3f} s, max {m['max']:.3f} s",
+           f"- answers matching the MNIST label: {m['correct']}/{s.answers}"
+           + (f" ({100 * m['correct'] / s.answers:.1f} %)" if s.answers else ""),
+           f"- script runs finished: {dict(s.finished)} ('early for rerun' also marks a run "
+           f"whose unsent messages a newer run replaced); auto reruns sent {s.auto_reruns}; "
+           f"{s.received_bytes / MB:.1f} MB received"]
+    if s.commands:
+        by: dict[str, list] = {}
+        for name, t, why in s.commands:
+            by.setdefault(name, []).append((t, why))
+        parts = []
+        for name, items in by.items():
+            ts = [t for t, _ in items if t is not None]
+            parts.append(f"{name} {len(ts)}/{len(items)}"
+                         + (f" (median {statistics.median(ts):.2f} s, max {max(ts):.2f} s)"
+                            if ts else "")
+                         + "".join(f" [{why}]" for t, why in items if t is None)[:120])
+        out.append("- commands acted on: " + "; ".join(parts))
+        if s.live_gaps:
+            out.append(f"- live training section: {len(s.live_gaps)} progress updates seen; "
+                       f"time between two updates median {statistics.median(s.live_gaps):.2f} s, "
+                       f"p95 {quantile(s.live_gaps, 0.95):.2f} s (the page asks for 0.5 s; "
+                       f"pauses included)")
+        rows, overtakes = queue_order(s)
+        out.append(f"- runs, by click order: {rows}; overtakes (a later click training more "
+                   f"than 1 s earlier): {overtakes}")
+        if "workers_left" in r:
+            out.append(f"- training workers left after the sessions closed: {r['workers_left']}")
+    if "cpu" in r:
+        out.append(f"- server CPU: {r['cpu']['server']:.1f} s = {m['cpu_ms']:.0f} ms per "
+                   f"answered drawing ({m['server_cores']:.2f} cores); training workers "
+                   f"{r['cpu']['workers']:.1f} s; this client {r['client_cpu']:.1f} s"
+                   + (f"; per copy {', '.join(f'{c:.1f} s' for c in r['cpu']['per_copy'])}"
+                      if len(r["cpu"]["per_copy"]) > 1 else ""))
+        mem = r["memory"]
+        if mem:
+            out.append(f"- memory peak: server RSS {m['server_rss']:.0f} MB, PSS "
+                       f"{m['server_pss']:.0f} MB; workers PSS {m['workers_pss']:.0f} MB")
+        if len(mem) > 120:  # a long run: the server's memory over time
+            step = max(1, len(mem) // 10)
+            out.append("- server memory over time (s: RSS/PSS MB): " + ", ".join(
+                f"{x['t'] - mem[0]['t']:.0f}: {x['server_rss'] / MB:.0f}/"
+                f"{x['server_pss'] / MB:.0f}" for x in mem[::step] + [mem[-1]]))
+        if "after" in r:
+            a = r["after"]
+            out.append(f"- {args_settle_text(r)} after the last visitor left: server RSS "
+                       f"{a['server_rss'] / MB:.0f} MB, PSS {a['server_pss'] / MB:.0f} MB")
+    out.append(f"- /_stcore/health once a second: median {m['probe_median']:.0f} ms, p95 "
+               f"{m['probe_p95']:.0f} ms, max {m['probe_max']:.0f} ms")
+    if s.wrong:
+        out.append(f"- wrong answers (label, answer), first 10: {s.wrong[:10]}")
+    if s.unknown_widgets:
+        out.append(f"- widgets whose state this client cannot hold: {sorted(s.unknown_widgets)}")
+    if s.errors or s.dropped:
+        out.append(f"- {len(s.errors)} visitor errors, {s.dropped} connections dropped; "
+                   f"first: {s.errors[:3]}")
+    if s.ref_hashes:
+        out.append(f"- {s.ref_hashes} cached-message references (not expected)")
+    if problems:
+        out.append(f"- server log lines that look like errors: {len(problems)}; first: "
+                   f"{problems[:3]}")
     return "\n".join(out)
 
 
+def args_settle_text(r: dict) -> str:
+    return f"{r.get('settle', '')} s".strip() if r.get("settle") else "Some time"
+
+
 def summary_table(results: list[dict]) -> str:
-    lines = ["| visitors | strokes | median ms | p95 ms | max ms | correct | unanswered "
-             "| server+workers PSS peak | chromium PSS | CPU server | CPU workers "
-             "| CPU chromium | CPU driver | CPU others | idle |",
-             "|" + " --- |" * 15]
+    lines = ["| visitors (training) | load avg (idle cores) | drawings sent / answered | stroke -> answer "
+             "median / p95 / max | correct | commands acted on (<= 2 s) | server CPU per "
+             "answered drawing | server cores | workers CPU | server RSS / PSS peak "
+             "| workers PSS peak | health probe median / p95 |",
+             "|" + " --- |" * 12]
     for r in results:
-        c, m = r.get("cpu", {}), r.get("memory_peak", {})
+        m = summarise(r)
+        cmds = (f"{m['acted']}/{m['commands']} ({m['within2']}), median {m['cmd_median']:.2f} s"
+                if m["commands"] else "")
         lines.append(
-            f"| {r['visitors']} | {r['strokes']} | {r['median_ms']:.0f} | {r['p95_ms']:.0f} | "
-            f"{r['max_ms']:.0f} | {r['answers'] - len(r['wrong'])}/{r['answers']} | "
-            f"{r['unanswered']} | {m.get('total_pss', 0) / MB:.0f} MB | "
-            f"{r.get('chromium_pss', 0) / MB:.0f} MB | " + " | ".join(
-                f"{c.get(k, float('nan')):.2f}" for k in
-                ("server", "workers", "chromium", "driver", "others", "idle")) + " |")
+            f"| {m['level']} | {m['load']} ({m['idle']:.2f}) | {m['sent']} / {m['answered']} | "
+            f"{m['median']:.2f} / {m['p95']:.2f} / {m['max']:.2f} s | "
+            f"{m['correct']}/{m['answered']} | {cmds} | {m['cpu_ms']:.0f} ms | "
+            f"{m['server_cores']:.2f} | {m['workers_cpu']:.1f} s | "
+            f"{m['server_rss']:.0f} / {m['server_pss']:.0f} MB | {m['workers_pss']:.0f} MB | "
+            f"{m['probe_median']:.0f} / {m['probe_p95']:.0f} ms |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visitors", type=int, default=30)
-    parser.add_argument("--sweep", default=None,
-                        help="comma-separated visitor counts, one level each (overrides "
-                             "--visitors), e.g. 1,5,10,20,30")
-    parser.add_argument("--duration", type=float, default=60,
-                        help="seconds of drawing per level (default 60)")
-    parser.add_argument("--train-every", type=int, default=5,
-                        help="every N-th visitor presses Train (default 5; 0 for none)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--start", action="store_true",
+                       help="start a fresh server (snapshot of HEAD, file watcher off) per level")
+    where.add_argument("--url", help="a running page on this machine, e.g. http://127.0.0.1:8501")
+    parser.add_argument("--server-pid", default=None,
+                        help="with --url: the server PID(s), comma-separated, for CPU/memory")
+    parser.add_argument("--levels", default="10,20,40", help="visitor counts (default 10,20,40)")
+    parser.add_argument("--train-fraction", type=float, default=0.0,
+                        help="share of visitors who train (0.2 of 30 = 6)")
+    parser.add_argument("--duration", type=float, default=60, help="s of drawing per level")
+    parser.add_argument("--session-life", default=None,
+                        help="A,B: each session lives A-B s, then a new visitor arrives")
+    parser.add_argument("--settle", type=float, default=0,
+                        help="s to wait after the last visitor left before a last memory sample")
+    parser.add_argument("--worker-wait", type=float, default=40,
+                        help="s to wait for training workers to end after the visitors left")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="with --start: server copies; >1 puts deploy/nginx.conf in front")
+    parser.add_argument("--port", type=int, default=None,
+                        help="with --start: first server port (default: free ports)")
+    parser.add_argument("--nginx-port", type=int, default=8640)
+    parser.add_argument("--server-arg", action="append", default=None,
+                        help="extra streamlit flag for --start, e.g. "
+                             "--server-arg=--runner.postScriptGC --server-arg=false")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--json", type=Path, default=None, help="also write a summary here")
     args = parser.parse_args()
-    levels = [int(x) for x in args.sweep.split(",")] if args.sweep else [args.visitors]
-    print(f"{os.cpu_count()} cores; DIGITLAB_MAX_RUNS="
-          f"{os.environ.get('DIGITLAB_MAX_RUNS', '(core count)')}; chromium and the server "
-          f"share the machine\n", flush=True)
+    if args.url:
+        check_loopback(args.url)
+    if args.session_life:
+        a, b = (float(x) for x in args.session_life.split(","))
+        args.session_life = (a, b)
+    levels = [int(x) for x in args.levels.split(",")]
+    pool = drawing_pool(POOL, args.seed)
+    print(f"{os.cpu_count()} cores; load average {loadavg()}; "
+          f"{'fresh server per level' if args.start else args.url}"
+          f"{' x' + str(args.copies) + ' behind nginx' if args.copies > 1 else ''}; "
+          f"server flags {args.server_arg or 'none'}; {args.duration:.0f} s per level\n",
+          flush=True)
     results = []
     for n in levels:
+        trainers = round(args.train_fraction * n)
+        deployment = Deployment(args, n)
         try:
-            r = asyncio.run(asyncio.wait_for(level(n, args.duration, args.train_every,
-                                                   args.seed), args.duration + 240))
+            meter = ServerMeter(deployment.pids) if deployment.pids else None
+            limit = args.duration + STROKE_TIMEOUT + 200 + args.worker_wait + args.settle
+            r = asyncio.run(asyncio.wait_for(
+                run_level(deployment.url, n, trainers, args, pool, meter, args.seed + n), limit))
+            r["settle"] = args.settle
+            results.append(r)
+            print(report(r, deployment.log_problems()) + "\n", flush=True)
         except TimeoutError:
-            print(f"## {n} visitors: cut off after {args.duration + 240:.0f} s\n", flush=True)
-            continue
-        results.append(r)
-        print(report(r) + "\n", flush=True)
+            print(f"## {n} visitors: cut off\n", flush=True)
+        finally:
+            deployment.stop()
     print(summary_table(results))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1, default=str))
+        args.json.write_text(json.dumps([summarise(r) for r in results], indent=1))
 
 
 if __name__ == "__main__":

@@ -79,16 +79,18 @@ class Server:
     """`streamlit run app.py` in its own process group on 127.0.0.1; `stop()` kills the group.
 
     Served from `code` (default: a snapshot of HEAD; the working tree with BENCH_WORKTREE=1),
-    with Streamlit's file watcher off.
+    with Streamlit's file watcher off, on `port` (default: a free one), with extra command-line
+    `args` for streamlit (e.g. ("--runner.postScriptGC", "false")).
     """
 
-    def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60):
+    def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60,
+                 port: int | None = None, args: tuple[str, ...] = ()):
         self.snapshot = None
         if os.environ.get("BENCH_WORKTREE") == "1":
             code = REPO
         else:
             code = self.snapshot = snapshot_of_head()
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(exist_ok=True)
         self.log_path = ARTIFACTS / log_name
@@ -97,7 +99,7 @@ class Server:
         full_env.setdefault("MNIST_DIR", str(REPO.parent / "shared" / "mnist"))
         self.env = full_env
         self.proc = start_page(self.port, self._log, full_env, cwd=code,
-                               extra=("--server.fileWatcherType", "none"))
+                               extra=("--server.fileWatcherType", "none", *args))
         self.pid = self.proc.pid
         try:
             wait_healthy(self.url, self.proc, self.log_path, timeout)
