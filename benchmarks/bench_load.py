@@ -1,11 +1,13 @@
 """A class drawing at once: simulated visitors speaking Streamlit's own websocket protocol.
 
     # One command: a fresh server (a snapshot of HEAD) per level, 10/20/40 visitors drawing:
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py --start --levels 10,20,40
+    MNIST_DIR=../shared/mnist python benchmarks/bench_load.py --start --levels 10,20,40
     # 30 visitors of whom 6 press Train, move eta, pause, resume and stop:
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_load.py --start --levels 30 --train-fraction 0.2
+    MNIST_DIR=../shared/mnist python benchmarks/bench_load.py --start --levels 30 \
+        --train-fraction 0.2
     # A page that is already running (on this machine), e.g. a teacher's copy behind nginx:
-    MNIST_DIR=... python benchmarks/bench_load.py --url http://127.0.0.1:80 --server-pid 1234,1240 --levels 30
+    MNIST_DIR=... python benchmarks/bench_load.py --url http://127.0.0.1:80 \
+        --server-pid 1234,1240 --levels 30
 
 No browser: each visitor is one websocket session in one asyncio process, sending exactly the
 binary protobuf messages (`BackMsg`) a browser sends to `/_stcore/stream` and reading the
@@ -83,20 +85,35 @@ from websockets.asyncio.client import connect
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from bench_memory import MB, REPO, Server, children, cmdline, cpu_seconds, machine_cpu, memory
-from nn.mnist import find_mnist_dir, read_images, read_labels
+from bench_memory import (  # noqa: E402
+    MB,
+    REPO,
+    Server,
+    children,
+    cmdline,
+    cpu_seconds,
+    machine_cpu,
+    memory,
+)
+
+from nn.mnist import find_mnist_dir, read_images, read_labels  # noqa: E402
 
 ANSWER_LABEL = "The network's answer"
-CANVAS = 280            # px, the page's canvas
-STROKE_TIMEOUT = 30.0   # s: a drawing with no answer by then counts as unanswered
+CANVAS = 280  # px, the page's canvas
+STROKE_TIMEOUT = 30.0  # s: a drawing with no answer by then counts as unanswered
 COMMAND_TIMEOUT = 30.0  # s: a command not acted on by then counts as not acted on
-LOAD_TIMEOUT = 90.0     # s for a visitor's page to load
-ARRIVE_AT_ONCE = 5      # visitors loading the page at the same time
-CLICK_GAP = 1.5         # s between two training visitors' clicks on Train
-POOL = 300              # drawings rendered before a level, drawn at random
+LOAD_TIMEOUT = 90.0  # s for a visitor's page to load
+ARRIVE_AT_ONCE = 5  # visitors loading the page at the same time
+CLICK_GAP = 1.5  # s between two training visitors' clicks on Train
+POOL = 300  # drawings rendered before a level, drawn at random
 FINISHED = {0: "ok", 1: "compile error", 2: "early for rerun", 3: "fragment ok"}
-CONTEXT = {"timezone": "UTC", "timezone_offset": 0, "locale": "en-US", "is_embedded": False,
-           "color_scheme": "dark"}
+CONTEXT = {
+    "timezone": "UTC",
+    "timezone_offset": 0,
+    "locale": "en-US",
+    "is_embedded": False,
+    "color_scheme": "dark",
+}
 NGINX_MAIN = """\
 {user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -134,19 +151,54 @@ def fabric_scene(ink: np.ndarray, rng: random.Random) -> dict:
     points = [(float(xs[i]), float(ys[i])) for i in idx] or [(140.0, 140.0)]
     path = [["M", *points[0]]] + [["Q", *a, *b] for a, b in itertools.pairwise(points)]
     left, top = min(p[0] for p in points), min(p[1] for p in points)
-    return {"version": "7.4.0", "objects": [{
-        "lockMovementX": False, "lockMovementY": False, "lockRotation": False,
-        "lockScalingX": False, "lockScalingY": False, "lockSkewingX": False,
-        "lockSkewingY": False, "lockScalingFlip": False, "type": "Path", "version": "7.4.0",
-        "originX": "center", "originY": "center", "left": left, "top": top,
-        "width": max(p[0] for p in points) - left, "height": max(p[1] for p in points) - top,
-        "fill": None, "stroke": "#FFFFFF", "strokeWidth": 22, "strokeDashArray": None,
-        "strokeLineCap": "round", "strokeDashOffset": 0, "strokeLineJoin": "round",
-        "strokeUniform": False, "strokeMiterLimit": 10, "scaleX": 1, "scaleY": 1, "angle": 0,
-        "flipX": False, "flipY": False, "opacity": 1, "shadow": None, "visible": True,
-        "backgroundColor": "", "fillRule": "nonzero", "paintFirst": "fill",
-        "globalCompositeOperation": "source-over", "skewX": 0, "skewY": 0, "path": path}],
-        "background": "#000000"}
+    return {
+        "version": "7.4.0",
+        "objects": [
+            {
+                "lockMovementX": False,
+                "lockMovementY": False,
+                "lockRotation": False,
+                "lockScalingX": False,
+                "lockScalingY": False,
+                "lockSkewingX": False,
+                "lockSkewingY": False,
+                "lockScalingFlip": False,
+                "type": "Path",
+                "version": "7.4.0",
+                "originX": "center",
+                "originY": "center",
+                "left": left,
+                "top": top,
+                "width": max(p[0] for p in points) - left,
+                "height": max(p[1] for p in points) - top,
+                "fill": None,
+                "stroke": "#FFFFFF",
+                "strokeWidth": 22,
+                "strokeDashArray": None,
+                "strokeLineCap": "round",
+                "strokeDashOffset": 0,
+                "strokeLineJoin": "round",
+                "strokeUniform": False,
+                "strokeMiterLimit": 10,
+                "scaleX": 1,
+                "scaleY": 1,
+                "angle": 0,
+                "flipX": False,
+                "flipY": False,
+                "opacity": 1,
+                "shadow": None,
+                "visible": True,
+                "backgroundColor": "",
+                "fillRule": "nonzero",
+                "paintFirst": "fill",
+                "globalCompositeOperation": "source-over",
+                "skewX": 0,
+                "skewY": 0,
+                "path": path,
+            }
+        ],
+        "background": "#000000",
+    }
 
 
 def render_drawing(digit: np.ndarray, rng: random.Random) -> str:
@@ -186,14 +238,20 @@ def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
 # --- HTTP and widget states ----------------------------------------------------------------
 
 
-async def http_get(host: str, port: int, path: str, cookie: str = "",
-                   timeout: float = 10.0) -> tuple[int, list[tuple[str, str]]]:
+async def http_get(
+    host: str, port: int, path: str, cookie: str = "", timeout: float = 10.0
+) -> tuple[int, list[tuple[str, str]]]:
     """A minimal GET over asyncio: (status, headers). The body is read and dropped."""
+
     async def go():
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
-                     "User-Agent: digitlab-bench-load"]
+            lines = [
+                f"GET {path} HTTP/1.1",
+                f"Host: {host}:{port}",
+                "Connection: close",
+                "User-Agent: digitlab-bench-load",
+            ]
             if cookie:
                 lines.append(f"Cookie: {cookie}")
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -205,6 +263,7 @@ async def http_get(host: str, port: int, path: str, cookie: str = "",
         first, *rest = head.decode("latin-1").split("\r\n")
         headers = [tuple(x.strip() for x in line.split(":", 1)) for line in rest if ":" in line]
         return int(first.split()[1]), headers
+
     return await asyncio.wait_for(go(), timeout)
 
 
@@ -240,10 +299,24 @@ def held_value(kind: str, w) -> tuple[str, object] | None:
 
 
 STATELESS = {"button", "download_button", "bidi_component", "link_button"}
-WIDGETS = STATELESS | {"selectbox", "radio", "slider", "number_input", "checkbox",
-                       "file_uploader", "text_input", "text_area", "multiselect",
-                       "color_picker", "date_input", "time_input", "button_group",
-                       "chat_input", "camera_input", "audio_input"}
+WIDGETS = STATELESS | {
+    "selectbox",
+    "radio",
+    "slider",
+    "number_input",
+    "checkbox",
+    "file_uploader",
+    "text_input",
+    "text_area",
+    "multiselect",
+    "color_picker",
+    "date_input",
+    "time_input",
+    "button_group",
+    "chat_input",
+    "camera_input",
+    "audio_input",
+}
 
 
 def put_state(msg, field: str, value) -> None:
@@ -261,8 +334,15 @@ def put_state(msg, field: str, value) -> None:
 class Visitor:
     """One browser tab: a websocket session, its page model and widget states, its timings."""
 
-    def __init__(self, index: int, url: str, pool, rng: random.Random, stats: LevelStats,
-                 trainer_rank: int | None = None):
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        pool,
+        rng: random.Random,
+        stats: LevelStats,
+        trainer_rank: int | None = None,
+    ):
         self.index, self.url, self.pool, self.rng, self.stats = index, url, pool, rng, stats
         self.trainer_rank = trainer_rank
         parts = urllib.parse.urlsplit(url)
@@ -298,9 +378,14 @@ class Visitor:
             protocols.append(urllib.parse.unquote(jar["_streamlit_xsrf"].value))
         self.ws = await connect(
             f"ws://{self.host}:{self.port}{self.base}/_stcore/stream",
-            subprotocols=protocols, origin=f"http://{self.host}:{self.port}",
+            subprotocols=protocols,
+            origin=f"http://{self.host}:{self.port}",
             additional_headers={"Cookie": cookie} if cookie else None,
-            max_size=2 ** 26, ping_interval=None, open_timeout=30, close_timeout=5)
+            max_size=2**26,
+            ping_interval=None,
+            open_timeout=30,
+            close_timeout=5,
+        )
         self.receiver = asyncio.create_task(self.receive())
         await self.rerun()  # the first run: no widget states, no page hash
         await asyncio.wait_for(self.loaded.wait(), LOAD_TIMEOUT)
@@ -336,8 +421,13 @@ class Visitor:
                 out.append((wid, *self.held[wid]))
         return out
 
-    async def rerun(self, trigger: str | None = None, extra: dict | None = None,
-                    fragment_id: str = "", auto: bool = False) -> None:
+    async def rerun(
+        self,
+        trigger: str | None = None,
+        extra: dict | None = None,
+        fragment_id: str = "",
+        auto: bool = False,
+    ) -> None:
         msg = BackMsg()
         rs = msg.rerun_script
         if self.page_hash:
@@ -409,8 +499,11 @@ class Visitor:
                 self.elements = {p: e for p, e in self.elements.items() if e[3] == self.run_no}
                 self.loaded.set()
             elif status == 3:
-                self.elements = {p: e for p, e in self.elements.items()
-                                 if e[3] == self.run_no or e[2] not in self.run_fragments}
+                self.elements = {
+                    p: e
+                    for p, e in self.elements.items()
+                    if e[3] == self.run_no or e[2] not in self.run_fragments
+                }
             self.changed.set()
         elif kind == "auto_rerun":
             fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
@@ -483,8 +576,9 @@ class Visitor:
         for kind, proto, _, _ in self.elements.values():
             if kind == "plotly_chart" and text in proto.spec:
                 return True
-            if kind in ("markdown", "progress") and text in getattr(proto, "body", "") + \
-                    getattr(proto, "text", ""):
+            if kind in ("markdown", "progress") and text in getattr(proto, "body", "") + getattr(
+                proto, "text", ""
+            ):
                 return True
         return False
 
@@ -557,17 +651,20 @@ class Visitor:
         """Train (book preset, defaults) at its turn, then eta, Pause, Resume, Stop."""
         await self.draw_until(min(end, start + CLICK_GAP * self.trainer_rank))
         st = self.stats
-        ok = await self.press("Train", lambda: bool(self.progress_text() or self.queue_note()),
-                              "train")
+        ok = await self.press(
+            "Train", lambda: bool(self.progress_text() or self.queue_note()), "train"
+        )
         click = st.command_times.get((self.index, "train"))
         record = st.runs.setdefault(self.index, {"click": click, "queue": [], "start": None})
         if not ok:
             return
         if self.queue_note():
             record["queue"].append(self.queue_note())
+
         # Wait (drawing meanwhile, as a visitor would) for the run to train: a Pause button.
         def running() -> bool:
             return self.button("Pause")[0] is not None
+
         while time.monotonic() < end and not running():
             if self.train_over():
                 record["ended"] = "over before it ran"
@@ -585,10 +682,16 @@ class Visitor:
         steps = [
             ("eta", None),
             ("pause", lambda: self.button("Resume")[0] is not None),
-            ("resume", lambda: self.button("Pause")[0] is not None
-             and "paused" not in self.progress_text()),
-            ("stop", lambda: self.button("Train")[0] is not None
-             or "stopped" in self.progress_text()),
+            (
+                "resume",
+                lambda: (
+                    self.button("Pause")[0] is not None and "paused" not in self.progress_text()
+                ),
+            ),
+            (
+                "stop",
+                lambda: self.button("Train")[0] is not None or "stopped" in self.progress_text(),
+            ),
         ]
         for name, acted in steps:
             await self.draw()
@@ -606,8 +709,12 @@ class Visitor:
                 new = options[i - 2] if i >= 2 else options[i + 2]
                 mark = f"eta {float(new):g}"
                 _, fid = self.find("slider", lambda s: s.id == eta.id)
-                await self.press("", functools.partial(self.shows, mark), "eta",
-                                 extra_of=({eta.id: ("string_array_value", [new])}, fid))
+                await self.press(
+                    "",
+                    functools.partial(self.shows, mark),
+                    "eta",
+                    extra_of=({eta.id: ("string_array_value", [new])}, fid),
+                )
             else:
                 label = {"pause": "Pause", "resume": "Resume", "stop": "Stop"}[name]
                 await self.press(label, acted, name)
@@ -624,6 +731,7 @@ class Visitor:
 class LevelStats:
     def __init__(self, max_seconds: float):
         from collections import Counter
+
         self.max_seconds = max_seconds
         self.sent = self.answers = self.unanswered = self.dropped = 0
         self.sent_messages = self.auto_reruns = self.ref_hashes = self.received_bytes = 0
@@ -653,8 +761,11 @@ class ServerMeter:
 
     def cpu(self) -> dict:
         per = [cpu_seconds(p) for p in self.pids]
-        return {"server": sum(per), "per_copy": per,
-                "reaped": sum(cpu_seconds(p, True) - cpu_seconds(p) for p in self.pids)}
+        return {
+            "server": sum(per),
+            "per_copy": per,
+            "reaped": sum(cpu_seconds(p, True) - cpu_seconds(p) for p in self.pids),
+        }
 
     def sample(self) -> dict:
         s_rss = s_pss = w_rss = w_pss = 0
@@ -668,8 +779,14 @@ class ServerMeter:
             c = cpu_seconds(pid)
             first = self.worker_cpu.get(pid, (None, 0))[0]
             self.worker_cpu[pid] = (c if first is None else first, c)
-        m = {"t": time.monotonic(), "server_rss": s_rss, "server_pss": s_pss,
-             "workers_rss": w_rss, "workers_pss": w_pss, "workers": len(workers)}
+        m = {
+            "t": time.monotonic(),
+            "server_rss": s_rss,
+            "server_pss": s_pss,
+            "workers_rss": w_rss,
+            "workers_pss": w_pss,
+            "workers": len(workers),
+        }
         self.samples.append(m)
         return m
 
@@ -714,8 +831,9 @@ class Deployment:
         try:
             for i in range(args.copies):
                 port = args.port + i if args.port else None
-                self.servers.append(Server(f"bench-load-server-{level}-{i}.log", port=port,
-                                           args=extra))
+                self.servers.append(
+                    Server(f"bench-load-server-{level}-{i}.log", port=port, args=extra)
+                )
             self.pids = [s.pid for s in self.servers]
             if args.copies == 1:
                 self.url = self.servers[0].url
@@ -728,24 +846,36 @@ class Deployment:
     def start_nginx(self, listen: int) -> str:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         site = (REPO / "deploy" / "nginx.conf").read_text()
-        upstream = "".join(f"    server 127.0.0.1:{s.port} max_fails=1 fail_timeout=10s;\n"
-                           for s in self.servers)
-        old = ("    server 127.0.0.1:8501 max_fails=1 fail_timeout=10s;\n"
-               "    server 127.0.0.1:8502 max_fails=1 fail_timeout=10s;\n")
+        upstream = "".join(
+            f"    server 127.0.0.1:{s.port} max_fails=1 fail_timeout=10s;\n" for s in self.servers
+        )
+        old = (
+            "    server 127.0.0.1:8501 max_fails=1 fail_timeout=10s;\n"
+            "    server 127.0.0.1:8502 max_fails=1 fail_timeout=10s;\n"
+        )
         listen_old = "    listen 80;\n    listen [::]:80;\n"
         for text in (old, listen_old):
             if site.count(text) != 1:
                 raise RuntimeError(f"deploy/nginx.conf no longer has {text!r} once")
-        site = site.replace(old, upstream).replace(listen_old,
-                                                   f"    listen 127.0.0.1:{listen};\n")
+        site = site.replace(old, upstream).replace(listen_old, f"    listen 127.0.0.1:{listen};\n")
         self.prefix = Path(tempfile.mkdtemp(prefix="digitlab-bench-nginx-"))
         (self.prefix / "digitlab.conf").write_text(site)
         user = "user root;\n" if os.geteuid() == 0 else ""
         (self.prefix / "nginx.conf").write_text(NGINX_MAIN.format(prefix=self.prefix, user=user))
         self.nginx = subprocess.Popen(
-            [nginx, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix),
-             "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                nginx,
+                "-c",
+                str(self.prefix / "nginx.conf"),
+                "-p",
+                str(self.prefix),
+                "-g",
+                "daemon off;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{listen}"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -785,15 +915,18 @@ def check_loopback(url: str) -> None:
     except ValueError:
         ok = host == "localhost"
     if not ok or not url.startswith("http://"):
-        sys.exit(f"--url must be http:// on a loopback address (run the benchmark on the "
-                 f"server itself), got {url}")
+        sys.exit(
+            f"--url must be http:// on a loopback address (run the benchmark on the "
+            f"server itself), got {url}"
+        )
 
 
 # --- one level -----------------------------------------------------------------------------
 
 
-async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMeter | None,
-                    seed: int) -> dict:
+async def run_level(
+    url: str, n: int, trainers: int, args, pool, meter: ServerMeter | None, seed: int
+) -> dict:
     life = args.session_life
     stats = LevelStats(args.duration + STROKE_TIMEOUT + 120)
     parts = urllib.parse.urlsplit(url)
@@ -839,12 +972,14 @@ async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMe
     start = time.monotonic()
     end = start + args.duration
     probes: list[float] = []
-    background = [asyncio.create_task(probe_loop(host, port, base, end, probes)),
-                  asyncio.create_task(sample_loop(meter, end + STROKE_TIMEOUT + 5))]
+    background = [
+        asyncio.create_task(probe_loop(host, port, base, end, probes)),
+        asyncio.create_task(sample_loop(meter, end + STROKE_TIMEOUT + 5)),
+    ]
 
     async def visitor_slot(v: Visitor | None, i: int) -> None:
         rank = ranks.get(i)
-        for generation in range(10_000):
+        for _generation in range(10_000):
             if v is not None:
                 try:
                     if life is None:
@@ -879,14 +1014,23 @@ async def run_level(url: str, n: int, trainers: int, args, pool, meter: ServerMe
 
     busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
     idle_cores = (total - busy) / total * (os.cpu_count() or 1) if total else float("nan")
-    result = {"visitors": n, "trainers": trainers, "arrive_s": arrive_seconds,
-              "idle_cores": idle_cores,
-              "wall_s": wall, "loadavg": (la0, la1), "stats": stats, "probes": probes}
+    result = {
+        "visitors": n,
+        "trainers": trainers,
+        "arrive_s": arrive_seconds,
+        "idle_cores": idle_cores,
+        "wall_s": wall,
+        "loadavg": (la0, la1),
+        "stats": stats,
+        "probes": probes,
+    }
     if meter:
         worker_cpu = sum(last - first for first, last in meter.worker_cpu.values())
-        result["cpu"] = {"server": cpu1["server"] - cpu0["server"],
-                         "per_copy": [b - a for a, b in zip(cpu0["per_copy"], cpu1["per_copy"])],
-                         "workers": worker_cpu + cpu1["reaped"] - cpu0["reaped"]}
+        result["cpu"] = {
+            "server": cpu1["server"] - cpu0["server"],
+            "per_copy": [b - a for a, b in zip(cpu0["per_copy"], cpu1["per_copy"])],
+            "workers": worker_cpu + cpu1["reaped"] - cpu0["reaped"],
+        }
         result["memory"] = list(meter.samples)
     result["client_cpu"] = (own1.user + own1.system) - (own0.user + own0.system)
 
@@ -909,13 +1053,17 @@ def queue_order(stats: LevelStats) -> tuple[str, int]:
     runs = [r for r in stats.runs.values() if r.get("click")]
     runs.sort(key=lambda r: r["click"])
     started = [r for r in runs if r.get("start")]
-    overtakes = sum(1 for i, a in enumerate(started) for b in started[i + 1:]
-                    if b["start"] < a["start"] - 1.0)
+    overtakes = sum(
+        1 for i, a in enumerate(started) for b in started[i + 1 :] if b["start"] < a["start"] - 1.0
+    )
     t0 = runs[0]["click"] if runs else 0
-    rows = [f"click +{r['click'] - t0:.1f} s -> "
-            + (f"trains +{r['start'] - t0:.1f} s" if r.get("start") else "never trained")
-            + (f", queue note: {len(r['queue'])}" if r["queue"] else "")
-            + f" ({r.get('ended', '?')})" for r in runs]
+    rows = [
+        f"click +{r['click'] - t0:.1f} s -> "
+        + (f"trains +{r['start'] - t0:.1f} s" if r.get("start") else "never trained")
+        + (f", queue note: {len(r['queue'])}" if r["queue"] else "")
+        + f" ({r.get('ended', '?')})"
+        for r in runs
+    ]
     return "; ".join(rows), overtakes
 
 
@@ -925,23 +1073,32 @@ def summarise(r: dict) -> dict:
     acted = [t for _, t, _ in s.commands if t is not None]
     within2 = sum(1 for t in acted if t <= 2.0)
     mem = r.get("memory") or []
-    peak = (lambda k: max((m[k] for m in mem), default=0) / MB)
+
+    def peak(k):
+        return max((m[k] for m in mem), default=0) / MB
+
     cpu = r.get("cpu")
     return {
         "level": f"{r['visitors']} ({r['trainers']})",
         "load": r["loadavg"][1].split()[0] if r["loadavg"] else "",
         "idle": r.get("idle_cores", float("nan")),
-        "sent": s.sent, "answered": s.answers, "unanswered": s.unanswered,
+        "sent": s.sent,
+        "answered": s.answers,
+        "unanswered": s.unanswered,
         "median": statistics.median(lat) if lat else float("nan"),
-        "p95": quantile(lat, 0.95), "max": max(lat) if lat else float("nan"),
+        "p95": quantile(lat, 0.95),
+        "max": max(lat) if lat else float("nan"),
         "correct": s.answers - len(s.wrong),
-        "commands": len(s.commands), "acted": len(acted), "within2": within2,
+        "commands": len(s.commands),
+        "acted": len(acted),
+        "within2": within2,
         "cmd_median": statistics.median(acted) if acted else float("nan"),
         "cmd_max": max(acted) if acted else float("nan"),
         "cpu_ms": 1000 * cpu["server"] / s.answers if cpu and s.answers else float("nan"),
         "server_cores": cpu["server"] / r["wall_s"] if cpu else float("nan"),
         "workers_cpu": cpu["workers"] if cpu else float("nan"),
-        "server_rss": peak("server_rss"), "server_pss": peak("server_pss"),
+        "server_rss": peak("server_rss"),
+        "server_pss": peak("server_pss"),
         "workers_pss": peak("workers_pss"),
         "probe_median": 1000 * statistics.median(r["probes"]) if r["probes"] else float("nan"),
         "probe_p95": 1000 * quantile(r["probes"], 0.95),
@@ -952,22 +1109,24 @@ def summarise(r: dict) -> dict:
 def report(r: dict, problems: list[str]) -> str:
     s: LevelStats = r["stats"]
     m = summarise(r)
-    out = [f"## {r['visitors']} visitors, {r['trainers']} training",
-           f"- load average (1/5/15 min) at the start {r['loadavg'][0]}, at the end "
-           f"{r['loadavg'][1]}; {os.cpu_count()} cores, of which {r['idle_cores']:.2f} "
-           f"idle on average during the level (all processes of the machine)",
-           f"- {s.sessions} sessions opened; arrival of the first {r['visitors']} took "
-           f"{r['arrive_s']:.1f} s (page load median "
-           f"{statistics.median(s.load_times) if s.load_times else float('nan'):.2f} s, max "
-           f"{max(s.load_times, default=float('nan')):.2f} s); measured for {r['wall_s']:.0f} s",
-           f"- drawings: {s.sent} sent, {s.answers} answered, {s.unanswered} unanswered within "
-           f"{STROKE_TIMEOUT:.0f} s; stroke -> answer median {m['median']:.3f} s, p95 "
-           f"{m['p95']:.3f} s, max {m['max']:.3f} s",
-           f"- answers matching the MNIST label: {m['correct']}/{s.answers}"
-           + (f" ({100 * m['correct'] / s.answers:.1f} %)" if s.answers else ""),
-           f"- script runs finished: {dict(s.finished)} ('early for rerun' also marks a run "
-           f"whose unsent messages a newer run replaced); auto reruns sent {s.auto_reruns}; "
-           f"{s.received_bytes / MB:.1f} MB received"]
+    out = [
+        f"## {r['visitors']} visitors, {r['trainers']} training",
+        f"- load average (1/5/15 min) at the start {r['loadavg'][0]}, at the end "
+        f"{r['loadavg'][1]}; {os.cpu_count()} cores, of which {r['idle_cores']:.2f} "
+        f"idle on average during the level (all processes of the machine)",
+        f"- {s.sessions} sessions opened; arrival of the first {r['visitors']} took "
+        f"{r['arrive_s']:.1f} s (page load median "
+        f"{statistics.median(s.load_times) if s.load_times else float('nan'):.2f} s, max "
+        f"{max(s.load_times, default=float('nan')):.2f} s); measured for {r['wall_s']:.0f} s",
+        f"- drawings: {s.sent} sent, {s.answers} answered, {s.unanswered} unanswered within "
+        f"{STROKE_TIMEOUT:.0f} s; stroke -> answer median {m['median']:.3f} s, p95 "
+        f"{m['p95']:.3f} s, max {m['max']:.3f} s",
+        f"- answers matching the MNIST label: {m['correct']}/{s.answers}"
+        + (f" ({100 * m['correct'] / s.answers:.1f} %)" if s.answers else ""),
+        f"- script runs finished: {dict(s.finished)} ('early for rerun' also marks a run "
+        f"whose unsent messages a newer run replaced); auto reruns sent {s.auto_reruns}; "
+        f"{s.received_bytes / MB:.1f} MB received",
+    ]
     if s.commands:
         by: dict[str, list] = {}
         for name, t, why in s.commands:
@@ -975,54 +1134,78 @@ def report(r: dict, problems: list[str]) -> str:
         parts = []
         for name, items in by.items():
             ts = [t for t, _ in items if t is not None]
-            parts.append(f"{name} {len(ts)}/{len(items)}"
-                         + (f" (median {statistics.median(ts):.2f} s, max {max(ts):.2f} s)"
-                            if ts else "")
-                         + "".join(f" [{why}]" for t, why in items if t is None)[:120])
+            parts.append(
+                f"{name} {len(ts)}/{len(items)}"
+                + (f" (median {statistics.median(ts):.2f} s, max {max(ts):.2f} s)" if ts else "")
+                + "".join(f" [{why}]" for t, why in items if t is None)[:120]
+            )
         out.append("- commands acted on: " + "; ".join(parts))
         if s.live_gaps:
-            out.append(f"- live training section: {len(s.live_gaps)} progress updates seen; "
-                       f"time between two updates median {statistics.median(s.live_gaps):.2f} s, "
-                       f"p95 {quantile(s.live_gaps, 0.95):.2f} s (the page asks for 0.5 s; "
-                       f"pauses included)")
+            out.append(
+                f"- live training section: {len(s.live_gaps)} progress updates seen; "
+                f"time between two updates median {statistics.median(s.live_gaps):.2f} s, "
+                f"p95 {quantile(s.live_gaps, 0.95):.2f} s (the page asks for 0.5 s; "
+                f"pauses included)"
+            )
         rows, overtakes = queue_order(s)
-        out.append(f"- runs, by click order: {rows}; overtakes (a later click training more "
-                   f"than 1 s earlier): {overtakes}")
+        out.append(
+            f"- runs, by click order: {rows}; overtakes (a later click training more "
+            f"than 1 s earlier): {overtakes}"
+        )
         if "workers_left" in r:
             out.append(f"- training workers left after the sessions closed: {r['workers_left']}")
     if "cpu" in r:
-        out.append(f"- server CPU: {r['cpu']['server']:.1f} s = {m['cpu_ms']:.0f} ms per "
-                   f"answered drawing ({m['server_cores']:.2f} cores); training workers "
-                   f"{r['cpu']['workers']:.1f} s; this client {r['client_cpu']:.1f} s"
-                   + (f"; per copy {', '.join(f'{c:.1f} s' for c in r['cpu']['per_copy'])}"
-                      if len(r["cpu"]["per_copy"]) > 1 else ""))
+        out.append(
+            f"- server CPU: {r['cpu']['server']:.1f} s = {m['cpu_ms']:.0f} ms per "
+            f"answered drawing ({m['server_cores']:.2f} cores); training workers "
+            f"{r['cpu']['workers']:.1f} s; this client {r['client_cpu']:.1f} s"
+            + (
+                f"; per copy {', '.join(f'{c:.1f} s' for c in r['cpu']['per_copy'])}"
+                if len(r["cpu"]["per_copy"]) > 1
+                else ""
+            )
+        )
         mem = r["memory"]
         if mem:
-            out.append(f"- memory peak: server RSS {m['server_rss']:.0f} MB, PSS "
-                       f"{m['server_pss']:.0f} MB; workers PSS {m['workers_pss']:.0f} MB")
+            out.append(
+                f"- memory peak: server RSS {m['server_rss']:.0f} MB, PSS "
+                f"{m['server_pss']:.0f} MB; workers PSS {m['workers_pss']:.0f} MB"
+            )
         if len(mem) > 120:  # a long run: the server's memory over time
             step = max(1, len(mem) // 10)
-            out.append("- server memory over time (s: RSS/PSS MB): " + ", ".join(
-                f"{x['t'] - mem[0]['t']:.0f}: {x['server_rss'] / MB:.0f}/"
-                f"{x['server_pss'] / MB:.0f}" for x in mem[::step] + [mem[-1]]))
+            out.append(
+                "- server memory over time (s: RSS/PSS MB): "
+                + ", ".join(
+                    f"{x['t'] - mem[0]['t']:.0f}: {x['server_rss'] / MB:.0f}/"
+                    f"{x['server_pss'] / MB:.0f}"
+                    for x in mem[::step] + [mem[-1]]
+                )
+            )
         if "after" in r:
             a = r["after"]
-            out.append(f"- {args_settle_text(r)} after the last visitor left: server RSS "
-                       f"{a['server_rss'] / MB:.0f} MB, PSS {a['server_pss'] / MB:.0f} MB")
-    out.append(f"- /_stcore/health once a second: median {m['probe_median']:.0f} ms, p95 "
-               f"{m['probe_p95']:.0f} ms, max {m['probe_max']:.0f} ms")
+            out.append(
+                f"- {args_settle_text(r)} after the last visitor left: server RSS "
+                f"{a['server_rss'] / MB:.0f} MB, PSS {a['server_pss'] / MB:.0f} MB"
+            )
+    out.append(
+        f"- /_stcore/health once a second: median {m['probe_median']:.0f} ms, p95 "
+        f"{m['probe_p95']:.0f} ms, max {m['probe_max']:.0f} ms"
+    )
     if s.wrong:
         out.append(f"- wrong answers (label, answer), first 10: {s.wrong[:10]}")
     if s.unknown_widgets:
         out.append(f"- widgets whose state this client cannot hold: {sorted(s.unknown_widgets)}")
     if s.errors or s.dropped:
-        out.append(f"- {len(s.errors)} visitor errors, {s.dropped} connections dropped; "
-                   f"first: {s.errors[:3]}")
+        out.append(
+            f"- {len(s.errors)} visitor errors, {s.dropped} connections dropped; "
+            f"first: {s.errors[:3]}"
+        )
     if s.ref_hashes:
         out.append(f"- {s.ref_hashes} cached-message references (not expected)")
     if problems:
-        out.append(f"- server log lines that look like errors: {len(problems)}; first: "
-                   f"{problems[:3]}")
+        out.append(
+            f"- server log lines that look like errors: {len(problems)}; first: {problems[:3]}"
+        )
     return "\n".join(out)
 
 
@@ -1031,51 +1214,91 @@ def args_settle_text(r: dict) -> str:
 
 
 def summary_table(results: list[dict]) -> str:
-    lines = ["| visitors (training) | load avg (idle cores) | drawings sent / answered | stroke -> answer "
-             "median / p95 / max | correct | commands acted on (<= 2 s) | server CPU per "
-             "answered drawing | server cores | workers CPU | server RSS / PSS peak "
-             "| workers PSS peak | health probe median / p95 |",
-             "|" + " --- |" * 12]
+    lines = [
+        "| visitors (training) | load avg (idle cores) | drawings sent / answered "
+        "| stroke -> answer "
+        "median / p95 / max | correct | commands acted on (<= 2 s) | server CPU per "
+        "answered drawing | server cores | workers CPU | server RSS / PSS peak "
+        "| workers PSS peak | health probe median / p95 |",
+        "|" + " --- |" * 12,
+    ]
     for r in results:
         m = summarise(r)
-        cmds = (f"{m['acted']}/{m['commands']} ({m['within2']}), median {m['cmd_median']:.2f} s"
-                if m["commands"] else "")
+        cmds = (
+            f"{m['acted']}/{m['commands']} ({m['within2']}), median {m['cmd_median']:.2f} s"
+            if m["commands"]
+            else ""
+        )
         lines.append(
             f"| {m['level']} | {m['load']} ({m['idle']:.2f}) | {m['sent']} / {m['answered']} | "
             f"{m['median']:.2f} / {m['p95']:.2f} / {m['max']:.2f} s | "
             f"{m['correct']}/{m['answered']} | {cmds} | {m['cpu_ms']:.0f} ms | "
             f"{m['server_cores']:.2f} | {m['workers_cpu']:.1f} s | "
             f"{m['server_rss']:.0f} / {m['server_pss']:.0f} MB | {m['workers_pss']:.0f} MB | "
-            f"{m['probe_median']:.0f} / {m['probe_p95']:.0f} ms |")
+            f"{m['probe_median']:.0f} / {m['probe_p95']:.0f} ms |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--start", action="store_true",
-                       help="start a fresh server (snapshot of HEAD, file watcher off) per level")
+    where.add_argument(
+        "--start",
+        action="store_true",
+        help="start a fresh server (snapshot of HEAD, file watcher off) per level",
+    )
     where.add_argument("--url", help="a running page on this machine, e.g. http://127.0.0.1:8501")
-    parser.add_argument("--server-pid", default=None,
-                        help="with --url: the server PID(s), comma-separated, for CPU/memory")
+    parser.add_argument(
+        "--server-pid",
+        default=None,
+        help="with --url: the server PID(s), comma-separated, for CPU/memory",
+    )
     parser.add_argument("--levels", default="10,20,40", help="visitor counts (default 10,20,40)")
-    parser.add_argument("--train-fraction", type=float, default=0.0,
-                        help="share of visitors who train (0.2 of 30 = 6)")
+    parser.add_argument(
+        "--train-fraction",
+        type=float,
+        default=0.0,
+        help="share of visitors who train (0.2 of 30 = 6)",
+    )
     parser.add_argument("--duration", type=float, default=60, help="s of drawing per level")
-    parser.add_argument("--session-life", default=None,
-                        help="A,B: each session lives A-B s, then a new visitor arrives")
-    parser.add_argument("--settle", type=float, default=0,
-                        help="s to wait after the last visitor left before a last memory sample")
-    parser.add_argument("--worker-wait", type=float, default=40,
-                        help="s to wait for training workers to end after the visitors left")
-    parser.add_argument("--copies", type=int, default=1,
-                        help="with --start: server copies; >1 puts deploy/nginx.conf in front")
-    parser.add_argument("--port", type=int, default=None,
-                        help="with --start: first server port (default: free ports)")
+    parser.add_argument(
+        "--session-life",
+        default=None,
+        help="A,B: each session lives A-B s, then a new visitor arrives",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0,
+        help="s to wait after the last visitor left before a last memory sample",
+    )
+    parser.add_argument(
+        "--worker-wait",
+        type=float,
+        default=40,
+        help="s to wait for training workers to end after the visitors left",
+    )
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="with --start: server copies; >1 puts deploy/nginx.conf in front",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="with --start: first server port (default: free ports)",
+    )
     parser.add_argument("--nginx-port", type=int, default=8640)
-    parser.add_argument("--server-arg", action="append", default=None,
-                        help="extra streamlit flag for --start, e.g. "
-                             "--server-arg=--runner.postScriptGC --server-arg=false")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=None,
+        help="extra streamlit flag for --start, e.g. "
+        "--server-arg=--runner.postScriptGC --server-arg=false",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write a summary here")
     args = parser.parse_args()
@@ -1086,11 +1309,13 @@ def main() -> None:
         args.session_life = (a, b)
     levels = [int(x) for x in args.levels.split(",")]
     pool = drawing_pool(POOL, args.seed)
-    print(f"{os.cpu_count()} cores; load average {loadavg()}; "
-          f"{'fresh server per level' if args.start else args.url}"
-          f"{' x' + str(args.copies) + ' behind nginx' if args.copies > 1 else ''}; "
-          f"server flags {args.server_arg or 'none'}; {args.duration:.0f} s per level\n",
-          flush=True)
+    print(
+        f"{os.cpu_count()} cores; load average {loadavg()}; "
+        f"{'fresh server per level' if args.start else args.url}"
+        f"{' x' + str(args.copies) + ' behind nginx' if args.copies > 1 else ''}; "
+        f"server flags {args.server_arg or 'none'}; {args.duration:.0f} s per level\n",
+        flush=True,
+    )
     results = []
     for n in levels:
         trainers = round(args.train_fraction * n)
@@ -1098,8 +1323,11 @@ def main() -> None:
         try:
             meter = ServerMeter(deployment.pids) if deployment.pids else None
             limit = args.duration + STROKE_TIMEOUT + 200 + args.worker_wait + args.settle
-            r = asyncio.run(asyncio.wait_for(
-                run_level(deployment.url, n, trainers, args, pool, meter, args.seed + n), limit))
+            r = asyncio.run(
+                asyncio.wait_for(
+                    run_level(deployment.url, n, trainers, args, pool, meter, args.seed + n), limit
+                )
+            )
             r["settle"] = args.settle
             results.append(r)
             print(report(r, deployment.log_problems()) + "\n", flush=True)

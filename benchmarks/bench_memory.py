@@ -1,6 +1,6 @@
 """The page server's memory with visitors training: idle, one run, K+2 runs, after.
 
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_memory.py [--visitors 4]
+    MNIST_DIR=../shared/mnist python benchmarks/bench_memory.py [--visitors 4]
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (headless, MNIST_DIR from the
 environment, DIGITLAB_ABANDON_SECONDS=10; the code of HEAD, copied with `git archive`, so
@@ -54,7 +54,7 @@ from tests.helpers import (  # noqa: E402
 
 EPOCH_TEXT = re.compile(r"^Epoch [\d.]+ of \d+")
 QUEUE_TEXT = re.compile(r"Waiting for a free slot")
-MB = 2 ** 20
+MB = 2**20
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -68,9 +68,11 @@ def snapshot_of_head() -> Path:
     half-written app.py); a snapshot of HEAD keeps the measured code fixed.
     """
     import tempfile
+
     folder = Path(tempfile.mkdtemp(prefix="digitlab-bench-"))
-    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", "HEAD"], cwd=REPO, check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
 
@@ -83,8 +85,14 @@ class Server:
     `args` for streamlit (e.g. ("--runner.postScriptGC", "false")).
     """
 
-    def __init__(self, log_name: str, env: dict | None = None, timeout: float = 60,
-                 port: int | None = None, args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        log_name: str,
+        env: dict | None = None,
+        timeout: float = 60,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.snapshot = None
         if os.environ.get("BENCH_WORKTREE") == "1":
             code = REPO
@@ -98,8 +106,13 @@ class Server:
         full_env = {**os.environ, "DIGITLAB_ABANDON_SECONDS": "10", **(env or {})}
         full_env.setdefault("MNIST_DIR", str(REPO.parent / "shared" / "mnist"))
         self.env = full_env
-        self.proc = start_page(self.port, self._log, full_env, cwd=code,
-                               extra=("--server.fileWatcherType", "none", *args))
+        self.proc = start_page(
+            self.port,
+            self._log,
+            full_env,
+            cwd=code,
+            extra=("--server.fileWatcherType", "none", *args),
+        )
         self.pid = self.proc.pid
         try:
             wait_healthy(self.url, self.proc, self.log_path, timeout)
@@ -115,14 +128,18 @@ class Server:
         """Lines of the server's log that look like errors or tracebacks."""
         self._log.flush()
         text = self.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines()
-                if re.search(r"Traceback|Error|Exception|ScriptRunContext|WARNING", line)]
+        return [
+            line
+            for line in text.splitlines()
+            if re.search(r"Traceback|Error|Exception|ScriptRunContext|WARNING", line)
+        ]
 
     def stop(self) -> None:
         stop(self.proc)  # its own session: the server and its workers
         self._log.close()
         if self.snapshot is not None:
             import shutil
+
             shutil.rmtree(self.snapshot, ignore_errors=True)
 
 
@@ -134,7 +151,7 @@ def _stat_fields(pid: int) -> list[str] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return raw[raw.rindex(")") + 2:].split()  # fields from 3 (state) on; comm may hold spaces
+    return raw[raw.rindex(")") + 2 :].split()  # fields from 3 (state) on; comm may hold spaces
 
 
 def all_parents() -> dict[int, int]:
@@ -199,9 +216,15 @@ def server_memory(server: Server) -> dict:
     s_rss, s_pss = memory(server.pid)
     workers = [memory(pid) for pid in server.workers()]
     w_rss, w_pss = sum(r for r, _ in workers), sum(p for _, p in workers)
-    return {"workers": len(workers), "server_rss": s_rss, "server_pss": s_pss,
-            "workers_rss": w_rss, "workers_pss": w_pss,
-            "total_rss": s_rss + w_rss, "total_pss": s_pss + w_pss}
+    return {
+        "workers": len(workers),
+        "server_rss": s_rss,
+        "server_pss": s_pss,
+        "workers_rss": w_rss,
+        "workers_pss": w_pss,
+        "total_rss": s_rss + w_rss,
+        "total_pss": s_pss + w_pss,
+    }
 
 
 def sample_peak(server: Server, seconds: float, every: float = 0.25) -> dict:
@@ -217,13 +240,27 @@ def sample_peak(server: Server, seconds: float, every: float = 0.25) -> dict:
 
 
 def table(rows: list[tuple[str, dict]]) -> str:
-    head = ("| state | workers | server RSS | server PSS | workers RSS | workers PSS "
-            "| total RSS | total PSS |")
+    head = (
+        "| state | workers | server RSS | server PSS | workers RSS | workers PSS "
+        "| total RSS | total PSS |"
+    )
     lines = [head, "|" + " --- |" * 8]
     for name, m in rows:
-        lines.append(f"| {name} | {m['workers']} | " + " | ".join(
-            f"{m[k] / MB:.0f} MB" for k in ("server_rss", "server_pss", "workers_rss",
-                                           "workers_pss", "total_rss", "total_pss")) + " |")
+        lines.append(
+            f"| {name} | {m['workers']} | "
+            + " | ".join(
+                f"{m[k] / MB:.0f} MB"
+                for k in (
+                    "server_rss",
+                    "server_pss",
+                    "workers_rss",
+                    "workers_pss",
+                    "total_rss",
+                    "total_pss",
+                )
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -231,12 +268,14 @@ def table(rows: list[tuple[str, dict]]) -> str:
 
 
 def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_FLAGS)
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+    )
 
 
 def open_visitor(browser, url: str):
     from playwright.sync_api import expect
+
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -271,10 +310,18 @@ def wait_no_workers(server: Server, timeout: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visitors", type=int, default=None,
-                        help="visitors training at once in the third step (default K+2)")
-    parser.add_argument("--sample", type=float, default=10.0,
-                        help="seconds of sampling per training step (default 10)")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        default=None,
+        help="visitors training at once in the third step (default K+2)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=float,
+        default=10.0,
+        help="seconds of sampling per training step (default 10)",
+    )
     args = parser.parse_args()
     slots = int(os.environ.get("DIGITLAB_MAX_RUNS") or os.cpu_count() or 1)
     visitors = args.visitors or slots + 2
@@ -317,33 +364,42 @@ def main() -> None:
                 end = time.monotonic() + 30
                 while True:
                     states = [wait_started_or_queued(pg) for _, pg in visitors_open]
-                    if (states.count("training") >= min(slots, visitors)
-                            or time.monotonic() > end):
+                    if states.count("training") >= min(slots, visitors) or time.monotonic() > end:
                         break
                     time.sleep(0.5)
                 notes.append(f"{visitors} visitors: " + ", ".join(states))
-                rows.append((f"{visitors} visitors training ({states.count('training')} train, "
-                             f"{states.count('queued')} queued)",
-                             sample_peak(server, args.sample)))
+                rows.append(
+                    (
+                        f"{visitors} visitors training ({states.count('training')} train, "
+                        f"{states.count('queued')} queued)",
+                        sample_peak(server, args.sample),
+                    )
+                )
 
                 for context, _ in visitors_open:
                     context.close()
                 waited = wait_no_workers(server, 60)
-                notes.append(f"after closing the pages the last worker ended after {waited:.1f} s"
-                             f" (abandon time {server.env['DIGITLAB_ABANDON_SECONDS']} s)")
+                notes.append(
+                    f"after closing the pages the last worker ended after {waited:.1f} s"
+                    f" (abandon time {server.env['DIGITLAB_ABANDON_SECONDS']} s)"
+                )
                 time.sleep(1)
                 after = server_memory(server)
                 rows.append(("pages closed, runs stopped", after))
                 grown = (after["server_pss"] - before["server_pss"]) / MB
-                notes.append(f"worker processes left: {after['workers']}; server PSS after - "
-                             f"before the runs: {grown:+.0f} MB")
+                notes.append(
+                    f"worker processes left: {after['workers']}; server PSS after - "
+                    f"before the runs: {grown:+.0f} MB"
+                )
             finally:
                 browser.close()
     finally:
         problems = server.log_problems()
         server.stop()
-    print(f"Server memory, K = {slots} runs at once, {os.cpu_count()} cores "
-          f"(MB = 2**20 bytes; training rows: the sample with the largest PSS total)\n")
+    print(
+        f"Server memory, K = {slots} runs at once, {os.cpu_count()} cores "
+        f"(MB = 2**20 bytes; training rows: the sample with the largest PSS total)\n"
+    )
     print(table(rows))
     print()
     for note in notes:

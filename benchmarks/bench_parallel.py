@@ -30,8 +30,12 @@ SETTINGS = Settings(hidden=30, eta=3.0, batch_size=10, epochs=2)
 
 
 def train_once(seed: int) -> float:
-    run = TrainingRun(SETTINGS.replace(seed=seed), shared_mnist(), limits=Limits.unlimited(),
-                      report_every=float("inf"))
+    run = TrainingRun(
+        SETTINGS.replace(seed=seed),
+        shared_mnist(),
+        limits=Limits.unlimited(),
+        report_every=float("inf"),
+    )
     start = time.perf_counter()
     run.run()
     return time.perf_counter() - start
@@ -39,6 +43,7 @@ def train_once(seed: int) -> float:
 
 def _process_main(seed: int, ready, go, result) -> None:
     import os
+
     os.nice(10)  # as nn.worker does
     shared_mnist()  # load before the clock starts
     ready.set()
@@ -85,8 +90,10 @@ def two_threads() -> None:
 def two_processes():
     ctx = mp.get_context("spawn")
     ready, go, result = [ctx.Event() for _ in range(2)], ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_process_main, args=(s, ready[i], go, result))
-             for i, s in enumerate((1, 2))]
+    procs = [
+        ctx.Process(target=_process_main, args=(s, ready[i], go, result))
+        for i, s in enumerate((1, 2))
+    ]
     for p in procs:
         p.start()
     for r in ready:
@@ -96,13 +103,16 @@ def two_processes():
         go.set()
         for p in procs:
             p.join()
+
     return load
 
 
 def report(name: str, wall: float, alone: float, latencies: list[float]) -> None:
     p95 = np.percentile(latencies, 95)
-    print(f"{name:<28}{wall:>8.2f} s{2 * alone / wall if alone else 1:>10.2f}x"
-          f"{statistics.median(latencies):>11.1f} ms{p95:>9.1f} ms")
+    print(
+        f"{name:<28}{wall:>8.2f} s{2 * alone / wall if alone else 1:>10.2f}x"
+        f"{statistics.median(latencies):>11.1f} ms{p95:>9.1f} ms"
+    )
 
 
 def main() -> None:

@@ -23,8 +23,12 @@ from nn.preprocess import canvas_to_mnist  # noqa: E402
 from tests.helpers import ONE, SEVEN, ZERO, canvas_image  # noqa: E402
 
 SIZE, PEN = 280, 22
-STROKES = {"1": ONE, "7": SEVEN, "0": ZERO,
-           "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]]}
+STROKES = {
+    "1": ONE,
+    "7": SEVEN,
+    "0": ZERO,
+    "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]],
+}
 
 
 def timings_ms(net, image: np.ndarray, repeats: int) -> list[float]:
@@ -50,12 +54,15 @@ def main() -> None:
             times = sorted(timings_ms(net, image, args.repeats))
             median, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
             medians.append(median)
-            print(f"{model.path.name + ' ' + str(net.sizes):<28} {name:<22} "
-                  f"{median:9.2f} {p95:8.2f}")
+            print(
+                f"{model.path.name + ' ' + str(net.sizes):<28} {name:<22} {median:9.2f} {p95:8.2f}"
+            )
     print(f"worst median {max(medians):.2f} ms (budget 5 ms)")
     decode = sorted(png_decode_ms(images["7"], args.repeats))
-    print(f"not counted above: decoding the canvas's PNG (CanvasResult.image_data) "
-          f"median {statistics.median(decode):.2f} ms")
+    print(
+        f"not counted above: decoding the canvas's PNG (CanvasResult.image_data) "
+        f"median {statistics.median(decode):.2f} ms"
+    )
 
 
 def png_decode_ms(image: np.ndarray, repeats: int) -> list[float]:

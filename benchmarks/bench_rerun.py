@@ -1,7 +1,7 @@
 """What one stroke costs the page's server, and what a live training section costs per second.
 
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_rerun.py [--strokes 60] [--live 20]
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_rerun.py --in-process [--strokes 60]
+    MNIST_DIR=../shared/mnist python benchmarks/bench_rerun.py [--strokes 60] [--live 20]
+    MNIST_DIR=../shared/mnist python benchmarks/bench_rerun.py --in-process [--strokes 60]
 
 Default (server): starts `streamlit run app.py` on --port of 127.0.0.1, opens it in one
 headless chromium tab (Playwright, /usr/bin/chromium) and draws --strokes strokes on the
@@ -10,8 +10,8 @@ is a rerun like a stroke and is counted as one). After each it waits until the p
 new 28x28 image (or the prompt, after Clear), so every stroke is answered before the next.
 The server's CPU (utime + stime of its own process, /proc/PID/stat) over the strokes,
 divided by their number, is the CPU per answered stroke; it is also printed without what the
-server spends while its page sits idle (measured for 8 s before the strokes). The browser runs on the same cores
-but is not counted: only the server's process is.
+server spends while its page sits idle (measured for 8 s before the strokes). The browser
+runs on the same cores but is not counted: only the server's process is.
 
 Then (--live seconds, 0 to skip) the tab presses Train (the book's preset, 30 epochs, which
 outlasts the measurement) and the server's CPU is measured over that many seconds while the
@@ -40,9 +40,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT = 30_000  # ms: how long the browser waits for one answer
 
 
@@ -53,14 +59,27 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_server(port: int, log) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(url: str, deadline_s: float = 60) -> None:
     import urllib.request
+
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         try:
@@ -94,21 +113,23 @@ def image_src(page) -> str | None:
 def measure_server(strokes: int, live: float, port: int) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
+
     expect.set_options(timeout=TIMEOUT)
     url = f"http://127.0.0.1:{port}"
     log_path = REPO / "artifacts" / "bench-rerun-server.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "wb") as log, sync_playwright() as p:
         server = start_server(port, log)
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
             wait_healthy(url)
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.set_default_timeout(TIMEOUT)
             sent = [0]  # messages the page sent the server: strokes, clicks, live ticks
-            page.on("websocket", lambda ws: ws.on("framesent",
-                                                  lambda _: sent.__setitem__(0, sent[0] + 1)))
+            page.on(
+                "websocket",
+                lambda ws: ws.on("framesent", lambda _: sent.__setitem__(0, sent[0] + 1)),
+            )
             page.goto(url)
             canvas = page.locator("canvas.upper-canvas")
             expect(canvas).to_be_visible()
@@ -133,18 +154,22 @@ def measure_server(strokes: int, live: float, port: int) -> None:
                 page.mouse.up()
                 try:
                     page.wait_for_function(
-                        """before => { const img = document.querySelector('[data-testid=stImage] img');
+                        """before => {
+                             const img = document.querySelector('[data-testid=stImage] img');
                                        return img && img.src && img.src !== before; }""",
-                        arg=before or "")
+                        arg=before or "",
+                    )
                 except PlaywrightTimeout:
                     page.screenshot(path=str(REPO / "artifacts" / "bench-rerun-stuck.png"))
                     raise RuntimeError(f"stroke {k} was not answered") from None
             wall = time.monotonic() - start
             cpu = cpu_seconds(server.pid) - start_cpu
             print(f"server idle (no strokes): {1000 * idle:.1f} ms CPU per second")
-            print(f"strokes: {strokes} answered in {wall:.1f} s; server CPU "
-                  f"{1000 * cpu / strokes:.1f} ms per stroke, "
-                  f"{1000 * (cpu - idle * wall) / strokes:.1f} ms without the idle server's")
+            print(
+                f"strokes: {strokes} answered in {wall:.1f} s; server CPU "
+                f"{1000 * cpu / strokes:.1f} ms per stroke, "
+                f"{1000 * (cpu - idle * wall) / strokes:.1f} ms without the idle server's"
+            )
             if live > 0:
                 page.get_by_role("button", name="Train", exact=True).click()
                 expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -154,11 +179,15 @@ def measure_server(strokes: int, live: float, port: int) -> None:
                 page.wait_for_timeout(1000 * live)  # unlike time.sleep, lets Playwright count
                 cpu, wall = cpu_seconds(server.pid) - start_cpu, time.monotonic() - start
                 ticks = sent[0] - ticks
-                print(f"live part: {ticks} reruns in {wall:.0f} s ({ticks / wall:.1f} per second), "
-                      f"{1000 * cpu / max(ticks, 1):.1f} ms of server CPU each")
-                print(f"live training section: server CPU {1000 * cpu / wall:.1f} ms per "
-                      f"second of one visitor watching a run, {1000 * (cpu / wall - idle):.1f} "
-                      f"without the idle server's ({wall:.0f} s measured)")
+                print(
+                    f"live part: {ticks} reruns in {wall:.0f} s ({ticks / wall:.1f} per second), "
+                    f"{1000 * cpu / max(ticks, 1):.1f} ms of server CPU each"
+                )
+                print(
+                    f"live training section: server CPU {1000 * cpu / wall:.1f} ms per "
+                    f"second of one visitor watching a run, {1000 * (cpu / wall - idle):.1f} "
+                    f"without the idle server's ({wall:.0f} s measured)"
+                )
                 if page.get_by_role("button", name="Stop").is_visible():  # not over yet
                     page.get_by_role("button", name="Stop").click()
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
@@ -200,18 +229,24 @@ def measure_in_process(strokes: int) -> None:
         times.append(time.process_time() - start)
         assert not at.exception, at.exception
     times.sort()
-    print(f"whole reruns in process: {strokes}; CPU median {1000 * times[len(times) // 2]:.1f} "
-          f"ms, mean {1000 * sum(times) / len(times):.1f} ms per rerun")
+    print(
+        f"whole reruns in process: {strokes}; CPU median {1000 * times[len(times) // 2]:.1f} "
+        f"ms, mean {1000 * sum(times) / len(times):.1f} ms per rerun"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strokes", type=int, default=60)
-    parser.add_argument("--live", type=float, default=20,
-                        help="seconds of a training run to measure (0: skip)")
+    parser.add_argument(
+        "--live", type=float, default=20, help="seconds of a training run to measure (0: skip)"
+    )
     parser.add_argument("--port", type=int, default=8501, help="the server's port")
-    parser.add_argument("--in-process", action="store_true",
-                        help="AppTest whole reruns in this process, no server or browser")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="AppTest whole reruns in this process, no server or browser",
+    )
     args = parser.parse_args()
     if not os.environ.get("MNIST_DIR"):
         print("note: MNIST_DIR is not set; training needs MNIST", file=sys.stderr)

@@ -46,40 +46,176 @@ SEED = 20261130
 
 # name -> (digit, strokes as knots in a box 1 high, x right, y down; "line" = straight segments)
 SHAPES = {
-    "0 oval": (0, [[(.5, 0), (.15, .2), (.08, .55), (.3, .97), (.62, .85), (.72, .45),
-                    (.55, .05), (.42, .03)]]),
-    "0 narrow": (0, [[(.35, 0), (.1, .3), (.12, .75), (.32, 1), (.5, .7), (.52, .25), (.35, 0)]]),
-    "1 stick": (1, ["line", [(.4, 0), (.37, 1)]]),
-    "1 flag and base": (1, ["line", [(.15, .22), (.4, 0), (.4, 1)], [(.12, 1), (.68, 1)]]),
-    "1 long flag": (1, ["line", [(.02, .32), (.42, 0), (.4, 1)]]),
-    "2 plain": (2, [[(.08, .25), (.3, .02), (.6, .08), (.62, .35), (.3, .7), (.05, 1),
-                     (.4, .98), (.72, .98)]]),
-    "2 round": (2, [[(.05, .3), (.25, .03), (.6, .05), (.66, .3), (.45, .6), (.08, .98),
-                     (.7, 1)]]),
-    "3 round": (3, [[(.1, .12), (.4, 0), (.64, .18), (.42, .45), (.3, .48), (.46, .5),
-                     (.7, .72), (.45, .98), (.08, .88)]]),
-    "3 flat top": (3, ["line", [(.08, 0), (.66, 0), (.3, .42)],
-                       [(.3, .42), (.62, .55), (.66, .8), (.4, 1), (.06, .88)]]),
-    "4 closed": (4, ["line", [(.6, 1), (.58, 0), (.04, .66), (.76, .66)]]),
-    "4 open top": (4, ["line", [(.15, 0), (.1, .6), (.76, .6)], [(.56, 0), (.56, 1)]]),
-    "5 plain": (5, [[(.68, .02), (.2, .02), (.15, .44), (.45, .36), (.7, .6), (.55, .94),
-                    (.08, .9)]]),
-    "5 two strokes": (5, ["line", [(.2, 0), (.15, .45)], [(.18, 0), (.7, 0)],
-                          [(.15, .45), (.5, .4), (.7, .65), (.5, .95), (.1, .88)]]),
-    "6 curl top": (6, [[(.72, .22), (.52, 0), (.2, .14), (.08, .6), (.3, .98), (.62, .86),
-                       (.64, .6), (.36, .5), (.1, .68)]]),
-    "6 plain": (6, [[(.6, 0), (.25, .35), (.1, .7), (.35, 1), (.65, .8), (.5, .55),
-                    (.18, .66)]]),
-    "7 plain": (7, ["line", [(.05, .02), (.72, 0), (.3, 1)]]),
-    "7 crossed": (7, ["line", [(.05, .02), (.72, 0), (.3, 1)], [(.22, .52), (.68, .5)]]),
-    "8 one stroke": (8, [[(.62, .15), (.4, 0), (.14, .15), (.35, .45), (.66, .7), (.45, 1),
-                         (.12, .8), (.35, .5), (.6, .3), (.62, .15)]]),
-    "8 two loops": (8, [[(.35, 0), (.12, .2), (.35, .45), (.58, .2), (.35, 0)],
-                        [(.35, .45), (.08, .72), (.35, 1), (.64, .72), (.35, .45)]]),
-    "9 curl tail": (9, [[(.66, .28), (.4, .48), (.12, .34), (.2, .05), (.55, .02), (.68, .3),
-                        (.62, .75), (.4, 1), (.1, .86)]]),
-    "9 straight": (9, [[(.64, .22), (.4, .45), (.12, .3), (.3, .02), (.62, .1), (.66, .3)],
-                       "line", [(.66, .3), (.62, 1)]]),
+    "0 oval": (
+        0,
+        [
+            [
+                (0.5, 0),
+                (0.15, 0.2),
+                (0.08, 0.55),
+                (0.3, 0.97),
+                (0.62, 0.85),
+                (0.72, 0.45),
+                (0.55, 0.05),
+                (0.42, 0.03),
+            ]
+        ],
+    ),
+    "0 narrow": (
+        0,
+        [[(0.35, 0), (0.1, 0.3), (0.12, 0.75), (0.32, 1), (0.5, 0.7), (0.52, 0.25), (0.35, 0)]],
+    ),
+    "1 stick": (1, ["line", [(0.4, 0), (0.37, 1)]]),
+    "1 flag and base": (1, ["line", [(0.15, 0.22), (0.4, 0), (0.4, 1)], [(0.12, 1), (0.68, 1)]]),
+    "1 long flag": (1, ["line", [(0.02, 0.32), (0.42, 0), (0.4, 1)]]),
+    "2 plain": (
+        2,
+        [
+            [
+                (0.08, 0.25),
+                (0.3, 0.02),
+                (0.6, 0.08),
+                (0.62, 0.35),
+                (0.3, 0.7),
+                (0.05, 1),
+                (0.4, 0.98),
+                (0.72, 0.98),
+            ]
+        ],
+    ),
+    "2 round": (
+        2,
+        [
+            [
+                (0.05, 0.3),
+                (0.25, 0.03),
+                (0.6, 0.05),
+                (0.66, 0.3),
+                (0.45, 0.6),
+                (0.08, 0.98),
+                (0.7, 1),
+            ]
+        ],
+    ),
+    "3 round": (
+        3,
+        [
+            [
+                (0.1, 0.12),
+                (0.4, 0),
+                (0.64, 0.18),
+                (0.42, 0.45),
+                (0.3, 0.48),
+                (0.46, 0.5),
+                (0.7, 0.72),
+                (0.45, 0.98),
+                (0.08, 0.88),
+            ]
+        ],
+    ),
+    "3 flat top": (
+        3,
+        [
+            "line",
+            [(0.08, 0), (0.66, 0), (0.3, 0.42)],
+            [(0.3, 0.42), (0.62, 0.55), (0.66, 0.8), (0.4, 1), (0.06, 0.88)],
+        ],
+    ),
+    "4 closed": (4, ["line", [(0.6, 1), (0.58, 0), (0.04, 0.66), (0.76, 0.66)]]),
+    "4 open top": (4, ["line", [(0.15, 0), (0.1, 0.6), (0.76, 0.6)], [(0.56, 0), (0.56, 1)]]),
+    "5 plain": (
+        5,
+        [
+            [
+                (0.68, 0.02),
+                (0.2, 0.02),
+                (0.15, 0.44),
+                (0.45, 0.36),
+                (0.7, 0.6),
+                (0.55, 0.94),
+                (0.08, 0.9),
+            ]
+        ],
+    ),
+    "5 two strokes": (
+        5,
+        [
+            "line",
+            [(0.2, 0), (0.15, 0.45)],
+            [(0.18, 0), (0.7, 0)],
+            [(0.15, 0.45), (0.5, 0.4), (0.7, 0.65), (0.5, 0.95), (0.1, 0.88)],
+        ],
+    ),
+    "6 curl top": (
+        6,
+        [
+            [
+                (0.72, 0.22),
+                (0.52, 0),
+                (0.2, 0.14),
+                (0.08, 0.6),
+                (0.3, 0.98),
+                (0.62, 0.86),
+                (0.64, 0.6),
+                (0.36, 0.5),
+                (0.1, 0.68),
+            ]
+        ],
+    ),
+    "6 plain": (
+        6,
+        [[(0.6, 0), (0.25, 0.35), (0.1, 0.7), (0.35, 1), (0.65, 0.8), (0.5, 0.55), (0.18, 0.66)]],
+    ),
+    "7 plain": (7, ["line", [(0.05, 0.02), (0.72, 0), (0.3, 1)]]),
+    "7 crossed": (7, ["line", [(0.05, 0.02), (0.72, 0), (0.3, 1)], [(0.22, 0.52), (0.68, 0.5)]]),
+    "8 one stroke": (
+        8,
+        [
+            [
+                (0.62, 0.15),
+                (0.4, 0),
+                (0.14, 0.15),
+                (0.35, 0.45),
+                (0.66, 0.7),
+                (0.45, 1),
+                (0.12, 0.8),
+                (0.35, 0.5),
+                (0.6, 0.3),
+                (0.62, 0.15),
+            ]
+        ],
+    ),
+    "8 two loops": (
+        8,
+        [
+            [(0.35, 0), (0.12, 0.2), (0.35, 0.45), (0.58, 0.2), (0.35, 0)],
+            [(0.35, 0.45), (0.08, 0.72), (0.35, 1), (0.64, 0.72), (0.35, 0.45)],
+        ],
+    ),
+    "9 curl tail": (
+        9,
+        [
+            [
+                (0.66, 0.28),
+                (0.4, 0.48),
+                (0.12, 0.34),
+                (0.2, 0.05),
+                (0.55, 0.02),
+                (0.68, 0.3),
+                (0.62, 0.75),
+                (0.4, 1),
+                (0.1, 0.86),
+            ]
+        ],
+    ),
+    "9 straight": (
+        9,
+        [
+            [(0.64, 0.22), (0.4, 0.45), (0.12, 0.3), (0.3, 0.02), (0.62, 0.1), (0.66, 0.3)],
+            "line",
+            [(0.66, 0.3), (0.62, 1)],
+        ],
+    ),
 }
 
 
@@ -92,8 +228,15 @@ def catmull_rom(knots: np.ndarray, per_segment: int = 10) -> np.ndarray:
     out = []
     for i in range(1, len(p) - 2):
         a, b, c, d = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * (2 * b + (c - a) * t + (2 * a - 5 * b + 4 * c - d) * t**2
-                          + (3 * b - a - 3 * c + d) * t**3))
+        out.append(
+            0.5
+            * (
+                2 * b
+                + (c - a) * t
+                + (2 * a - 5 * b + 4 * c - d) * t**2
+                + (3 * b - a - 3 * c + d) * t**3
+            )
+        )
     out.append(knots[-1:])
     return np.vstack(out)
 
@@ -121,16 +264,21 @@ def draw_shape(spec, rng: np.random.Generator, height: tuple[float, float]) -> n
         curve = knots if straight else catmull_rom(knots)
         x = curve[:, 0] * squeeze + slant * (1 - curve[:, 1])
         y = curve[:, 1]
-        curves.append(np.stack([np.cos(turn) * x - np.sin(turn) * y,
-                                np.sin(turn) * x + np.cos(turn) * y], 1))
+        curves.append(
+            np.stack([np.cos(turn) * x - np.sin(turn) * y, np.sin(turn) * x + np.cos(turn) * y], 1)
+        )
     every = np.vstack(curves)
     low, high = every.min(axis=0), every.max(axis=0)
     scale = rng.uniform(*height) * CANVAS / (high[1] - low[1])
     scale = min(scale, 0.9 * CANVAS / (high[0] - low[0]))
     extent = (high - low) * scale
     margin = PEN / 2 + 2
-    origin = np.array([rng.uniform(margin, CANVAS - extent[0] - margin),
-                       rng.uniform(margin, CANVAS - extent[1] - margin)])
+    origin = np.array(
+        [
+            rng.uniform(margin, CANVAS - extent[0] - margin),
+            rng.uniform(margin, CANVAS - extent[1] - margin),
+        ]
+    )
     image = Image.new("L", (CANVAS, CANVAS), 0)
     draw = ImageDraw.Draw(image)
     for curve in curves:
@@ -190,12 +338,16 @@ def report(net, images, labels, sources, sizes) -> dict[str, float]:
     right = answers == labels
     print(f"held-out drawn-style set: {len(labels)} digits, accuracy {right.mean():.2%}")
     fonts = np.char.startswith(sources.astype(str), "font")
-    print(f"  fonts (held-out families) {right[fonts].mean():.2%} of {fonts.sum()}   "
-          f"strokes (held-out shapes) {right[~fonts].mean():.2%} of {(~fonts).sum()}")
+    print(
+        f"  fonts (held-out families) {right[fonts].mean():.2%} of {fonts.sum()}   "
+        f"strokes (held-out shapes) {right[~fonts].mean():.2%} of {(~fonts).sum()}"
+    )
     for size in SIZES:
         pick = sizes == size
-        print(f"  {size:5s} ({SIZES[size][0]:.0%}-{SIZES[size][1]:.0%} of the canvas) "
-              f"{right[pick].mean():.2%} of {pick.sum()}")
+        print(
+            f"  {size:5s} ({SIZES[size][0]:.0%}-{SIZES[size][1]:.0%} of the canvas) "
+            f"{right[pick].mean():.2%} of {pick.sum()}"
+        )
     print("  per digit: " + "  ".join(f"{d}: {right[labels == d].mean():.1%}" for d in range(10)))
     confusions = defaultdict(int)
     for label, answer in zip(labels[~right], answers[~right]):
@@ -206,16 +358,19 @@ def report(net, images, labels, sources, sizes) -> dict[str, float]:
     for source in sorted(set(sources.tolist())):
         pick = sources == source
         print(f"    {source:24s} {right[pick].mean():7.2%} of {pick.sum()}")
-    return {"all": float(right.mean()), **{str(d): float(right[labels == d].mean())
-                                           for d in range(10)},
-            **{size: float(right[sizes == size].mean()) for size in SIZES}}
+    return {
+        "all": float(right.mean()),
+        **{str(d): float(right[labels == d].mean()) for d in range(10)},
+        **{size: float(right[sizes == size].mean()) for size in SIZES},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "assets" / "models" / "default.npz"))
-    parser.add_argument("--per-shape", type=int, default=40,
-                        help="renderings of each held-out stroke shape")
+    parser.add_argument(
+        "--per-shape", type=int, default=40, help="renderings of each held-out stroke shape"
+    )
     parser.add_argument("--cache", metavar="NPZ", help="keep the built set in this file")
     args = parser.parse_args()
     from nn.modelfile import load_model
@@ -226,8 +381,7 @@ def main() -> None:
     else:
         data = build(args.per_shape)
         if args.cache:
-            np.savez(args.cache, images=data[0], labels=data[1], sources=data[2],
-                     sizes=data[3])
+            np.savez(args.cache, images=data[0], labels=data[1], sources=data[2], sizes=data[3])
     net, _meta = load_model(args.model)
     print(f"model {args.model}: {net.sizes}")
     report(net, *data)

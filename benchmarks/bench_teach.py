@@ -1,7 +1,7 @@
 """Teaching a network a drawing: how long a fine-tune takes, and how much it delays other
 visitors' strokes when it runs in the page's own process.
 
-    MNIST_DIR=/work/shared/mnist python benchmarks/bench_teach.py [--repeats 5]
+    MNIST_DIR=../shared/mnist python benchmarks/bench_teach.py [--repeats 5]
 
 1. `nn.teach.fine_tune` for 1, 3 and 12 taught drawings (real misread MNIST test digits, as
    stand-ins for drawings), per shipped network: median and worst wall time, rounds, and
@@ -48,18 +48,21 @@ def main() -> None:
         for count in (1, 3, 12):
             times, rounds, accuracy = [], [], []
             for r in range(args.repeats):
-                pick = wrong[r * count:(r + 1) * count]
+                pick = wrong[r * count : (r + 1) * count]
                 images = [data.test_images[i].reshape(28, 28) / 255.0 for i in pick]
-                result = fine_tune(net, images, data.test_labels[pick], replay=replay,
-                                   test=test, seed=r)
+                result = fine_tune(
+                    net, images, data.test_labels[pick], replay=replay, test=test, seed=r
+                )
                 times.append(result.seconds)
                 rounds.append(result.rounds)
                 accuracy.append((result.accuracy_before, result.accuracy_after))
             before = statistics.mean(a for a, _ in accuracy)
             after = statistics.mean(b for _, b in accuracy)
-            print(f"  {label[:34]:34} {count:2} drawing(s): median {statistics.median(times):.3f} s,"
-                  f" worst {max(times):.3f} s, rounds {min(rounds)}-{max(rounds)},"
-                  f" test accuracy {100 * before:.2f} % -> {100 * after:.2f} %")
+            print(
+                f"  {label[:34]:34} {count:2} drawing(s): median {statistics.median(times):.3f} s,"
+                f" worst {max(times):.3f} s, rounds {min(rounds)}-{max(rounds)},"
+                f" test accuracy {100 * before:.2f} % -> {100 * after:.2f} %"
+            )
 
     print("2. a stroke's time in the same process, alone and during fine-tunes")
     net = next(iter(networks.values()))[0]
@@ -83,8 +86,11 @@ def main() -> None:
 
     def teach_forever():
         while not stop.is_set():
-            tunes.append(fine_tune(teacher, lesson, data.test_labels[wrong], replay=replay,
-                                   test=test).seconds)
+            tunes.append(
+                fine_tune(
+                    teacher, lesson, data.test_labels[wrong], replay=replay, test=test
+                ).seconds
+            )
 
     thread = threading.Thread(target=teach_forever)
     thread.start()
@@ -94,9 +100,12 @@ def main() -> None:
         stop.set()
         thread.join(60)
     for name, times in (("alone", alone), ("during fine-tunes", during)):
-        print(f"  stroke {name:18}: median {percentile(times, 50):6.1f} ms,"
-              f" 95th percentile {percentile(times, 95):6.1f} ms, max {percentile(times, 100):6.1f} ms"
-              f" ({len(times)} strokes)")
+        print(
+            f"  stroke {name:18}: median {percentile(times, 50):6.1f} ms,"
+            f" 95th percentile {percentile(times, 95):6.1f} ms,"
+            f" max {percentile(times, 100):6.1f} ms"
+            f" ({len(times)} strokes)"
+        )
     print(f"  fine-tunes meanwhile: {len(tunes)}, median {statistics.median(tunes):.3f} s")
 
 

@@ -56,18 +56,24 @@ def main() -> None:
     epochs = parser.parse_args().epochs
     data = shared_mnist()
     for lib in threadpool_info():
-        print(f"{lib['user_api']}: {lib['internal_api']} {lib.get('version')}, "
-              f"kernel {lib.get('architecture')}, {lib['num_threads']} thread(s)")
+        print(
+            f"{lib['user_api']}: {lib['internal_api']} {lib.get('version')}, "
+            f"kernel {lib.get('architecture')}, {lib['num_threads']} thread(s)"
+        )
     n = len(data.train_images)
     print(f"{'network':<16}{'batch':>6}{'best s/epoch':>14}{'median':>9}{'images/s':>12}")
     for hidden, batch in SETTINGS:
         t = epoch_times(data, hidden, batch, epochs)
-        print(f"[784, {hidden}, 10]".ljust(16) + f"{batch:>6}{min(t):>14.3f}"
-              f"{statistics.median(t):>9.3f}{n / min(t):>12,.0f}")
+        print(
+            f"[784, {hidden}, 10]".ljust(16) + f"{batch:>6}{min(t):>14.3f}"
+            f"{statistics.median(t):>9.3f}{n / min(t):>12,.0f}"
+        )
     for hidden in (30, 100):
         t = evaluation_ms(data, hidden)
-        print(f"evaluate 10,000 test images, [784, {hidden}, 10]: best {min(t):.1f} ms, "
-              f"median {statistics.median(t):.1f} ms")
+        print(
+            f"evaluate 10,000 test images, [784, {hidden}, 10]: best {min(t):.1f} ms, "
+            f"median {statistics.median(t):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

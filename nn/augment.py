@@ -100,8 +100,7 @@ def _change_thickness(images: np.ndarray, rng: np.random.Generator) -> np.ndarra
     out = images.copy()
     if thick.any():
         a = amount[thick, None, None]
-        out[thick] = images[thick] + a * (_neighbourhood(images[thick], np.maximum)
-                                          - images[thick])
+        out[thick] = images[thick] + a * (_neighbourhood(images[thick], np.maximum) - images[thick])
     thin = amount < 0
     if thin.any():
         eroded = _neighbourhood(images[thin], np.minimum)
@@ -118,14 +117,15 @@ def distort_batch(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random distortions of (n, 784) uint8 digits, returned as (n, 784) uint8."""
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != SIDE * SIDE:
-        raise ValueError(f"images must be uint8 of shape (n, {SIDE * SIDE}); "
-                         f"got {images.dtype} {images.shape}")
+        raise ValueError(
+            f"images must be uint8 of shape (n, {SIDE * SIDE}); got {images.dtype} {images.shape}"
+        )
     out = np.empty_like(images)
     for start in range(0, len(images), CHUNK):
-        chunk = images[start:start + CHUNK].reshape(-1, SIDE, SIDE).astype(np.float32)
+        chunk = images[start : start + CHUNK].reshape(-1, SIDE, SIDE).astype(np.float32)
         rows, cols = _source_coordinates(len(chunk), rng)
         warped = _change_thickness(_sample(chunk, rows, cols), rng)
-        out[start:start + CHUNK] = np.clip(warped + 0.5, 0, 255).reshape(-1, SIDE * SIDE)
+        out[start : start + CHUNK] = np.clip(warped + 0.5, 0, 255).reshape(-1, SIDE * SIDE)
     return out
 
 
@@ -138,5 +138,4 @@ def expand(images: np.ndarray, labels: np.ndarray, copies: int, seed: int = 0):
     """The images followed by `copies` distorted copies of each, and the matching labels."""
     rng = np.random.default_rng([seed, 2])
     extra = [distort_batch(images, rng) for _ in range(copies)]
-    return (np.concatenate([images, *extra]),
-            np.concatenate([labels] * (copies + 1)))
+    return (np.concatenate([images, *extra]), np.concatenate([labels] * (copies + 1)))

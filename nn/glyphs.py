@@ -35,61 +35,105 @@ FONT_SUFFIXES = (".ttf", ".otf")
 # Never used to train: the Hershey fonts (an independent check) and the families of the
 # held-out drawn-style test set (benchmarks/bench_styles.py), matched in a font's path.
 NEVER = ("hershey", "d050000l", "femkeklaver")  # the latter: dingbats, hollow digits
-HELD_OUT = ("kristi", "lobster", "averia", "okolaks", "isabella", "breip", "manrope",
-            "fanwood", "prociono", "junicode", "gfs", "mplus")
+HELD_OUT = (
+    "kristi",
+    "lobster",
+    "averia",
+    "okolaks",
+    "isabella",
+    "breip",
+    "manrope",
+    "fanwood",
+    "prociono",
+    "junicode",
+    "gfs",
+    "mplus",
+)
 
 
 # --- the shapes people draw, as strokes in a box 1 high (x right, y down) ----------------
 
 
-def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float,
-        step: float = 12.0) -> list[tuple[float, float]]:
+def arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, end: float, step: float = 12.0
+) -> list[tuple[float, float]]:
     """Points on an ellipse from angle `start` to `end` (degrees; 0 right, 90 down)."""
     count = max(2, int(abs(end - start) / step) + 1)
-    return [(cx + rx * math.cos(math.radians(t)), cy + ry * math.sin(math.radians(t)))
-            for t in np.linspace(start, end, count)]
+    return [
+        (cx + rx * math.cos(math.radians(t)), cy + ry * math.sin(math.radians(t)))
+        for t in np.linspace(start, end, count)
+    ]
 
 
 def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
     """digit -> styles; a style is a list of strokes; a stroke a list of (x, y) points."""
     return {
-        0: [[arc(.32, .5, .3, .5, -90, 270)],
-            [arc(.3, .5, .26, .5, -100, 280)],
-            [arc(.34, .5, .33, .48, -60, 320)]],
-        1: [[[(.3, 0), (.3, 1)]],
-            [[(.08, .25), (.34, 0), (.34, 1)]],
-            [[(.1, .2), (.33, 0), (.33, 1)], [(.08, 1), (.58, 1)]],
-            [[(.15, .12), (.34, 0), (.3, 1)]],
-            [[(0, .36), (.36, 0), (.35, 1)]]],
-        2: [[arc(.32, .28, .28, .26, 190, 370) + [(.04, 1), (.66, 1)]],
-            [arc(.3, .26, .27, .26, 200, 390) + [(.1, .85), (.02, 1), (.3, .92), (.68, 1)]],
-            [arc(.33, .3, .3, .28, 180, 350) + [(.03, 1), (.62, .97)]]],
-        3: [[arc(.32, .25, .27, .24, 200, 450) + arc(.32, .73, .31, .27, 270, 520)],
-            [[(.05, 0), (.6, 0), (.26, .4)] + arc(.32, .69, .31, .3, 245, 515)],
-            [arc(.3, .25, .26, .25, 190, 440)[:-1] + [(.22, .5)]
-             + arc(.3, .74, .3, .26, 280, 530)]],
-        4: [[[(.52, 1), (.52, 0), (0, .68), (.72, .68)]],
-            [[(.1, 0), (.04, .62), (.72, .62)], [(.52, .1), (.52, 1)]],
-            [[(.12, 0), (.08, .58), (.68, .56)], [(.58, 0), (.54, 1)]],
-            [[(.48, 1), (.48, .02), (.02, .7), (.66, .7)]]],
-        5: [[[(.62, 0), (.12, 0), (.08, .42)] + arc(.32, .69, .3, .3, 215, 510)],
-            [[(.1, 0), (.06, .45)] + arc(.32, .7, .3, .29, 225, 515), [(.1, 0), (.64, 0)]],
-            [[(.6, .02), (.14, .02), (.12, .44)] + arc(.3, .7, .3, .3, 230, 480)]],
-        6: [[arc(.62, .68, .56, .66, 262, 180) + arc(.34, .72, .3, .27, 180, -170)],
-            [arc(.36, .5, .3, .5, 330, 180) + arc(.34, .74, .3, .25, 180, -170)],
-            [[(.55, 0), (.2, .4)] + arc(.34, .72, .3, .27, 210, -140)],
-            [arc(.4, .44, .3, .44, 320, 190) + arc(.34, .72, .3, .28, 190, -160)]],
-        7: [[[(.02, 0), (.66, 0), (.24, 1)]],
-            [[(.02, 0), (.66, 0), (.24, 1)], [(.16, .5), (.62, .5)]],
-            [[(.02, .16), (.03, 0), (.66, 0), (.3, 1)]],
-            [[(.02, 0), (.64, 0), (.4, .5), (.36, 1)], [(.2, .48), (.62, .5)]]],
-        8: [[arc(.33, .24, .22, .24, 0, 360), arc(.33, .73, .3, .27, 0, 360)],
-            [arc(.33, .22, .2, .22, 0, 360), arc(.33, .7, .32, .3, 0, 360)],
-            [arc(.33, .25, .25, .25, -90, 270), arc(.35, .73, .28, .27, -90, 270)]],
-        9: [[arc(.34, .27, .3, .27, 0, -360) + [(.64, .27), (.6, 1)]],
-            [arc(.34, .27, .3, .27, 10, -350) + [(.63, .35), (.6, .78), (.45, .98), (.2, .95)]],
-            [arc(.34, .28, .3, .28, 0, -360) + [(.64, .3), (.5, .72), (.3, 1)]],
-            [arc(.36, .3, .3, .3, 20, -340) + arc(.25, .55, .4, .44, 0, 150)]],
+        0: [
+            [arc(0.32, 0.5, 0.3, 0.5, -90, 270)],
+            [arc(0.3, 0.5, 0.26, 0.5, -100, 280)],
+            [arc(0.34, 0.5, 0.33, 0.48, -60, 320)],
+        ],
+        1: [
+            [[(0.3, 0), (0.3, 1)]],
+            [[(0.08, 0.25), (0.34, 0), (0.34, 1)]],
+            [[(0.1, 0.2), (0.33, 0), (0.33, 1)], [(0.08, 1), (0.58, 1)]],
+            [[(0.15, 0.12), (0.34, 0), (0.3, 1)]],
+            [[(0, 0.36), (0.36, 0), (0.35, 1)]],
+        ],
+        2: [
+            [arc(0.32, 0.28, 0.28, 0.26, 190, 370) + [(0.04, 1), (0.66, 1)]],
+            [
+                arc(0.3, 0.26, 0.27, 0.26, 200, 390)
+                + [(0.1, 0.85), (0.02, 1), (0.3, 0.92), (0.68, 1)]
+            ],
+            [arc(0.33, 0.3, 0.3, 0.28, 180, 350) + [(0.03, 1), (0.62, 0.97)]],
+        ],
+        3: [
+            [arc(0.32, 0.25, 0.27, 0.24, 200, 450) + arc(0.32, 0.73, 0.31, 0.27, 270, 520)],
+            [[(0.05, 0), (0.6, 0), (0.26, 0.4)] + arc(0.32, 0.69, 0.31, 0.3, 245, 515)],
+            [
+                arc(0.3, 0.25, 0.26, 0.25, 190, 440)[:-1]
+                + [(0.22, 0.5)]
+                + arc(0.3, 0.74, 0.3, 0.26, 280, 530)
+            ],
+        ],
+        4: [
+            [[(0.52, 1), (0.52, 0), (0, 0.68), (0.72, 0.68)]],
+            [[(0.1, 0), (0.04, 0.62), (0.72, 0.62)], [(0.52, 0.1), (0.52, 1)]],
+            [[(0.12, 0), (0.08, 0.58), (0.68, 0.56)], [(0.58, 0), (0.54, 1)]],
+            [[(0.48, 1), (0.48, 0.02), (0.02, 0.7), (0.66, 0.7)]],
+        ],
+        5: [
+            [[(0.62, 0), (0.12, 0), (0.08, 0.42)] + arc(0.32, 0.69, 0.3, 0.3, 215, 510)],
+            [[(0.1, 0), (0.06, 0.45)] + arc(0.32, 0.7, 0.3, 0.29, 225, 515), [(0.1, 0), (0.64, 0)]],
+            [[(0.6, 0.02), (0.14, 0.02), (0.12, 0.44)] + arc(0.3, 0.7, 0.3, 0.3, 230, 480)],
+        ],
+        6: [
+            [arc(0.62, 0.68, 0.56, 0.66, 262, 180) + arc(0.34, 0.72, 0.3, 0.27, 180, -170)],
+            [arc(0.36, 0.5, 0.3, 0.5, 330, 180) + arc(0.34, 0.74, 0.3, 0.25, 180, -170)],
+            [[(0.55, 0), (0.2, 0.4)] + arc(0.34, 0.72, 0.3, 0.27, 210, -140)],
+            [arc(0.4, 0.44, 0.3, 0.44, 320, 190) + arc(0.34, 0.72, 0.3, 0.28, 190, -160)],
+        ],
+        7: [
+            [[(0.02, 0), (0.66, 0), (0.24, 1)]],
+            [[(0.02, 0), (0.66, 0), (0.24, 1)], [(0.16, 0.5), (0.62, 0.5)]],
+            [[(0.02, 0.16), (0.03, 0), (0.66, 0), (0.3, 1)]],
+            [[(0.02, 0), (0.64, 0), (0.4, 0.5), (0.36, 1)], [(0.2, 0.48), (0.62, 0.5)]],
+        ],
+        8: [
+            [arc(0.33, 0.24, 0.22, 0.24, 0, 360), arc(0.33, 0.73, 0.3, 0.27, 0, 360)],
+            [arc(0.33, 0.22, 0.2, 0.22, 0, 360), arc(0.33, 0.7, 0.32, 0.3, 0, 360)],
+            [arc(0.33, 0.25, 0.25, 0.25, -90, 270), arc(0.35, 0.73, 0.28, 0.27, -90, 270)],
+        ],
+        9: [
+            [arc(0.34, 0.27, 0.3, 0.27, 0, -360) + [(0.64, 0.27), (0.6, 1)]],
+            [
+                arc(0.34, 0.27, 0.3, 0.27, 10, -350)
+                + [(0.63, 0.35), (0.6, 0.78), (0.45, 0.98), (0.2, 0.95)]
+            ],
+            [arc(0.34, 0.28, 0.3, 0.28, 0, -360) + [(0.64, 0.3), (0.5, 0.72), (0.3, 1)]],
+            [arc(0.36, 0.3, 0.3, 0.3, 20, -340) + arc(0.25, 0.55, 0.4, 0.44, 0, 150)],
+        ],
     }
 
 
@@ -133,9 +177,13 @@ def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
     return np.stack([np.interp(at, where, stroke[:, 0]), np.interp(at, where, stroke[:, 1])], 1)
 
 
-def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS,
-                     height: tuple[float, float] = (0.3, 0.92),
-                     pen: tuple[float, float] = (14, 30)):
+def jittered_strokes(
+    style,
+    rng: np.random.Generator,
+    size: int = CANVAS,
+    height: tuple[float, float] = (0.3, 0.92),
+    pen: tuple[float, float] = (14, 30),
+):
     """A style's strokes randomly slanted, rotated, reshaped, wobbled, placed on the canvas.
 
     `height` is the range of the drawing's height as a share of the canvas, `pen` the range
@@ -164,8 +212,12 @@ def jittered_strokes(style, rng: np.random.Generator, size: int = CANVAS,
     pen = rng.uniform(*pen)
     extent = (high - low) * scale
     margin = pen / 2 + 1
-    origin = np.array([rng.uniform(margin, max(margin, size - extent[0] - margin)),
-                       rng.uniform(margin, max(margin, size - extent[1] - margin))])
+    origin = np.array(
+        [
+            rng.uniform(margin, max(margin, size - extent[0] - margin)),
+            rng.uniform(margin, max(margin, size - extent[1] - margin)),
+        ]
+    )
     shake = rng.uniform(0.0, 1.5)  # a shaky hand: pixels of noise along the stroke
     placed = []
     for stroke in out:
@@ -209,11 +261,12 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
 def _glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray:
     """The character's ink, cropped (uint8); empty if the font draws nothing for it."""
     mask = np.asarray(font.getmask(char, mode="L"), dtype=np.uint8).reshape(
-        font.getmask(char).size[::-1])
+        font.getmask(char).size[::-1]
+    )
     rows, cols = np.nonzero(mask > 64)
     if len(rows) == 0:
         return np.zeros((0, 0), dtype=np.uint8)
-    return mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
 def has_digits(path: str | Path) -> bool:
@@ -232,8 +285,13 @@ def has_digits(path: str | Path) -> bool:
     return len(seen) == 10
 
 
-def font_digit(path: str | Path, digit: int, rng: np.random.Generator, size: int = CANVAS,
-               height: tuple[float, float] = (0.3, 0.9)) -> np.ndarray | None:
+def font_digit(
+    path: str | Path,
+    digit: int,
+    rng: np.random.Generator,
+    size: int = CANVAS,
+    height: tuple[float, float] = (0.3, 0.9),
+) -> np.ndarray | None:
     """One font digit at a random size, slant, rotation and place, prepared: (28, 28).
 
     `height` is the range of the digit's height as a share of the canvas."""
@@ -251,9 +309,12 @@ def font_digit(path: str | Path, digit: int, rng: np.random.Generator, size: int
     image = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True)
     w, h = image.size
     extra = round(abs(slant) * h)
-    image = image.transform((w + extra, h), Image.Transform.AFFINE,
-                            (1, slant, -extra if slant > 0 else 0, 0, 1, 0),
-                            resample=Image.Resampling.BILINEAR)
+    image = image.transform(
+        (w + extra, h),
+        Image.Transform.AFFINE,
+        (1, slant, -extra if slant > 0 else 0, 0, 1, 0),
+        resample=Image.Resampling.BILINEAR,
+    )
     if max(image.size) > size - 4:
         image.thumbnail((size - 4, size - 4), Image.Resampling.BILINEAR)
     w, h = image.size

@@ -27,16 +27,16 @@ from PIL import Image, ImageDraw, ImageFont
 from .network import Network
 
 SIDE = 28
-RED = np.array([200, 30, 40], dtype=np.float32)    # the strongest excitation
-BLUE = np.array([35, 80, 200], dtype=np.float32)   # the strongest inhibition
+RED = np.array([200, 30, 40], dtype=np.float32)  # the strongest excitation
+BLUE = np.array([35, 80, 200], dtype=np.float32)  # the strongest inhibition
 WHITE = np.array([255, 255, 255], dtype=np.float32)
 BACKGROUND = (255, 255, 255)
 LABEL_INK = (60, 60, 60)
-TRUE_BAR = (30, 140, 60)     # gallery bars: the digit it really is
-WRONG_BAR = (215, 40, 50)    # the digit the network read (when wrong)
+TRUE_BAR = (30, 140, 60)  # gallery bars: the digit it really is
+WRONG_BAR = (215, 40, 50)  # the digit the network read (when wrong)
 OTHER_BAR = (150, 160, 175)
-LABEL_HEIGHT = 14            # px of text under a tile
-ACTIVATION_BAR = 5           # px: the activation bar under a neuron's tile
+LABEL_HEIGHT = 14  # px of text under a tile
+ACTIVATION_BAR = 5  # px: the activation bar under a neuron's tile
 ACTIVATION_INK = (255, 75, 75)  # the page's accent colour
 TRACK = (225, 228, 234)
 
@@ -83,8 +83,9 @@ def diverging(values: np.ndarray, scale: float) -> np.ndarray:
 
     Values beyond +-scale take the end colours; NaN counts as 0.
     """
-    t = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float32)) / np.float32(scale),
-                -1, 1)[..., None]
+    t = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float32)) / np.float32(scale), -1, 1)[
+        ..., None
+    ]
     rgb = np.where(t > 0, WHITE + t * (RED - WHITE), WHITE - t * (BLUE - WHITE))
     return np.rint(rgb).astype(np.uint8)
 
@@ -116,8 +117,15 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def tile_grid(tiles: np.ndarray, labels: list[str] | None = None, *, columns: int,
-              scale: int = 2, gap: int = 4, label_height: int = 14) -> np.ndarray:
+def tile_grid(
+    tiles: np.ndarray,
+    labels: list[str] | None = None,
+    *,
+    columns: int,
+    scale: int = 2,
+    gap: int = 4,
+    label_height: int = 14,
+) -> np.ndarray:
     """Small RGB images (n, h, w, 3) enlarged `scale` times into one RGB grid image.
 
     With `labels`, each tile gets a line of text under it. Pixels stay square (no smoothing).
@@ -132,15 +140,20 @@ def tile_grid(tiles: np.ndarray, labels: list[str] | None = None, *, columns: in
     big = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
     for k in range(n):
         r, c = divmod(k, columns)
-        out[r * cell_h:r * cell_h + th, c * cell_w:c * cell_w + tw] = big[k]
+        out[r * cell_h : r * cell_h + th, c * cell_w : c * cell_w + tw] = big[k]
     if labels:
         picture = Image.fromarray(out)
         pen = ImageDraw.Draw(picture)
         font = _font(label_height - 3)
         for k, text in enumerate(labels[:n]):
             r, c = divmod(k, columns)
-            pen.text((c * cell_w + tw / 2, r * cell_h + th + 1), text, fill=LABEL_INK,
-                     font=font, anchor="ma")
+            pen.text(
+                (c * cell_w + tw / 2, r * cell_h + th + 1),
+                text,
+                fill=LABEL_INK,
+                font=font,
+                anchor="ma",
+            )
         out = np.asarray(picture)
     return out
 
@@ -168,15 +181,18 @@ def _number_labels(count: int, width: int) -> np.ndarray:
     font = _font(LABEL_HEIGHT - 3)
     for i in range(count):
         strip = Image.fromarray(labels[i])
-        ImageDraw.Draw(strip).text((width / 2, 1), f"#{i}", fill=LABEL_INK, font=font,
-                                   anchor="ma")
+        ImageDraw.Draw(strip).text((width / 2, 1), f"#{i}", fill=LABEL_INK, font=font, anchor="ma")
         labels[i] = np.asarray(strip)
     labels.flags.writeable = False
     return labels
 
 
-def weight_grid(blocks: np.ndarray, order: np.ndarray | None = None,
-                activations: np.ndarray | None = None, gap: int = 4) -> np.ndarray:
+def weight_grid(
+    blocks: np.ndarray,
+    order: np.ndarray | None = None,
+    activations: np.ndarray | None = None,
+    gap: int = 4,
+) -> np.ndarray:
     """The blocks of `neuron_tiles` as ONE RGB grid image, in `order` (default: by number).
 
     With `activations`, each block gets a bar under it as long as the neuron's activation
@@ -192,11 +208,11 @@ def weight_grid(blocks: np.ndarray, order: np.ndarray | None = None,
     for k, i in enumerate(order):
         r, c = divmod(k, columns)
         y, x = r * cell_h, c * cell_w
-        out[y:y + h, x:x + w] = blocks[i]
+        out[y : y + h, x : x + w] = blocks[i]
         if activations is not None:
-            out[y + h:y + h + ACTIVATION_BAR, x:x + w] = TRACK
+            out[y + h : y + h + ACTIVATION_BAR, x : x + w] = TRACK
             length = round(float(np.clip(np.nan_to_num(activations[i]), 0, 1)) * w)
-            out[y + h:y + h + ACTIVATION_BAR, x:x + length] = ACTIVATION_INK
+            out[y + h : y + h + ACTIVATION_BAR, x : x + length] = ACTIVATION_INK
     return out
 
 
@@ -205,12 +221,12 @@ class NeuronDetail:
     """One hidden neuron, larger: what the page shows when a visitor picks it."""
 
     index: int
-    weights: np.ndarray          # (28, 28) input weights
+    weights: np.ndarray  # (28, 28) input weights
     bias: float
-    scale: float                 # the colour scale shared with the grid
-    activation: float | None     # on the drawing, or None without one
+    scale: float  # the colour scale shared with the grid
+    activation: float | None  # on the drawing, or None without one
     contribution: np.ndarray | None  # (28, 28) weight x ink: what each pixel adds to its sum
-    outgoing: np.ndarray         # its weights into the next layer (the ten digits' neurons)
+    outgoing: np.ndarray  # its weights into the next layer (the ten digits' neurons)
 
 
 def neuron_detail(net: Network, index: int, image: np.ndarray | None) -> NeuronDetail:
@@ -223,11 +239,18 @@ def neuron_detail(net: Network, index: int, image: np.ndarray | None) -> NeuronD
         contribution = images[index] * pixels.reshape(SIDE, SIDE)
         z = float(contribution.sum() + net.biases[0][index])
         activation = float(1 / (1 + np.exp(-np.clip(z, -500, 500))))
-    outgoing = (net.weights[1][:, index].copy() if len(net.sizes) > 2
-                else np.zeros(0, dtype=np.float32))
-    return NeuronDetail(index=index, weights=images[index], bias=float(net.biases[0][index]),
-                        scale=shared_scale(images), activation=activation,
-                        contribution=contribution, outgoing=outgoing)
+    outgoing = (
+        net.weights[1][:, index].copy() if len(net.sizes) > 2 else np.zeros(0, dtype=np.float32)
+    )
+    return NeuronDetail(
+        index=index,
+        weights=images[index],
+        bias=float(net.biases[0][index]),
+        scale=shared_scale(images),
+        activation=activation,
+        contribution=contribution,
+        outgoing=outgoing,
+    )
 
 
 def ink_overlay(weights: np.ndarray, image: np.ndarray, scale: float) -> np.ndarray:
@@ -250,10 +273,10 @@ def enlarge(rgb: np.ndarray, scale: int) -> np.ndarray:
 class Mistakes:
     """A network's answers on a labelled set of digits (uint8 images (n, 784))."""
 
-    outputs: np.ndarray      # (n, 10) output activations
-    answers: np.ndarray      # (n,) the digit read: argmax of outputs
-    labels: np.ndarray       # (n,) the true digits
-    matrix: np.ndarray       # (10, 10) counts: row = true digit, column = digit read
+    outputs: np.ndarray  # (n, 10) output activations
+    answers: np.ndarray  # (n,) the digit read: argmax of outputs
+    labels: np.ndarray  # (n,) the true digits
+    matrix: np.ndarray  # (10, 10) counts: row = true digit, column = digit read
 
     @classmethod
     def of(cls, net: Network, images: np.ndarray, labels: np.ndarray) -> Mistakes:
@@ -303,13 +326,20 @@ def bar_strip(output: np.ndarray, true: int, read: int, width: int, height: int)
         level = round(float(np.clip(output[d], 0, 1)) * (height - 1))
         colour = TRUE_BAR if d == true else WRONG_BAR if d == read else OTHER_BAR
         x0 = d * bar_w
-        strip[height - max(level, 1):, x0:x0 + bar_w - 1] = colour
-    strip[-1, :bar_w * 10 - 1] = np.minimum(strip[-1, :bar_w * 10 - 1], 200)  # a baseline
+        strip[height - max(level, 1) :, x0 : x0 + bar_w - 1] = colour
+    strip[-1, : bar_w * 10 - 1] = np.minimum(strip[-1, : bar_w * 10 - 1], 200)  # a baseline
     return strip
 
 
-def digit_gallery(images: np.ndarray, indices: np.ndarray, mistakes: Mistakes, *,
-                  columns: int = 10, scale: int = 2, bar_height: int = 16) -> np.ndarray:
+def digit_gallery(
+    images: np.ndarray,
+    indices: np.ndarray,
+    mistakes: Mistakes,
+    *,
+    columns: int = 10,
+    scale: int = 2,
+    bar_height: int = 16,
+) -> np.ndarray:
     """The chosen digits (dark ink on white) in one RGB image; under each a strip of its ten
     output activations and the line "4 as 9" (the true digit, the digit read)."""
     indices = np.asarray(indices, dtype=np.intp)
@@ -318,14 +348,16 @@ def digit_gallery(images: np.ndarray, indices: np.ndarray, mistakes: Mistakes, *
     for i in indices:
         digit = 255 - np.asarray(images[i], dtype=np.uint8).reshape(SIDE, SIDE)
         digit = np.repeat(digit[..., None], 3, axis=2).repeat(scale, 0).repeat(scale, 1)
-        strip = bar_strip(mistakes.outputs[i], int(mistakes.labels[i]), int(mistakes.answers[i]),
-                          side, bar_height)
+        strip = bar_strip(
+            mistakes.outputs[i], int(mistakes.labels[i]), int(mistakes.answers[i]), side, bar_height
+        )
         tiles.append(np.concatenate([digit, strip], axis=0))
     if not tiles:
         return np.full((side, side, 3), BACKGROUND, dtype=np.uint8)
     labels = [f"{mistakes.labels[i]} as {mistakes.answers[i]}" for i in indices]
-    return tile_grid(np.stack(tiles), labels, columns=min(columns, len(tiles)), scale=1,
-                     gap=6, label_height=14)
+    return tile_grid(
+        np.stack(tiles), labels, columns=min(columns, len(tiles)), scale=1, gap=6, label_height=14
+    )
 
 
 def accuracy(net: Network, images: np.ndarray, labels: np.ndarray) -> float:
@@ -335,7 +367,22 @@ def accuracy(net: Network, images: np.ndarray, labels: np.ndarray) -> float:
     return net.evaluate(images, labels) / len(images)
 
 
-__all__ = ["Mistakes", "NeuronDetail", "accuracy", "bar_strip", "digit_gallery",
-           "diverging", "enlarge", "fingerprint", "grid_columns", "ink_overlay",
-           "neuron_detail", "neuron_order", "neuron_tiles", "shared_scale", "tile_grid",
-           "weight_grid", "weight_images"]
+__all__ = [
+    "Mistakes",
+    "NeuronDetail",
+    "accuracy",
+    "bar_strip",
+    "digit_gallery",
+    "diverging",
+    "enlarge",
+    "fingerprint",
+    "grid_columns",
+    "ink_overlay",
+    "neuron_detail",
+    "neuron_order",
+    "neuron_tiles",
+    "shared_scale",
+    "tile_grid",
+    "weight_grid",
+    "weight_images",
+]

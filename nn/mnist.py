@@ -71,6 +71,7 @@ class MnistError(ValueError):
 
 # --------------------------------------------------------------------------- loading
 
+
 @dataclass(frozen=True, eq=False)
 class MnistData:
     """The book's three splits. Images uint8 (n, 784) 0-255, labels uint8 (n,).
@@ -111,7 +112,8 @@ def _read(directory: Path, name: str) -> np.ndarray:
             f"MNIST file {path} is not the published {name} (its SHA-256 differs: damaged, "
             f"cut short or another file under this name). Delete it and download again "
             f"(nn.mnist.download_mnist), or put the four original files in one folder and "
-            f"set MNIST_DIR to that folder.")
+            f"set MNIST_DIR to that folder."
+        )
     header = 16 if "images" in name else 8  # IDX: magic, item count (and rows, columns)
     items = np.frombuffer(gzip.decompress(packed), dtype=np.uint8, offset=header)
     return items.reshape(-1, PIXELS) if header == 16 else items
@@ -145,11 +147,13 @@ def _not_found(explicit: Path | str | None) -> MnistError:
         f"The MNIST files ({', '.join(FILES)}) were not found together in any of the places "
         f"looked at ({looked}). Either download them (load_mnist(download=True) or "
         f"nn.mnist.download_mnist(), which saves them in {DATA_DIR}), or put the four files "
-        f"in one folder and set the MNIST_DIR environment variable to it.")
+        f"in one folder and set the MNIST_DIR environment variable to it."
+    )
 
 
-def load_mnist(data_dir: Path | str | None = None, *, download: bool = False,
-               progress: Progress | None = None) -> MnistData:
+def load_mnist(
+    data_dir: Path | str | None = None, *, download: bool = False, progress: Progress | None = None
+) -> MnistData:
     """Find, verify and read the four files into the book's train/validation/test split.
 
     Looks in `data_dir`, then $MNIST_DIR, then data/. If none holds the files, downloads them
@@ -160,8 +164,9 @@ def load_mnist(data_dir: Path | str | None = None, *, download: bool = False,
     if directory is None:
         if not download:
             raise _not_found(data_dir)
-        directory = download_mnist(Path(data_dir) if data_dir is not None else DATA_DIR,
-                                   progress=progress)
+        directory = download_mnist(
+            Path(data_dir) if data_dir is not None else DATA_DIR, progress=progress
+        )
     train_x, train_y = _read(directory, TRAIN_IMAGES), _read(directory, TRAIN_LABELS)
     test_x, test_y = _read(directory, TEST_IMAGES), _read(directory, TEST_LABELS)
     cut = TRAIN_COUNT - VALIDATION_COUNT
@@ -189,6 +194,7 @@ def shared_mnist(data_dir: Path | str | None = None) -> MnistData:
 
 # --------------------------------------------------------------------------- downloading
 
+
 class _MirrorFailed(Exception):
     """One mirror could not deliver one file; the next mirror is tried."""
 
@@ -196,7 +202,8 @@ class _MirrorFailed(Exception):
 def _cannot_write(dest: Path, error: OSError) -> MnistError:
     return MnistError(
         f"Cannot save the MNIST download in {dest} ({error}). Free some disk space or make the "
-        f"folder writable, or put the four files in a folder of your own and set MNIST_DIR to it.")
+        f"folder writable, or put the four files in a folder of your own and set MNIST_DIR to it."
+    )
 
 
 def _fetch(url: str, target: Path, timeout: float, on_bytes: Callable[[int], None]) -> None:
@@ -222,8 +229,9 @@ def _fetch(url: str, target: Path, timeout: float, on_bytes: Callable[[int], Non
                     while chunk := response.read(CHUNK):
                         got += len(chunk)
                         if got > size:
-                            raise _MirrorFailed(f"the server sent more than the expected "
-                                                f"{size:,} bytes; refused")
+                            raise _MirrorFailed(
+                                f"the server sent more than the expected {size:,} bytes; refused"
+                            )
                         digest.update(chunk)
                         try:
                             out.write(chunk)
@@ -235,13 +243,16 @@ def _fetch(url: str, target: Path, timeout: float, on_bytes: Callable[[int], Non
             except urllib.error.URLError as e:
                 raise _MirrorFailed(f"could not connect ({e.reason})") from e
             except (OSError, http.client.HTTPException) as e:
-                raise _MirrorFailed(f"the transfer broke off after {got:,} of {size:,} bytes "
-                                    f"({type(e).__name__}: {e})") from e
+                raise _MirrorFailed(
+                    f"the transfer broke off after {got:,} of {size:,} bytes "
+                    f"({type(e).__name__}: {e})"
+                ) from e
         if got != size:
             raise _MirrorFailed(f"the transfer ended after {got:,} of {size:,} bytes")
         if digest.hexdigest() != sha:
-            raise _MirrorFailed(f"the file's SHA-256 is {digest.hexdigest()}, not the "
-                                f"published {sha}")
+            raise _MirrorFailed(
+                f"the file's SHA-256 is {digest.hexdigest()}, not the published {sha}"
+            )
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -251,8 +262,12 @@ def _fetch(url: str, target: Path, timeout: float, on_bytes: Callable[[int], Non
 _DOWNLOAD_LOCK = threading.Lock()
 
 
-def download_mnist(dest: Path | str = DATA_DIR, mirrors=MIRRORS, progress: Progress | None = None,
-                   timeout: float = 30.0) -> Path:
+def download_mnist(
+    dest: Path | str = DATA_DIR,
+    mirrors=MIRRORS,
+    progress: Progress | None = None,
+    timeout: float = 30.0,
+) -> Path:
     """Make sure `dest` holds the four verified MNIST files, downloading what is missing.
 
     Files already there with the published hash are kept; others are fetched from the mirrors
@@ -283,8 +298,12 @@ def download_mnist(dest: Path | str = DATA_DIR, mirrors=MIRRORS, progress: Progr
                 for base in mirrors:
                     url = base.rstrip("/") + "/" + name
                     try:
-                        _fetch(url, target, timeout,
-                               lambda got, done=before, name=name: report(done + got, name))
+                        _fetch(
+                            url,
+                            target,
+                            timeout,
+                            lambda got, done=before, name=name: report(done + got, name),
+                        )
                         break
                     except _MirrorFailed as e:
                         failures.append(f"  - {url}: {e}")
@@ -294,13 +313,15 @@ def download_mnist(dest: Path | str = DATA_DIR, mirrors=MIRRORS, progress: Progr
                         + ("\n".join(failures) or "  (no mirrors were given)")
                         + f"\n\nCheck the internet connection and try again, or get the four "
                         f"MNIST files ({', '.join(FILES)}) another way and put them in {dest}, "
-                        f"or in a folder named by the MNIST_DIR environment variable.")
+                        f"or in a folder named by the MNIST_DIR environment variable."
+                    )
             before += size
             report(before, name)
     return dest
 
 
 # --------------------------------------------------------------------------- baseline
+
 
 def average_darkness(data: MnistData) -> dict:
     """The book's "average darkness" baseline, the bar any real classifier must clear.

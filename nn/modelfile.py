@@ -27,11 +27,11 @@ import numpy as np
 from .network import Network, check_options
 
 FORMAT = 1
-MAX_FILE_BYTES = 16 * 1024 * 1024   # a [784, 2000, 10] float32 network is 6.3 MB
-MAX_HIDDEN = 2000                   # neurons in one hidden layer
-MAX_LAYERS = 6                      # input and output included
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a [784, 2000, 10] float32 network is 6.3 MB
+MAX_HIDDEN = 2000  # neurons in one hidden layer
+MAX_LAYERS = 6  # input and output included
 MAX_META_BYTES = 64 * 1024
-MAX_ABS_PARAM = 1e6                 # any trained sigmoid network stays far below this
+MAX_ABS_PARAM = 1e6  # any trained sigmoid network stays far below this
 N_IN, N_OUT = 784, 10
 
 
@@ -41,11 +41,19 @@ class ModelFileError(ValueError):
 
 def model_bytes(net: Network, meta: dict | None = None) -> bytes:
     """The contents of a model file for `net` (what the page offers as a download)."""
-    meta = {**(meta or {}), "sizes": net.sizes, "init": net.init, "cost": net.cost,
-            "l2": net.l2, "format": FORMAT}
+    meta = {
+        **(meta or {}),
+        "sizes": net.sizes,
+        "init": net.init,
+        "cost": net.cost,
+        "l2": net.l2,
+        "format": FORMAT,
+    }
     meta.setdefault("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    arrays = {"sizes": np.asarray(net.sizes, dtype=np.int64),
-              "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    arrays = {
+        "sizes": np.asarray(net.sizes, dtype=np.int64),
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+    }
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = np.ascontiguousarray(w), np.ascontiguousarray(b)
     buf = io.BytesIO()
@@ -108,8 +116,10 @@ def _read_capped(source, max_bytes: int) -> bytes:
 
 
 def _too_big(size: int, max_bytes: int) -> str:
-    return (f"the model file is too large ({size / 2**20:.1f} MB); "
-            f"the limit is {max_bytes / 2**20:.0f} MB")
+    return (
+        f"the model file is too large ({size / 2**20:.1f} MB); "
+        f"the limit is {max_bytes / 2**20:.0f} MB"
+    )
 
 
 def _read_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
@@ -122,8 +132,9 @@ def _read_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
     except Exception as e:  # zipfile raises many kinds for a damaged archive
         raise ModelFileError(f"this is not a readable .npz file (a damaged zip: {e})") from None
     if len(members) > 2 * MAX_LAYERS + 2:
-        raise ModelFileError(f"the file holds {len(members)} entries; a model has at most "
-                             f"{2 * MAX_LAYERS + 2}")
+        raise ModelFileError(
+            f"the file holds {len(members)} entries; a model has at most {2 * MAX_LAYERS + 2}"
+        )
     if sum(m.file_size for m in members) > 4 * max_bytes:
         raise ModelFileError("the file's contents unpack to far more than any model needs")
     arrays = {}
@@ -150,8 +161,11 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarra
     stream = io.BytesIO(raw)
     try:
         version = np.lib.format.read_magic(stream)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, _, dtype = read_header(stream)
     except (ValueError, OSError, SyntaxError, TypeError) as e:
         raise ModelFileError(f"entry {label!r} is not a valid array ({e})") from None
@@ -159,8 +173,10 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarra
         raise ModelFileError(f"entry {label!r} has type {dtype}; only numbers are allowed")
     expected = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if expected != len(raw) - stream.tell():
-        raise ModelFileError(f"entry {label!r} claims shape {shape} but holds "
-                             f"{len(raw) - stream.tell()} bytes of data")
+        raise ModelFileError(
+            f"entry {label!r} claims shape {shape} but holds "
+            f"{len(raw) - stream.tell()} bytes of data"
+        )
     stream.seek(0)
     try:
         return np.load(stream, allow_pickle=False)
@@ -173,23 +189,28 @@ def _check_sizes(arrays: dict) -> list[int]:
         raise ModelFileError("the file has no 'sizes' entry (the layer sizes)")
     sizes = arrays["sizes"]
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or not 3 <= len(sizes) <= MAX_LAYERS:
-        raise ModelFileError(f"'sizes' must list 3 to {MAX_LAYERS} layer sizes as integers, "
-                             f"got {sizes.tolist()!r}"[:300])
+        raise ModelFileError(
+            f"'sizes' must list 3 to {MAX_LAYERS} layer sizes as integers, got {sizes.tolist()!r}"[
+                :300
+            ]
+        )
     sizes = [int(s) for s in sizes]
     if sizes[0] != N_IN or sizes[-1] != N_OUT:
-        raise ModelFileError(f"the network has layers {sizes}: it must take {N_IN} inputs "
-                             f"(28x28 pixels) and give {N_OUT} outputs (digits 0-9)")
+        raise ModelFileError(
+            f"the network has layers {sizes}: it must take {N_IN} inputs "
+            f"(28x28 pixels) and give {N_OUT} outputs (digits 0-9)"
+        )
     if not all(1 <= n <= MAX_HIDDEN for n in sizes[1:-1]):
-        raise ModelFileError(f"the hidden layers {sizes[1:-1]} must each have 1 to "
-                             f"{MAX_HIDDEN} neurons")
+        raise ModelFileError(
+            f"the hidden layers {sizes[1:-1]} must each have 1 to {MAX_HIDDEN} neurons"
+        )
     return sizes
 
 
 def _check_layers(arrays: dict, sizes: list[int]):
     weights, biases = [], []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        for name, shape, bucket in ((f"W{i}", (n_out, n_in), weights),
-                                    (f"b{i}", (n_out,), biases)):
+        for name, shape, bucket in ((f"W{i}", (n_out, n_in), weights), (f"b{i}", (n_out,), biases)):
             if name not in arrays:
                 raise ModelFileError(f"the file has no {name!r} entry, needed by layers {sizes}")
             a = arrays[name]
@@ -200,8 +221,9 @@ def _check_layers(arrays: dict, sizes: list[int]):
             if not np.all(np.isfinite(a)):
                 raise ModelFileError(f"{name!r} contains NaN or infinite values")
             if np.max(np.abs(a), initial=0) > MAX_ABS_PARAM:
-                raise ModelFileError(f"{name!r} holds absurdly large values "
-                                     f"(above {MAX_ABS_PARAM:g})")
+                raise ModelFileError(
+                    f"{name!r} holds absurdly large values (above {MAX_ABS_PARAM:g})"
+                )
             bucket.append(a)
     used = {"sizes", "meta"} | {f"{p}{i}" for p in "Wb" for i in range(len(sizes) - 1)}
     extra = set(arrays) - used
@@ -223,9 +245,11 @@ def _check_meta(arrays: dict) -> dict:
     if not isinstance(meta, dict):
         raise ModelFileError("the 'meta' entry must be a JSON object")
     try:
-        check_options(meta.get("init", "normal"), meta.get("cost", "quadratic"),
-                      meta.get("l2", 0.0))
+        check_options(
+            meta.get("init", "normal"), meta.get("cost", "quadratic"), meta.get("l2", 0.0)
+        )
     except ValueError as e:
-        raise ModelFileError(f"the 'meta' entry names an unknown init or cost, or a bad "
-                             f"l2: {e}") from None
+        raise ModelFileError(
+            f"the 'meta' entry names an unknown init or cost, or a bad l2: {e}"
+        ) from None
     return meta

@@ -46,9 +46,9 @@ SHIPPED: tuple[ShippedModel, ...] = (
 class Reading:
     """What one network makes of one prepared drawing."""
 
-    answer: int                  # the digit: the index of the largest output activation
-    output: np.ndarray           # (10,) output activations, each in (0, 1); not probabilities
-    hidden: list[np.ndarray]     # each hidden layer's activations, (N,) each
+    answer: int  # the digit: the index of the largest output activation
+    output: np.ndarray  # (10,) output activations, each in (0, 1); not probabilities
+    hidden: list[np.ndarray]  # each hidden layer's activations, (N,) each
 
 
 def read(net: Network, image: np.ndarray) -> Reading:

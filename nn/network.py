@@ -73,15 +73,23 @@ def check_options(init, cost, l2) -> None:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
     number = isinstance(l2, (int, float, np.integer, np.floating)) and not isinstance(l2, bool)
     if not (number and np.isfinite(l2) and 0 <= l2 <= L2_MAX):
-        raise ValueError(f"L2 regularisation lambda must be a number from 0 to {L2_MAX:g}, "
-                         f"got {l2!r}")
+        raise ValueError(
+            f"L2 regularisation lambda must be a number from 0 to {L2_MAX:g}, got {l2!r}"
+        )
 
 
 class Network:
     """A [784, N, ..., 10] network of sigmoid neurons; see the module docstring."""
 
-    def __init__(self, sizes, *, init: str = "normal", cost: str = "quadratic",
-                 l2: float = 0.0, seed: int | None = None):
+    def __init__(
+        self,
+        sizes,
+        *,
+        init: str = "normal",
+        cost: str = "quadratic",
+        l2: float = 0.0,
+        seed: int | None = None,
+    ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"a network needs at least two layers of >= 1 neuron, got {sizes}")
@@ -89,8 +97,9 @@ class Network:
         self.sizes = sizes
         self.init, self.cost, self.l2 = init, cost, float(l2)
         rng = np.random.default_rng(seed)
-        self.params = [self._initial_layer(rng, n_in, n_out)
-                       for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.params = [
+            self._initial_layer(rng, n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        ]
 
     def _initial_layer(self, rng, n_in: int, n_out: int) -> np.ndarray:
         scale = 1.0 if self.init == "normal" else 1.0 / np.sqrt(n_in)
@@ -147,8 +156,9 @@ class Network:
         x = np.asarray(x)
         if x.ndim == 1:
             return self.activations(x)[-1]
-        blocks = [self._forward(as_unit_float(x[i:i + _CHUNK]))[0][-1]
-                  for i in range(0, len(x), _CHUNK)]
+        blocks = [
+            self._forward(as_unit_float(x[i : i + _CHUNK]))[0][-1] for i in range(0, len(x), _CHUNK)
+        ]
         return np.concatenate(blocks) if blocks else np.empty((0, self.sizes[-1]), DTYPE)
 
     def predict(self, x: np.ndarray):
@@ -170,8 +180,8 @@ class Network:
         targets = np.eye(self.sizes[-1], dtype=DTYPE)
         total = 0.0
         for i in range(0, len(images), _CHUNK):
-            layers, z = self._forward(as_unit_float(images[i:i + _CHUNK]))
-            total += self._cost_sum(layers[-1], z, targets[labels[i:i + _CHUNK]])
+            layers, z = self._forward(as_unit_float(images[i : i + _CHUNK]))
+            total += self._cost_sum(layers[-1], z, targets[labels[i : i + _CHUNK]])
         n = max(len(images), 1)
         penalty = 0.5 * self.l2 / n * sum(float(np.sum(np.square(w))) for w in self.weights)
         return total / n + penalty
@@ -183,5 +193,7 @@ class Network:
         return float(np.sum(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)))
 
     def __repr__(self) -> str:
-        return (f"Network({layers_label(self.sizes)}, init={self.init!r}, cost={self.cost!r}, "
-                f"l2={self.l2})")
+        return (
+            f"Network({layers_label(self.sizes)}, init={self.init!r}, cost={self.cost!r}, "
+            f"l2={self.l2})"
+        )

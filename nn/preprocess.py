@@ -214,7 +214,7 @@ def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     r0, c0 = rows[0], cols[0]
-    region = np.s_[r0:rows[-1] + 1, c0:cols[-1] + 1]
+    region = np.s_[r0 : rows[-1] + 1, c0 : cols[-1] + 1]
     mass = np.where(mask[region], ink[region], 0.0)
     top, bottom = _trimmed_span(mass.sum(axis=1))
     left, right = _trimmed_span(mass.sum(axis=0))

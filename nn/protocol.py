@@ -29,15 +29,15 @@ from .settings import Limits, Settings
 
 
 class State(enum.Enum):
-    QUEUED = "queued"        # submitted, waiting for a free slot
-    STARTING = "starting"    # has a slot; its worker is being started
+    QUEUED = "queued"  # submitted, waiting for a free slot
+    STARTING = "starting"  # has a slot; its worker is being started
     RUNNING = "running"
     PAUSED = "paused"
-    FINISHED = "finished"    # trained every epoch
-    STOPPED = "stopped"      # stopped early: by the visitor, a limit, or the server
-    FAILED = "failed"        # an error; `reason` says which
+    FINISHED = "finished"  # trained every epoch
+    STOPPED = "stopped"  # stopped early: by the visitor, a limit, or the server
+    FAILED = "failed"  # an error; `reason` says which
 
-    def to(self, new: "State") -> "State":
+    def to(self, new: State) -> State:
         """`new`, if a run in this state may become it (staying the same is allowed)."""
         if new is not self and new not in _NEXT[self]:
             raise IllegalTransition(f"a run cannot go from {self.value} to {new.value}")
@@ -68,13 +68,13 @@ _NEXT = {
 class TeachJob:
     """A network to fine-tune on taught drawings (the arguments of `nn.teach.fine_tune`)."""
 
-    weights: tuple        # (weights, biases) of the network to teach, as numpy arrays
+    weights: tuple  # (weights, biases) of the network to teach, as numpy arrays
     init: str
     cost: str
     l2: float
-    pixels: np.ndarray    # (k, 784) uint8: the taught drawings, as MNIST stores digits
+    pixels: np.ndarray  # (k, 784) uint8: the taught drawings, as MNIST stores digits
     labels: tuple[int, ...]
-    options: dict = field(default_factory=dict)   # fine_tune's keyword options (copies, ...)
+    options: dict = field(default_factory=dict)  # fine_tune's keyword options (copies, ...)
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class Start:
 
     settings: Settings | None
     limits: Limits
-    data_folder: str      # where nn.run_manager.write_shared_data put MNIST
-    report_every: float   # seconds between metric points
+    data_folder: str  # where nn.run_manager.write_shared_data put MNIST
+    report_every: float  # seconds between metric points
     teach: TeachJob | None = None
 
 
@@ -117,7 +117,7 @@ Command = Pause | Resume | Stop | SetEta
 class Taught:
     """What a teach job produced (`nn.teach.TeachResult`, the network as its arrays)."""
 
-    weights: tuple        # (weights, biases) of the fine-tuned copy
+    weights: tuple  # (weights, biases) of the fine-tuned copy
     answers: tuple[int, ...]
     answers_before: tuple[int, ...]
     accuracy_before: float | None
@@ -133,9 +133,9 @@ class Report:
 
     state: State
     reason: str = ""
-    progress: float = 0.0                 # epochs done, fractional
-    elapsed: float = 0.0                  # seconds of training, pauses excluded
-    points: tuple[dict, ...] = ()         # new metric points (nn.trainer.Point as dicts)
-    eta_changes: tuple[tuple[float, float], ...] = ()   # new (epoch, eta) changes
-    weights: tuple | None = None          # (weights, biases) as of the newest point
-    taught: Taught | None = None          # a teach job's result, in its FINISHED report
+    progress: float = 0.0  # epochs done, fractional
+    elapsed: float = 0.0  # seconds of training, pauses excluded
+    points: tuple[dict, ...] = ()  # new metric points (nn.trainer.Point as dicts)
+    eta_changes: tuple[tuple[float, float], ...] = ()  # new (epoch, eta) changes
+    weights: tuple | None = None  # (weights, biases) as of the newest point
+    taught: Taught | None = None  # a teach job's result, in its FINISHED report

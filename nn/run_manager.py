@@ -62,8 +62,7 @@ from .settings import Limits, Settings, check_eta
 from .teach import TeachError, TeachResult, check_lesson
 from .trainer import metadata
 
-ARRAYS = ("train_images", "train_labels", "val_images", "val_labels",
-          "test_images", "test_labels")
+ARRAYS = ("train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -77,14 +76,18 @@ def write_shared_data(data, folder: Path) -> Path:
 
 def open_shared_data(folder) -> mnist.MnistData:
     """MNIST as read-only memory maps of the files `write_shared_data` wrote."""
-    return mnist.MnistData(**{name: np.load(Path(folder) / f"{name}.npy", mmap_mode="r",
-                                             allow_pickle=False) for name in ARRAYS})
+    return mnist.MnistData(
+        **{
+            name: np.load(Path(folder) / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in ARRAYS
+        }
+    )
 
 
 class RunHandle:
     """The page's side of one run; every method is safe to call from any thread."""
 
-    def __init__(self, manager: "RunManager", run_id: int, settings: Settings):
+    def __init__(self, manager: RunManager, run_id: int, settings: Settings):
         self.id, self.settings, self._manager = run_id, settings, manager
         self._lock = threading.Lock()
         self.state, self.reason = State.QUEUED, ""
@@ -144,11 +147,18 @@ class RunHandle:
         """A consistent copy of the run's state for the page to draw ("state" is a
         `State`'s value, e.g. "paused")."""
         with self._lock:
-            view = {"id": self.id, "settings": self.settings, "label": self.settings.label(),
-                    "state": self.state.value,
-                    "reason": self.reason, "history": list(self.history),
-                    "eta_changes": list(self.eta_changes), "eta": self.eta,
-                    "progress": self.progress, "elapsed": self.elapsed}
+            view = {
+                "id": self.id,
+                "settings": self.settings,
+                "label": self.settings.label(),
+                "state": self.state.value,
+                "reason": self.reason,
+                "history": list(self.history),
+                "eta_changes": list(self.eta_changes),
+                "eta": self.eta,
+                "progress": self.progress,
+                "elapsed": self.elapsed,
+            }
         view["queue_position"] = self._manager.queue_position(self)
         rate = view["progress"] / view["elapsed"] if view["elapsed"] > 0 else 0.0
         images = self.settings.train_size * (1 + self.settings.augment)
@@ -165,8 +175,9 @@ class RunHandle:
             return None
         cached = self._network_cache
         if cached is None or cached[0] != version:
-            net = Network.from_arrays(*weights, init=self.settings.init,
-                                      cost=self.settings.cost, l2=self.settings.l2)
+            net = Network.from_arrays(
+                *weights, init=self.settings.init, cost=self.settings.cost, l2=self.settings.l2
+            )
             self._network_cache = cached = (version, net)
         return cached[1]
 
@@ -184,7 +195,7 @@ class RunHandle:
     # -- from the manager's thread --------------------------------------------------------
     def _receive(self, report: Report) -> None:
         if report.state.over:
-            self._final = report   # applied by _end once the process has exited
+            self._final = report  # applied by _end once the process has exited
         else:
             self._apply(report)
 
@@ -216,8 +227,10 @@ class RunHandle:
         if self._final is not None:
             self._apply(self._final)
         else:
-            self._become(State.FAILED, f"the training process ended unexpectedly "
-                                       f"(exit code {self.process.returncode})")
+            self._become(
+                State.FAILED,
+                f"the training process ended unexpectedly (exit code {self.process.returncode})",
+            )
         with self._lock:
             self._conn.close()
             self._conn = None
@@ -226,9 +239,10 @@ class RunHandle:
 class TeachHandle(RunHandle):
     """The page's side of one teach job: `result(timeout)` waits for the fine-tuned copy."""
 
-    def __init__(self, manager: "RunManager", run_id: int, net: Network, job: TeachJob):
-        super().__init__(manager, run_id, Settings(hidden=net.sizes[1], init=net.init,
-                                                   cost=net.cost))
+    def __init__(self, manager: RunManager, run_id: int, net: Network, job: TeachJob):
+        super().__init__(
+            manager, run_id, Settings(hidden=net.sizes[1], init=net.init, cost=net.cost)
+        )
         self.job, self._net = job, net
         self._changed = threading.Condition(self._lock)
 
@@ -262,13 +276,19 @@ class TeachHandle(RunHandle):
             return None
         if state is not State.FINISHED or taught is None:
             raise TeachError(reason or f"the fine-tune {state.value}")
-        net = Network.from_arrays(*taught.weights, init=self._net.init, cost=self._net.cost,
-                                  l2=self._net.l2)
-        return TeachResult(net=net, answers=list(taught.answers),
-                           answers_before=list(taught.answers_before),
-                           accuracy_before=taught.accuracy_before,
-                           accuracy_after=taught.accuracy_after, rounds=taught.rounds,
-                           steps=taught.steps, seconds=taught.seconds)
+        net = Network.from_arrays(
+            *taught.weights, init=self._net.init, cost=self._net.cost, l2=self._net.l2
+        )
+        return TeachResult(
+            net=net,
+            answers=list(taught.answers),
+            answers_before=list(taught.answers_before),
+            accuracy_before=taught.accuracy_before,
+            accuracy_after=taught.accuracy_after,
+            rounds=taught.rounds,
+            steps=taught.steps,
+            seconds=taught.seconds,
+        )
 
     def queue_position(self) -> int | None:
         return self._manager.queue_position(self)
@@ -280,8 +300,14 @@ class RunManager:
     _shared = None
     _shared_lock = threading.Lock()
 
-    def __init__(self, data_dir=None, limits: Limits | None = None, *,
-                 abandon_after: float | None = None, report_every: float = 0.5):
+    def __init__(
+        self,
+        data_dir=None,
+        limits: Limits | None = None,
+        *,
+        abandon_after: float | None = None,
+        report_every: float = 0.5,
+    ):
         self.limits = limits or Limits.from_env()
         self.abandon_after = self.limits.abandon_after if abandon_after is None else abandon_after
         self.data_dir, self.report_every = data_dir, report_every
@@ -299,7 +325,7 @@ class RunManager:
         atexit.register(self.close)
 
     @classmethod
-    def shared(cls) -> "RunManager":
+    def shared(cls) -> RunManager:
         """The server's one manager (created on first use, limits from the environment)."""
         with cls._shared_lock:
             if cls._shared is None or cls._shared._closed:
@@ -324,9 +350,15 @@ class RunManager:
         lesson that cannot be taught, MnistError if MNIST is not on the machine."""
         pixels, labels = check_lesson(net, drawings, labels)
         self.prepare_data()
-        job = TeachJob((tuple(np.array(w) for w in net.weights),
-                        tuple(np.array(b) for b in net.biases)), net.init, net.cost,
-                       float(net.l2), pixels, tuple(int(d) for d in labels), dict(options))
+        job = TeachJob(
+            (tuple(np.array(w) for w in net.weights), tuple(np.array(b) for b in net.biases)),
+            net.init,
+            net.cost,
+            float(net.l2),
+            pixels,
+            tuple(int(d) for d in labels),
+            dict(options),
+        )
         handle = TeachHandle(self, next(self._ids), net, job)
         with self._lock:
             self._queue.append(handle)
@@ -343,8 +375,11 @@ class RunManager:
 
     def counts(self) -> dict:
         with self._lock:
-            return {"training": len(self._active), "waiting": len(self._queue),
-                    "slots": self.limits.max_concurrent}
+            return {
+                "training": len(self._active),
+                "waiting": len(self._queue),
+                "slots": self.limits.max_concurrent,
+            }
 
     def close(self) -> None:
         """Stop every run and worker, remove the shared data files."""
@@ -454,8 +489,11 @@ class RunManager:
     def _start_queued(self) -> None:
         while True:
             with self._lock:
-                if (self._closed or not self._queue
-                        or len(self._active) >= self.limits.max_concurrent):
+                if (
+                    self._closed
+                    or not self._queue
+                    or len(self._active) >= self.limits.max_concurrent
+                ):
                     return
                 handle = self._queue.popleft()
                 self._active.append(handle)
@@ -469,11 +507,19 @@ class RunManager:
         server's main script (Streamlit's) in every worker.
         """
         ours, theirs = socket.socketpair()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
         try:
-            process = subprocess.Popen([sys.executable, "-m", "nn.worker", str(theirs.fileno())],
-                                       pass_fds=[theirs.fileno()], cwd=ROOT, env=env)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "nn.worker", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                cwd=ROOT,
+                env=env,
+            )
         except OSError as e:
             handle._become(State.FAILED, f"could not start a worker: {e}")
             with self._lock:

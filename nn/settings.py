@@ -14,7 +14,7 @@ import numpy as np
 
 from .network import check_options
 
-N_TRAIN = 50_000   # the book's training set: MNIST's first 50,000 training images
+N_TRAIN = 50_000  # the book's training set: MNIST's first 50,000 training images
 
 
 class SettingsError(ValueError):
@@ -40,30 +40,38 @@ class Limits:
 
     max_hidden: int = 200
     max_epochs: int = 50
-    max_seconds: float = 300.0        # training time of one run
+    max_seconds: float = 300.0  # training time of one run
     max_paused_seconds: float = 600.0  # a paused run is stopped after this long
-    max_concurrent: int = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                              else os.cpu_count() or 1)  # the cores this process may use
-    max_augment: int = 0               # distorted copies per image (memory: 39 MB each)
-    abandon_after: float = 60.0        # a run whose page stopped asking is stopped after this
+    max_concurrent: int = max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )  # the cores this process may use
+    max_augment: int = 0  # distorted copies per image (memory: 39 MB each)
+    abandon_after: float = 60.0  # a run whose page stopped asking is stopped after this
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         d = cls()
-        return cls(max_hidden=_env_number("DIGITLAB_MAX_HIDDEN", d.max_hidden),
-                   max_epochs=_env_number("DIGITLAB_MAX_EPOCHS", d.max_epochs),
-                   max_seconds=_env_number("DIGITLAB_MAX_SECONDS", d.max_seconds, float),
-                   max_paused_seconds=_env_number("DIGITLAB_MAX_PAUSED_SECONDS",
-                                                  d.max_paused_seconds, float),
-                   max_concurrent=_env_number("DIGITLAB_MAX_RUNS", d.max_concurrent),
-                   abandon_after=_env_number("DIGITLAB_ABANDON_SECONDS", d.abandon_after,
-                                             float))
+        return cls(
+            max_hidden=_env_number("DIGITLAB_MAX_HIDDEN", d.max_hidden),
+            max_epochs=_env_number("DIGITLAB_MAX_EPOCHS", d.max_epochs),
+            max_seconds=_env_number("DIGITLAB_MAX_SECONDS", d.max_seconds, float),
+            max_paused_seconds=_env_number(
+                "DIGITLAB_MAX_PAUSED_SECONDS", d.max_paused_seconds, float
+            ),
+            max_concurrent=_env_number("DIGITLAB_MAX_RUNS", d.max_concurrent),
+            abandon_after=_env_number("DIGITLAB_ABANDON_SECONDS", d.abandon_after, float),
+        )
 
     @classmethod
-    def unlimited(cls) -> "Limits":
+    def unlimited(cls) -> Limits:
         """For the command line on one's own machine: only the model-file bounds apply."""
-        return cls(max_hidden=2000, max_epochs=10_000, max_seconds=float("inf"),
-                   max_paused_seconds=float("inf"), max_augment=10)
+        return cls(
+            max_hidden=2000,
+            max_epochs=10_000,
+            max_seconds=float("inf"),
+            max_paused_seconds=float("inf"),
+            max_augment=10,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,27 +87,41 @@ class Settings:
     init: str = "normal"
     cost: str = "quadratic"
     l2: float = 0.0
-    augment: int = 0   # distorted copies of each training image added (see nn.augment)
+    augment: int = 0  # distorted copies of each training image added (see nn.augment)
 
-    def check(self, limits: Limits = Limits()) -> "Settings":
+    def check(self, limits: Limits = Limits()) -> Settings:
         """These settings if they are sane and within `limits`; else `SettingsError`."""
-        _require(_is_int(self.hidden) and 1 <= self.hidden <= limits.max_hidden,
-                 f"hidden neurons must be a whole number from 1 to {limits.max_hidden}",
-                 self.hidden)
-        _require(_is_int(self.epochs) and 1 <= self.epochs <= limits.max_epochs,
-                 f"epochs must be a whole number from 1 to {limits.max_epochs}", self.epochs)
-        _require(_is_int(self.train_size) and 10 <= self.train_size <= N_TRAIN,
-                 f"training-set size must be a whole number from 10 to {N_TRAIN}",
-                 self.train_size)
-        _require(_is_int(self.batch_size) and 1 <= self.batch_size <= self.train_size,
-                 "mini-batch size must be a whole number from 1 to the training-set size",
-                 self.batch_size)
-        _require(_is_int(self.seed) and 0 <= self.seed < 2**32,
-                 "seed must be a whole number from 0 to 2^32 - 1", self.seed)
+        _require(
+            _is_int(self.hidden) and 1 <= self.hidden <= limits.max_hidden,
+            f"hidden neurons must be a whole number from 1 to {limits.max_hidden}",
+            self.hidden,
+        )
+        _require(
+            _is_int(self.epochs) and 1 <= self.epochs <= limits.max_epochs,
+            f"epochs must be a whole number from 1 to {limits.max_epochs}",
+            self.epochs,
+        )
+        _require(
+            _is_int(self.train_size) and 10 <= self.train_size <= N_TRAIN,
+            f"training-set size must be a whole number from 10 to {N_TRAIN}",
+            self.train_size,
+        )
+        _require(
+            _is_int(self.batch_size) and 1 <= self.batch_size <= self.train_size,
+            "mini-batch size must be a whole number from 1 to the training-set size",
+            self.batch_size,
+        )
+        _require(
+            _is_int(self.seed) and 0 <= self.seed < 2**32,
+            "seed must be a whole number from 0 to 2^32 - 1",
+            self.seed,
+        )
         check_eta(self.eta)
-        _require(_is_int(self.augment) and 0 <= self.augment <= limits.max_augment,
-                 f"distorted copies must be a whole number from 0 to {limits.max_augment}",
-                 self.augment)
+        _require(
+            _is_int(self.augment) and 0 <= self.augment <= limits.max_augment,
+            f"distorted copies must be a whole number from 0 to {limits.max_augment}",
+            self.augment,
+        )
         try:
             check_options(self.init, self.cost, self.l2)
         except ValueError as e:
@@ -113,17 +135,21 @@ class Settings:
         extras += [f"L2 {self.l2:g}"] if self.l2 else []
         extras += [] if self.train_size == N_TRAIN else [f"{self.train_size:,} images"]
         extras += [f"+{self.augment} distorted copies"] if self.augment else []
-        return " ".join([f"[784, {self.hidden}, 10] eta {self.eta:g} batch {self.batch_size}",
-                         *extras])
+        return " ".join(
+            [f"[784, {self.hidden}, 10] eta {self.eta:g} batch {self.batch_size}", *extras]
+        )
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
 def check_eta(eta) -> float:
     """eta itself, if it is a learning rate a run can use (0 < eta <= 1000)."""
-    _require(_is_number(eta) and 0 < eta <= 1000,
-             "learning rate eta must be a number above 0 and at most 1000", eta)
+    _require(
+        _is_number(eta) and 0 < eta <= 1000,
+        "learning rate eta must be a number above 0 and at most 1000",
+        eta,
+    )
     return float(eta)
 
 

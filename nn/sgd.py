@@ -59,7 +59,7 @@ class SGD:
     def shuffled_batches(self, rng: np.random.Generator, batch_size: int) -> list[np.ndarray]:
         """The index arrays of one epoch's mini-batches, in a fresh random order."""
         order = rng.permutation(len(self.images))
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
     def step(self, batch: np.ndarray, eta: float) -> None:
         """One gradient-descent step on the examples whose indices are in `batch`."""
@@ -88,13 +88,14 @@ class SGD:
         grads = [np.empty_like(layer) for layer in params]
 
         # Gather the batch (a bound .take skips np.take's Python wrapper), pixels to [0, 1].
-        calls = [(self.images.take, (index, 0, pixels)),
-                 (np.copyto, (inputs[0][:, :-1], pixels)),
-                 (np.multiply, (inputs[0], INV255, inputs[0])),
-                 (self.targets.take, (index, 0, target))]
+        calls = [
+            (self.images.take, (index, 0, pixels)),
+            (np.copyto, (inputs[0][:, :-1], pixels)),
+            (np.multiply, (inputs[0], INV255, inputs[0])),
+            (self.targets.take, (index, 0, target)),
+        ]
         for l, layer in enumerate(params):  # forward: a = sigma(w a_in + b), in place
-            calls += [(np.matmul, (inputs[l], layer.T, acts[l])),
-                      (sigmoid, (acts[l], acts[l]))]
+            calls += [(np.matmul, (inputs[l], layer.T, acts[l])), (sigmoid, (acts[l], acts[l]))]
             if l < last:
                 calls.append((np.copyto, (inputs[l + 1][:, :-1], acts[l])))
         out, delta = acts[last], deltas[last]
@@ -105,8 +106,10 @@ class SGD:
         for l in range(last, -1, -1):
             layer = params[l]
             if l > 0:  # BP2, before this layer's weights change
-                calls += [(np.matmul, (deltas[l], layer[:, :-1], deltas[l - 1])),
-                          *_times_slope(acts[l - 1], slopes[l - 1], deltas[l - 1])]
+                calls += [
+                    (np.matmul, (deltas[l], layer[:, :-1], deltas[l - 1])),
+                    *_times_slope(acts[l - 1], slopes[l - 1], deltas[l - 1]),
+                ]
             calls.append((np.matmul, (deltas[l].T, inputs[l], grads[l])))  # BP3 and BP4
             if net.l2 > 0:  # weight decay: w -> (1 - eta lambda / n) w, biases untouched
                 decay = np.zeros((), dtype=DTYPE)
@@ -119,8 +122,11 @@ class SGD:
 
 def _times_slope(a: np.ndarray, slope: np.ndarray, delta: np.ndarray) -> list:
     """delta *= sigma'(z), with sigma'(z) = a (1 - a) for a = sigma(z)."""
-    return [(np.subtract, (ONE, a, slope)), (np.multiply, (slope, a, slope)),
-            (np.multiply, (delta, slope, delta))]
+    return [
+        (np.subtract, (ONE, a, slope)),
+        (np.multiply, (slope, a, slope)),
+        (np.multiply, (delta, slope, delta)),
+    ]
 
 
 def _decay(rate: np.ndarray, m_lambda_over_n: float, decay: np.ndarray) -> None:

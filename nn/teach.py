@@ -30,7 +30,7 @@ import numpy as np
 from .network import Network
 from .sgd import SGD
 
-MAX_TAUGHT = 12          # drawings a tab can teach at once
+MAX_TAUGHT = 12  # drawings a tab can teach at once
 ETA = 0.2  # with the cross-entropy cost: gentle, it nudges a trained network
 
 
@@ -40,14 +40,14 @@ class TeachError(ValueError):
 
 @dataclass(frozen=True)
 class TeachResult:
-    net: Network                  # the fine-tuned copy
-    answers: list[int]            # what the copy reads for each taught drawing
-    answers_before: list[int]     # what the original read for them
+    net: Network  # the fine-tuned copy
+    answers: list[int]  # what the copy reads for each taught drawing
+    answers_before: list[int]  # what the original read for them
     accuracy_before: float | None  # on the test set, when one was given
     accuracy_after: float | None
-    rounds: int                   # rounds of SGD run (each: one pass over the mixed set)
-    steps: int                    # mini-batch steps in all
-    seconds: float                # wall time of the fine-tune itself (not the waiting)
+    rounds: int  # rounds of SGD run (each: one pass over the mixed set)
+    steps: int  # mini-batch steps in all
+    seconds: float  # wall time of the fine-tune itself (not the waiting)
 
 
 def as_pixels(drawings) -> np.ndarray:
@@ -79,10 +79,20 @@ def check_lesson(net: Network, drawings, labels) -> tuple[np.ndarray, np.ndarray
     return pixels, labels.astype(np.intp)
 
 
-def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.ndarray],
-              test: tuple[np.ndarray, np.ndarray] | None = None, copies: int = 10,
-              replay_size: int = 500, batch_size: int = 10, max_rounds: int = 30,
-              eta: float | None = None, seed: int = 0) -> TeachResult:
+def fine_tune(
+    net: Network,
+    drawings,
+    labels,
+    *,
+    replay: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    copies: int = 10,
+    replay_size: int = 500,
+    batch_size: int = 10,
+    max_rounds: int = 30,
+    eta: float | None = None,
+    seed: int = 0,
+) -> TeachResult:
     """Fine-tune a copy of `net` on the taught drawings mixed with replayed MNIST digits."""
     pixels, labels = check_lesson(net, drawings, labels)
     replay_images, replay_labels = replay
@@ -90,13 +100,37 @@ def fine_tune(net: Network, drawings, labels, *, replay: tuple[np.ndarray, np.nd
         raise TeachError("no MNIST digits to replay")
     eta = ETA if eta is None else float(eta)
     start = time.perf_counter()
-    result = _fine_tune(net, pixels, labels, replay_images, replay_labels, test,
-                        copies, replay_size, batch_size, max_rounds, eta, seed)
+    result = _fine_tune(
+        net,
+        pixels,
+        labels,
+        replay_images,
+        replay_labels,
+        test,
+        copies,
+        replay_size,
+        batch_size,
+        max_rounds,
+        eta,
+        seed,
+    )
     return dataclasses.replace(result, seconds=time.perf_counter() - start)
 
 
-def _fine_tune(net, pixels, labels, replay_images, replay_labels, test, copies, replay_size,
-               batch_size, max_rounds, eta, seed) -> TeachResult:
+def _fine_tune(
+    net,
+    pixels,
+    labels,
+    replay_images,
+    replay_labels,
+    test,
+    copies,
+    replay_size,
+    batch_size,
+    max_rounds,
+    eta,
+    seed,
+) -> TeachResult:
     # The copy trains without L2: SGD scales weight decay by the size of the set it trains
     # on, and a few hundred images would shrink every weight far more than MNIST's 50,000.
     # It also learns with the cross-entropy cost whatever the network's own: with the
@@ -109,8 +143,9 @@ def _fine_tune(net, pixels, labels, replay_images, replay_labels, test, copies, 
     answers_before = [int(a) for a in net.predict(pixels.astype(np.float32) / 255)]
     rounds = steps = 0
     while rounds < max_rounds:
-        pick = rng.choice(len(replay_images), size=min(replay_size, len(replay_images)),
-                          replace=False)
+        pick = rng.choice(
+            len(replay_images), size=min(replay_size, len(replay_images)), replace=False
+        )
         images = np.concatenate([taught_x, np.asarray(replay_images[pick], dtype=np.uint8)])
         targets = np.concatenate([taught_y, np.asarray(replay_labels[pick], dtype=np.intp)])
         trainer = SGD(pupil, images, targets)
@@ -126,6 +161,13 @@ def _fine_tune(net, pixels, labels, replay_images, replay_labels, test, copies, 
     if test is not None:
         before = net.evaluate(*test) / len(test[0])
         after = pupil.evaluate(*test) / len(test[0])
-    return TeachResult(net=pupil, answers=answers, answers_before=answers_before,
-                       accuracy_before=before, accuracy_after=after, rounds=rounds,
-                       steps=steps, seconds=0.0)
+    return TeachResult(
+        net=pupil,
+        answers=answers,
+        answers_before=answers_before,
+        accuracy_before=before,
+        accuracy_after=after,
+        rounds=rounds,
+        steps=steps,
+        seconds=0.0,
+    )

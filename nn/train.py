@@ -26,79 +26,159 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m nn.train",
         description="Train a [784, N, 10] sigmoid network on MNIST with mini-batch SGD and "
-                    "print the test-set score after each epoch, as in chapter 1 of Nielsen's "
-                    "'Neural Networks and Deep Learning'.")
-    p.add_argument("--hidden", type=int, default=d.hidden, metavar="N",
-                   help=f"neurons in the hidden layer (default {d.hidden})")
-    p.add_argument("--epochs", type=int, default=d.epochs,
-                   help=f"passes over the training set (default {d.epochs})")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="M",
-                   help=f"examples per mini-batch (default {d.batch_size})")
-    p.add_argument("--eta", type=float, default=d.eta,
-                   help=f"learning rate (default {d.eta})")
-    p.add_argument("--train-size", type=int, default=d.train_size, metavar="N",
-                   help="use only the first N of the 50,000 training images "
-                        f"(default {d.train_size})")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="seed of the initial weights and of the shuffling; the same seed "
-                        f"gives the same run (default {d.seed})")
-    p.add_argument("--init", choices=INITS, default=d.init,
-                   help="initial weights: 'normal' is N(0, 1) as in chapter 1, 'scaled' is "
-                        "N(0, 1/n_in) from chapter 3 (default normal)")
-    p.add_argument("--cost", choices=COSTS, default=d.cost,
-                   help="cost function: quadratic (chapter 1) or cross-entropy (chapter 3) "
-                        "(default quadratic)")
-    p.add_argument("--l2", type=float, default=d.l2, metavar="LAMBDA",
-                   help="L2 regularisation parameter lambda, 0 for none (chapter 3's "
-                        "example uses 5.0) (default 0)")
-    p.add_argument("--augment", type=int, default=0, metavar="K",
-                   help="add K slightly rotated/shifted/thickened copies of each training "
-                        "image (helps with drawn digits; each copy costs 39 MB) (default 0)")
-    p.add_argument("--fonts", metavar="DIR|auto",
-                   help="also train on digits rendered from the .ttf/.otf fonts under DIR "
-                        "('auto': the system's font folders), drawn on the canvas and prepared "
-                        "like a drawing (nn.glyphs); the held-out test families and the "
-                        "Hershey fonts are always left out")
-    p.add_argument("--font-copies", type=int, default=4, metavar="R",
-                   help="renderings of each digit of each font, at random sizes, slants and "
-                        "places (default 4)")
-    p.add_argument("--synthetic", type=int, default=0, metavar="K",
-                   help="also train on K jittered stroke drawings of each digit in the styles "
-                        "people draw (a 1 with a flag, a crossed 7, an open 4, curled 6 and 9, "
-                        "...: nn.glyphs.SHAPES) (default 0)")
+        "print the test-set score after each epoch, as in chapter 1 of Nielsen's "
+        "'Neural Networks and Deep Learning'.",
+    )
+    p.add_argument(
+        "--hidden",
+        type=int,
+        default=d.hidden,
+        metavar="N",
+        help=f"neurons in the hidden layer (default {d.hidden})",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help=f"passes over the training set (default {d.epochs})",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        metavar="M",
+        help=f"examples per mini-batch (default {d.batch_size})",
+    )
+    p.add_argument("--eta", type=float, default=d.eta, help=f"learning rate (default {d.eta})")
+    p.add_argument(
+        "--train-size",
+        type=int,
+        default=d.train_size,
+        metavar="N",
+        help=f"use only the first N of the 50,000 training images (default {d.train_size})",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seed of the initial weights and of the shuffling; the same seed "
+        f"gives the same run (default {d.seed})",
+    )
+    p.add_argument(
+        "--init",
+        choices=INITS,
+        default=d.init,
+        help="initial weights: 'normal' is N(0, 1) as in chapter 1, 'scaled' is "
+        "N(0, 1/n_in) from chapter 3 (default normal)",
+    )
+    p.add_argument(
+        "--cost",
+        choices=COSTS,
+        default=d.cost,
+        help="cost function: quadratic (chapter 1) or cross-entropy (chapter 3) "
+        "(default quadratic)",
+    )
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=d.l2,
+        metavar="LAMBDA",
+        help="L2 regularisation parameter lambda, 0 for none (chapter 3's "
+        "example uses 5.0) (default 0)",
+    )
+    p.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add K slightly rotated/shifted/thickened copies of each training "
+        "image (helps with drawn digits; each copy costs 39 MB) (default 0)",
+    )
+    p.add_argument(
+        "--fonts",
+        metavar="DIR|auto",
+        help="also train on digits rendered from the .ttf/.otf fonts under DIR "
+        "('auto': the system's font folders), drawn on the canvas and prepared "
+        "like a drawing (nn.glyphs); the held-out test families and the "
+        "Hershey fonts are always left out",
+    )
+    p.add_argument(
+        "--font-copies",
+        type=int,
+        default=4,
+        metavar="R",
+        help="renderings of each digit of each font, at random sizes, slants and "
+        "places (default 4)",
+    )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also train on K jittered stroke drawings of each digit in the styles "
+        "people draw (a 1 with a flag, a crossed 7, an open 4, curled 6 and 9, "
+        "...: nn.glyphs.SHAPES) (default 0)",
+    )
     p.add_argument("--save", metavar="PATH", help="write the trained network to this .npz file")
     p.add_argument("--name", default="", help="a name recorded in the saved file's metadata")
-    p.add_argument("--data-dir", metavar="DIR",
-                   help="folder holding the four MNIST .gz files (default: $MNIST_DIR, "
-                        "then the project's data/ folder)")
-    p.add_argument("--download", action="store_true",
-                   help="download MNIST into data/ if it is not found")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder holding the four MNIST .gz files (default: $MNIST_DIR, "
+        "then the project's data/ folder)",
+    )
+    p.add_argument(
+        "--download", action="store_true", help="download MNIST into data/ if it is not found"
+    )
     return p
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings(hidden=args.hidden, eta=args.eta, batch_size=args.batch_size,
-                        epochs=args.epochs, train_size=args.train_size, seed=args.seed,
-                        init=args.init, cost=args.cost, l2=args.l2, augment=args.augment)
+    settings = Settings(
+        hidden=args.hidden,
+        eta=args.eta,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        train_size=args.train_size,
+        seed=args.seed,
+        init=args.init,
+        cost=args.cost,
+        l2=args.l2,
+        augment=args.augment,
+    )
     try:
         data = load_mnist(args.data_dir, download=args.download, progress=_show_download)
         extra, sources = _styled_digits(args)
-        run = TrainingRun(settings, data, limits=Limits.unlimited(), listener=_epoch_printer(),
-                          report_every=float("inf"), extra=extra)
+        run = TrainingRun(
+            settings,
+            data,
+            limits=Limits.unlimited(),
+            listener=_epoch_printer(),
+            report_every=float("inf"),
+            extra=extra,
+        )
     except (MnistError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"Training {settings.label()} for {settings.epochs} epochs, seed {settings.seed}",
-          flush=True)
+    print(
+        f"Training {settings.label()} for {settings.epochs} epochs, seed {settings.seed}",
+        flush=True,
+    )
     run.run()
     best = run.best
-    print(f"Best: epoch {best.epoch - 1:.0f}, {best.test_correct} / {len(data.test_labels)} "
-          f"({best.test_accuracy:.2%}); final {run.final.test_accuracy:.2%}; "
-          f"{run.training_time():.1f} s of training")
+    print(
+        f"Best: epoch {best.epoch - 1:.0f}, {best.test_correct} / {len(data.test_labels)} "
+        f"({best.test_accuracy:.2%}); final {run.final.test_accuracy:.2%}; "
+        f"{run.training_time():.1f} s of training"
+    )
     if args.save:
-        meta = {**run.metadata(), "name": args.name, **sources,
-                "command": shlex.join(["python", "-m", "nn.train", *(argv or sys.argv[1:])])}
+        meta = {
+            **run.metadata(),
+            "name": args.name,
+            **sources,
+            "command": shlex.join(["python", "-m", "nn.train", *(argv or sys.argv[1:])]),
+        }
         print(f"Saved to {save_model(args.save, run.network, meta)}")
     return 0
 
@@ -119,8 +199,11 @@ def _styled_digits(args):
         if not used:
             raise ValueError(f"no usable font (.ttf/.otf drawing the ten digits) in {args.fonts}")
         parts.append((images, labels))
-        meta["fonts"] = {"fonts": len(used), "images": len(labels),
-                         "families": sorted({p.parent.name for p in used})}
+        meta["fonts"] = {
+            "fonts": len(used),
+            "images": len(labels),
+            "families": sorted({p.parent.name for p in used}),
+        }
     if args.synthetic:
         print(f"Drawing {args.synthetic} stroke digits of each kind...", flush=True)
         images, labels = glyphs.stroke_set(args.synthetic, seed=args.seed)
@@ -138,16 +221,23 @@ def _epoch_printer():
 
     def listener(run: TrainingRun, point) -> None:
         if point.end_of_epoch:
-            print(f"Epoch {point.epoch - 1:.0f}: {point.test_correct} / "
-                  f"{len(run.data.test_labels)}  ({point.elapsed - last_end[0]:.2f} s)",
-                  flush=True)
+            print(
+                f"Epoch {point.epoch - 1:.0f}: {point.test_correct} / "
+                f"{len(run.data.test_labels)}  ({point.elapsed - last_end[0]:.2f} s)",
+                flush=True,
+            )
             last_end[0] = point.elapsed
+
     return listener
 
 
 def _show_download(done: int, total: int, name: str) -> None:
-    print(f"\rdownloading {name}: {done / 2**20:.1f} / {total / 2**20:.1f} MB",
-          end="" if done < total else "\n", file=sys.stderr, flush=True)
+    print(
+        f"\rdownloading {name}: {done / 2**20:.1f} / {total / 2**20:.1f} MB",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

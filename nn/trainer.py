@@ -29,9 +29,9 @@ from .protocol import Command, Pause, Resume, SetEta, State, Stop
 from .settings import Limits, Settings, check_eta
 from .sgd import SGD
 
-COST_SAMPLE = 1000       # training images on which the training cost is measured
-PARTIAL_SAMPLE = 2000    # validation and test images measured between epochs
-CHECK_EVERY = 8          # mini-batches between two calls to the control
+COST_SAMPLE = 1000  # training images on which the training cost is measured
+PARTIAL_SAMPLE = 2000  # validation and test images measured between epochs
+CHECK_EVERY = 8  # mini-batches between two calls to the control
 
 
 @dataclass
@@ -51,32 +51,42 @@ class Point:
 class Control:
     """Where a run's commands come from. This one never has any (the command line's)."""
 
-    def poll(self, run: "TrainingRun") -> list[Command]:
+    def poll(self, run: TrainingRun) -> list[Command]:
         """The commands that arrived since the last call; must not block."""
         return []
 
-    def wait(self, run: "TrainingRun", timeout: float) -> Command | None:
+    def wait(self, run: TrainingRun, timeout: float) -> Command | None:
         """Called while the run is paused: the next command, or None after `timeout` s."""
         return None
 
 
-def metadata(settings: Settings, progress: float, final: dict | None,
-             eta_changes) -> dict:
+def metadata(settings: Settings, progress: float, final: dict | None, eta_changes) -> dict:
     """What a model file saved from a run records about it (`final`: its last point)."""
     final = final or {}
-    return {"settings": dataclasses.asdict(settings), "seed": settings.seed,
-            "epochs": round(progress, 3),
-            "test_accuracy": final.get("test_accuracy"),
-            "validation_accuracy": final.get("val_accuracy"),
-            "eta_changes": [tuple(change) for change in eta_changes]}
+    return {
+        "settings": dataclasses.asdict(settings),
+        "seed": settings.seed,
+        "epochs": round(progress, 3),
+        "test_accuracy": final.get("test_accuracy"),
+        "validation_accuracy": final.get("val_accuracy"),
+        "eta_changes": [tuple(change) for change in eta_changes],
+    }
 
 
 class TrainingRun:
     """One network being trained on MNIST with mini-batch SGD; see the module docstring."""
 
-    def __init__(self, settings: Settings, data, *, limits: Limits = Limits(),
-                 control: Control | None = None, listener=None, report_every: float = 1.0,
-                 extra=None):
+    def __init__(
+        self,
+        settings: Settings,
+        data,
+        *,
+        limits: Limits = Limits(),
+        control: Control | None = None,
+        listener=None,
+        report_every: float = 1.0,
+        extra=None,
+    ):
         self.settings = settings.check(limits)
         self.limits, self.report_every = limits, report_every
         self.control = control or Control()
@@ -85,16 +95,21 @@ class TrainingRun:
         # (uint8 images (n, 784), labels) trained on beside MNIST's, distorted with them
         # (the command line's font and stroke digits, nn.glyphs)
         self.extra = extra
-        self.network = Network([784, settings.hidden, 10], init=settings.init,
-                               cost=settings.cost, l2=settings.l2, seed=settings.seed)
-        self.state = State.STARTING   # until run() trains
-        self.reason = ""              # why it stopped or failed
-        self.progress = 0.0           # epochs done, fractional
+        self.network = Network(
+            [784, settings.hidden, 10],
+            init=settings.init,
+            cost=settings.cost,
+            l2=settings.l2,
+            seed=settings.seed,
+        )
+        self.state = State.STARTING  # until run() trains
+        self.reason = ""  # why it stopped or failed
+        self.progress = 0.0  # epochs done, fractional
         self.eta = float(settings.eta)
         self.history: list[Point] = []
         self.eta_changes: list[tuple[float, float]] = []  # (epoch, new eta)
         self._stopping = False
-        self._banked, self._segment_start = 0.0, None     # see training_time()
+        self._banked, self._segment_start = 0.0, None  # see training_time()
 
     # -- commands: from the control, or from a listener ---------------------------------
     def apply(self, command: Command) -> None:
@@ -133,7 +148,7 @@ class TrainingRun:
             self.eta_changes.append((self.progress, eta))
 
     # -- the loop -----------------------------------------------------------------------
-    def run(self) -> "TrainingRun":
+    def run(self) -> TrainingRun:
         """Train until the epochs are done, the run is stopped, or a limit is reached."""
         try:
             self._train()
@@ -145,8 +160,8 @@ class TrainingRun:
 
     def _train(self) -> None:
         s = self.settings
-        images = self.data.train_images[:s.train_size]
-        labels = self.data.train_labels[:s.train_size]
+        images = self.data.train_images[: s.train_size]
+        labels = self.data.train_labels[: s.train_size]
         if self.extra is not None and len(self.extra[1]):
             images = np.concatenate([images, self.extra[0]])
             labels = np.concatenate([labels, np.asarray(self.extra[1], dtype=labels.dtype)])
@@ -217,12 +232,16 @@ class TrainingRun:
         val_images, val_labels = d.val_images[:n], d.val_labels[:n]
         test_images, test_labels = d.test_images[:n], d.test_labels[:n]
         test_correct = net.evaluate(test_images, test_labels)
-        point = Point(epoch=epoch,
-                      val_accuracy=net.evaluate(val_images, val_labels) / len(val_labels),
-                      test_accuracy=test_correct / len(test_labels),
-                      test_correct=test_correct,
-                      train_cost=net.total_cost(*self._cost_sample),
-                      elapsed=self.training_time(), eta=self.eta, end_of_epoch=end_of_epoch)
+        point = Point(
+            epoch=epoch,
+            val_accuracy=net.evaluate(val_images, val_labels) / len(val_labels),
+            test_accuracy=test_correct / len(test_labels),
+            test_correct=test_correct,
+            train_cost=net.total_cost(*self._cost_sample),
+            elapsed=self.training_time(),
+            eta=self.eta,
+            end_of_epoch=end_of_epoch,
+        )
         self.history.append(point)
         if self.listener is not None:
             self.listener(self, point)
@@ -242,4 +261,3 @@ class TrainingRun:
         """What a model file saved from this run records about it."""
         final = dataclasses.asdict(self.final) if self.final else None
         return metadata(self.settings, self.progress, final, self.eta_changes)
-

@@ -31,8 +31,8 @@ from .teach import TeachError, fine_tune
 from .trainer import Control, TrainingRun
 
 NICENESS = 10
-PROGRESS_EVERY = 0.2   # seconds between reports when nothing but progress changed
-POLL_EVERY = 0.01      # seconds between two looks at the connection while training
+PROGRESS_EVERY = 0.2  # seconds between reports when nothing but progress changed
+POLL_EVERY = 0.01  # seconds between two looks at the connection while training
 
 
 class Worker(Control):
@@ -50,6 +50,7 @@ class Worker(Control):
         """Receive `Start`, train, send the last report. `data`: MNIST, if not the shared
         files `Start` names (tests)."""
         from .run_manager import open_shared_data
+
         start: Start = self.conn.recv()
         try:
             if data is None:
@@ -57,8 +58,14 @@ class Worker(Control):
             if start.teach is not None:
                 self._send(Report(State.FINISHED, taught=teach(start.teach, data)))
                 return
-            run = TrainingRun(start.settings, data, limits=start.limits, control=self,
-                              listener=self._on_point, report_every=start.report_every)
+            run = TrainingRun(
+                start.settings,
+                data,
+                limits=start.limits,
+                control=self,
+                listener=self._on_point,
+                report_every=start.report_every,
+            )
         except TeachError as e:  # the visitor's lesson: the message is for them
             self._send(Report(State.FAILED, str(e)))
             return
@@ -89,7 +96,7 @@ class Worker(Control):
         return commands
 
     def wait(self, run: TrainingRun, timeout: float) -> Command | None:
-        self.report(run)   # "paused", with the progress it paused at
+        self.report(run)  # "paused", with the progress it paused at
         try:
             if self.conn.poll(None if math.isinf(timeout) else timeout):
                 return self.conn.recv()
@@ -106,19 +113,33 @@ class Worker(Control):
         points did (or `force`), else at most every `PROGRESS_EVERY` seconds."""
         now = time.monotonic()
         state = (run.state, run.reason)
-        if not (force or len(run.history) > self._points_sent
-                or len(run.eta_changes) > self._eta_changes_sent
-                or state != self._state_sent or now - self._sent_at >= PROGRESS_EVERY):
+        if not (
+            force
+            or len(run.history) > self._points_sent
+            or len(run.eta_changes) > self._eta_changes_sent
+            or state != self._state_sent
+            or now - self._sent_at >= PROGRESS_EVERY
+        ):
             return
-        points = run.history[self._points_sent:]
-        eta_changes = run.eta_changes[self._eta_changes_sent:]
+        points = run.history[self._points_sent :]
+        eta_changes = run.eta_changes[self._eta_changes_sent :]
         weights = None
         if points:
-            weights = (tuple(w.copy() for w in run.network.weights),
-                       tuple(b.copy() for b in run.network.biases))
-        self._send(Report(run.state, run.reason, run.progress, run.training_time(),
-                          tuple(dataclasses.asdict(p) for p in points), tuple(eta_changes),
-                          weights))
+            weights = (
+                tuple(w.copy() for w in run.network.weights),
+                tuple(b.copy() for b in run.network.biases),
+            )
+        self._send(
+            Report(
+                run.state,
+                run.reason,
+                run.progress,
+                run.training_time(),
+                tuple(dataclasses.asdict(p) for p in points),
+                tuple(eta_changes),
+                weights,
+            )
+        )
         self._points_sent += len(points)
         self._eta_changes_sent += len(eta_changes)
         self._state_sent, self._sent_at = state, now
@@ -134,14 +155,28 @@ def teach(job: TeachJob, data) -> Taught:
     """Run a teach job on `data` (MNIST): replay its training digits, test on its test set."""
     net = Network.from_arrays(*job.weights, init=job.init, cost=job.cost, l2=job.l2)
     drawings = job.pixels.reshape(-1, 28, 28).astype(np.float32) / 255
-    result = fine_tune(net, drawings, list(job.labels),
-                       replay=(data.train_images, data.train_labels),
-                       test=(data.test_images, data.test_labels), **job.options)
-    weights = (tuple(w.copy() for w in result.net.weights),
-               tuple(b.copy() for b in result.net.biases))
-    return Taught(weights, tuple(result.answers), tuple(result.answers_before),
-                  result.accuracy_before, result.accuracy_after, result.rounds,
-                  result.steps, result.seconds)
+    result = fine_tune(
+        net,
+        drawings,
+        list(job.labels),
+        replay=(data.train_images, data.train_labels),
+        test=(data.test_images, data.test_labels),
+        **job.options,
+    )
+    weights = (
+        tuple(w.copy() for w in result.net.weights),
+        tuple(b.copy() for b in result.net.biases),
+    )
+    return Taught(
+        weights,
+        tuple(result.answers),
+        tuple(result.answers_before),
+        result.accuracy_before,
+        result.accuracy_after,
+        result.rounds,
+        result.steps,
+        result.seconds,
+    )
 
 
 def main(fd: int) -> None:

@@ -19,6 +19,7 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_data(mnist_dir):
     from nn.mnist import shared_mnist
+
     return shared_mnist(mnist_dir)
 
 

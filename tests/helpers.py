@@ -26,8 +26,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 ARTIFACTS = REPO / "artifacts"  # screenshots and server logs (git-ignored), to be looked at
-MNIST_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+MNIST_NAMES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def missing(message: str):
@@ -65,10 +69,16 @@ def wait_until(condition, timeout: float, what: str, every: float = 0.05):
 
 SIZE, PEN = 280, 22
 ONE = [[(140, 45 + 5 * i) for i in range(39)]]  # one vertical stroke, 45 -> 235
-SEVEN = [[(75 + 5 * i, 55) for i in range(28)]  # the top bar, left to right ...
-         + [(210 - 3 * i, 55 + 6 * i) for i in range(31)]]  # ... then down to the left
-ZERO = [[(140 + 62 * math.sin(2 * math.pi * i / 72), 140 - 92 * math.cos(2 * math.pi * i / 72))
-         for i in range(76)]]  # an ellipse of many small moves, closed with a little overlap
+SEVEN = [
+    [(75 + 5 * i, 55) for i in range(28)]  # the top bar, left to right ...
+    + [(210 - 3 * i, 55 + 6 * i) for i in range(31)]
+]  # ... then down to the left
+ZERO = [
+    [
+        (140 + 62 * math.sin(2 * math.pi * i / 72), 140 - 92 * math.cos(2 * math.pi * i / 72))
+        for i in range(76)
+    ]
+]  # an ellipse of many small moves, closed with a little overlap
 STROKES = {0: ZERO, 1: ONE, 7: SEVEN}
 
 
@@ -82,17 +92,24 @@ def canvas_image(strokes, pen: int = PEN) -> np.ndarray:
     for stroke in strokes:
         draw.line(stroke, fill=(255, 255, 255, 255), width=pen, joint="curve")
         for x, y in (stroke[0], stroke[-1]):
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2),
-                         fill=(255, 255, 255, 255))
+            draw.ellipse(
+                (x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=(255, 255, 255, 255)
+            )
     return np.asarray(image)
 
 
 # --- the page in a real browser ------------------------------------------------------------
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1366, "height": 900}  # a common laptop screen
 PROMPT = "Draw a digit on the black square"
 
@@ -107,8 +124,10 @@ def playwright_expect():
             raise
         import pytest
 
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)",
-                    allow_module_level=True)
+        pytest.skip(
+            "playwright is not installed (pip install -r requirements-dev.txt)",
+            allow_module_level=True,
+        )
     return expect
 
 
@@ -141,27 +160,47 @@ def answer(page):
 
 # --- processes and ports -------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_page(port: int, log, env: dict | None = None, cwd: Path = REPO,
-               extra: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_page(
+    port: int, log, env: dict | None = None, cwd: Path = REPO, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """`streamlit run app.py` on 127.0.0.1:port in its own session (so `stop` reaches its
     training workers too), output to the open file `log`; `env` adds to this environment."""
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", *extra],
-        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, **(env or {})})
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            *extra,
+        ],
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     """Wait until `url`/_stcore/health answers 200; AssertionError if the process dies first
     or `timeout` seconds pass."""
+
     def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"{proc.args[0]} exited with {proc.returncode}; see {log}")
@@ -214,6 +253,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 # --- a local MNIST mirror ------------------------------------------------------------------
 
+
 class MirrorServer:
     """A local HTTP server for the MNIST downloader; the first path segment says how to
     misbehave.
@@ -260,9 +300,13 @@ class MirrorServer:
                 if mode == "flaky":
                     mode = "cut" if server.seen["flaky"] == 1 else "good"
                 half = body[: len(body) // 2]
-                sends = {"good": (body, len(body)), "short": (half, len(half)),
-                         "wrong": (bytes(len(body)), len(body)),
-                         "big": (body + b"x" * 100_000, None), "cut": (half, len(body))}
+                sends = {
+                    "good": (body, len(body)),
+                    "short": (half, len(half)),
+                    "wrong": (bytes(len(body)), len(body)),
+                    "big": (body + b"x" * 100_000, None),
+                    "cut": (half, len(body)),
+                }
                 if mode not in sends:
                     self.send_error(400)
                     return
@@ -296,7 +340,7 @@ WAIT = 30_000  # ms; generous for a busy machine, no timing is asserted
 # because the session's `browser` fixture does not hand out the Playwright object.
 PIXEL_7 = {
     "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like "
-                  "Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36",
+    "Gecko) Chrome/159.0.8154.6 Mobile Safari/537.36",
     "viewport": {"width": 412, "height": 839},
     "screen": {"width": 412, "height": 915},
     "device_scale_factor": 2.625,
@@ -314,11 +358,9 @@ def touch_draw(page, strokes) -> None:
     try:
         for stroke in strokes:
             points = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in stroke]
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
-                                                  "touchPoints": [points[0]]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
             for point in points[1:]:
-                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
-                                                      "touchPoints": [point]})
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
@@ -326,10 +368,12 @@ def touch_draw(page, strokes) -> None:
 
 # -- shipped networks ----------------------------------------------------------------------
 
+
 def shipped_models() -> dict:
     """The shipped networks as the page's picker labels them: label -> (network, metadata)."""
     from nn.models import SHIPPED
     from ui.state import label_for
+
     models = {}
     for model in SHIPPED:
         net, meta = model.load()

@@ -10,9 +10,7 @@ the test chose, and, like the real canvas, an empty one whenever the key changes
 from __future__ import annotations
 
 import json
-import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,8 +227,9 @@ def test_the_download_is_named_after_the_network_that_answers(at):
 
 def test_an_uploaded_file_is_added_selected_and_named_after_the_file(at, canvas):
     net, meta = load_model(SHIPPED[1].path)
-    at.file_uploader(key="upload").set_value(("book copy.npz", model_bytes(net, meta),
-                                              "application/octet-stream"))
+    at.file_uploader(key="upload").set_value(
+        ("book copy.npz", model_bytes(net, meta), "application/octet-stream")
+    )
     rerun(at)
     selected = at.selectbox(key="selected").value
     assert selected.startswith("Uploaded book copy.npz: [784, 30, 10]")
@@ -241,17 +240,21 @@ def test_an_uploaded_file_is_added_selected_and_named_after_the_file(at, canvas)
     assert answer(at) == "1"
 
 
-@pytest.mark.parametrize("data, words", [
-    (bytes(range(256)) * 8, "not a zip archive"),
-    (b"PK\x03\x04" + b"\0" * 100, "damaged"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (bytes(range(256)) * 8, "not a zip archive"),
+        (b"PK\x03\x04" + b"\0" * 100, "damaged"),
+    ],
+)
 def test_a_bad_upload_says_why_and_the_network_stays(at, data, words):
     before = at.selectbox(key="selected").value
     at.file_uploader(key="upload").set_value(("bad.npz", data, "application/octet-stream"))
     rerun(at)
     assert at.selectbox(key="selected").value == before
-    assert any(words in un_markdown(e.value) and "bad.npz" in un_markdown(e.value)
-               for e in at.error)
+    assert any(
+        words in un_markdown(e.value) and "bad.npz" in un_markdown(e.value) for e in at.error
+    )
 
 
 # --- untrusted text is shown as text ------------------------------------------------------
@@ -275,21 +278,24 @@ def test_a_model_files_metadata_and_name_are_shown_as_text(at):
     and a colour into the sidebar; they must show literally and start no Markdown."""
     net, _ = load_model(SHIPPED[1].path)
     meta = {"test_accuracy": 0.9, "settings": {"epochs": EVIL, "eta": "![x](http://e.x/y)"}}
-    at.file_uploader(key="upload").set_value((f"{EVIL}.npz", model_bytes(net, meta),
-                                              "application/octet-stream"))
+    at.file_uploader(key="upload").set_value(
+        (f"{EVIL}.npz", model_bytes(net, meta), "application/octet-stream")
+    )
     rerun(at)
     bodies = markdown_bodies(at)
     facts = next(b for b in bodies if b.startswith("Layers "))
-    assert un_markdown(facts).startswith("Layers [784, 30, 10], 90.0 % on test. Trained "
-                                         + EVIL[:40])
+    assert un_markdown(facts).startswith(
+        "Layers [784, 30, 10], 90.0 % on test. Trained " + EVIL[:40]
+    )
     assert "![x](http://e.x/y)" in un_markdown(facts)
-    for body in bodies:   # nothing anywhere can open a link, an image, a tag or a directive
+    for body in bodies:  # nothing anywhere can open a link, an image, a tag or a directive
         assert not re.search(r"\]\(|<[a-z/]|!\[|:red\[", unescaped(body)), body
     note = next(s.value for s in at.success)
     assert EVIL[:40] in un_markdown(note)
     # a bad file's name and the engine's message (which quotes the file's entries) too
-    at.file_uploader(key="upload").set_value((f"{EVIL}.npz", b"PK\x03\x04" + b"\0" * 100,
-                                              "application/octet-stream"))
+    at.file_uploader(key="upload").set_value(
+        (f"{EVIL}.npz", b"PK\x03\x04" + b"\0" * 100, "application/octet-stream")
+    )
     rerun(at)
     error = next(e.value for e in at.error)
     assert EVIL in un_markdown(error)

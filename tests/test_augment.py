@@ -71,12 +71,12 @@ def test_distortions_keep_the_ink_that_makes_the_digit():
     assert kept.min() > 0.4 and kept.max() < 2.2, (kept.min(), kept.max())
     assert 0.85 < np.median(kept) < 1.15
     # Small affine changes: the digit stays near the centre and inside the field.
-    moved = np.array([np.linalg.norm(centre_of_mass(a) - centre_of_mass(b))
-                      for a, b in zip(out, images)])
+    moved = np.array(
+        [np.linalg.norm(centre_of_mass(a) - centre_of_mass(b)) for a, b in zip(out, images)]
+    )
     assert moved.max() < 4.0, moved.max()
     grid = out.reshape(-1, 28, 28)
-    edge = (grid[:, 0].sum(1) + grid[:, -1].sum(1) + grid[:, :, 0].sum(1)
-            + grid[:, :, -1].sum(1))
+    edge = grid[:, 0].sum(1) + grid[:, -1].sum(1) + grid[:, :, 0].sum(1) + grid[:, :, -1].sum(1)
     assert (edge / out.sum(axis=1)).max() < 0.05
     # Most distorted digits still look most like their own original (nearest of the four in
     # pixel distance, a crude judge: a shifted, slanted 1 can be nearer a 7).
@@ -105,8 +105,10 @@ def test_distort_of_one_image_matches_its_shape_and_dtype():
     assert out.shape == (784,) and out.dtype == np.uint8
 
 
-@pytest.mark.parametrize("bad", [np.zeros((3, 784), np.float32), np.zeros((3, 28, 28), np.uint8),
-                                 np.zeros((3, 100), np.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((3, 784), np.float32), np.zeros((3, 28, 28), np.uint8), np.zeros((3, 100), np.uint8)],
+)
 def test_other_shapes_or_dtypes_are_refused(bad):
     with pytest.raises(ValueError, match="uint8"):
         augment.distort_batch(bad, np.random.default_rng(0))

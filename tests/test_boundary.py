@@ -9,8 +9,9 @@ import pytest
 
 from tests.helpers import REPO
 
-ENGINE_MODULES = ["nn"] + sorted(f"nn.{path.stem}" for path in (REPO / "nn").glob("*.py")
-                                 if path.stem != "__init__")
+ENGINE_MODULES = ["nn"] + sorted(
+    f"nn.{path.stem}" for path in (REPO / "nn").glob("*.py") if path.stem != "__init__"
+)
 PAGE_LIBRARIES = ("streamlit", "plotly", "streamlit_drawable_canvas")
 
 PROBE = """import importlib, json, sys
@@ -25,10 +26,16 @@ def page_libraries_loaded() -> dict[str, list[str]]:
     """For each module (and `plotly` itself, to show the probe sees it), the page libraries
     in sys.modules after importing it alone: one fresh interpreter each, all run at once."""
     names = [*ENGINE_MODULES, "plotly"]
-    probes = {name: subprocess.Popen([sys.executable, "-c", PROBE, name, *PAGE_LIBRARIES], cwd=REPO,
-                                     text=True, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-              for name in names}
+    probes = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", PROBE, name, *PAGE_LIBRARIES],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in names
+    }
     loaded = {}
     for name, probe in probes.items():
         out, err = probe.communicate(timeout=120)

@@ -12,10 +12,16 @@ from ui.presets import PRESETS, matching_preset, preset_named
 
 
 def view(run_id, points, eta_changes=()):
-    history = [{"epoch": e, "test_accuracy": t, "val_accuracy": v, "train_cost": c}
-               for e, t, v, c in points]
-    return {"id": run_id, "label": f"run {run_id}", "history": history,
-            "eta_changes": list(eta_changes)}
+    history = [
+        {"epoch": e, "test_accuracy": t, "val_accuracy": v, "train_cost": c}
+        for e, t, v, c in points
+    ]
+    return {
+        "id": run_id,
+        "label": f"run {run_id}",
+        "history": history,
+        "eta_changes": list(eta_changes),
+    }
 
 
 def valid(spec: dict) -> dict:
@@ -33,12 +39,15 @@ def test_every_preset_is_allowed_on_the_public_page():
 
 
 def test_accuracy_figure_has_both_series_per_run_and_reference_lines():
-    views = [view(1, [(0.5, 0.8, 0.81, 0.2), (1, 0.9, 0.91, 0.1)], [(0.5, 0.25)]),
-             view(2, [(1, 0.1, 0.11, 0.5)])]
+    views = [
+        view(1, [(0.5, 0.8, 0.81, 0.2), (1, 0.9, 0.91, 0.1)], [(0.5, 0.25)]),
+        view(2, [(1, 0.1, 0.11, 0.5)]),
+    ]
     fig = accuracy_figure(views, {"chance": 0.1, "average darkness": 0.2225})
     valid(fig)
-    traces = [(t["meta"]["run"], t["meta"]["series"], list(t["x"]), list(t["y"]))
-              for t in fig["data"]]
+    traces = [
+        (t["meta"]["run"], t["meta"]["series"], list(t["x"]), list(t["y"])) for t in fig["data"]
+    ]
     assert traces[0] == (1, "test", [0.5, 1], [80.0, 90.0])
     assert traces[1] == (1, "validation", [0.5, 1], [81.0, 91.0])
     assert traces[2][:2] == (2, "test") and len(traces) == 4

@@ -10,17 +10,46 @@ from nn.train import main, parser
 
 def test_help_explains_every_option():
     text = parser().format_help()
-    for option in ("--hidden", "--epochs", "--batch-size", "--eta", "--train-size", "--seed",
-                   "--init", "--cost", "--l2", "--augment", "--fonts", "--font-copies",
-                   "--synthetic", "--save", "--data-dir", "--download"):
+    for option in (
+        "--hidden",
+        "--epochs",
+        "--batch-size",
+        "--eta",
+        "--train-size",
+        "--seed",
+        "--init",
+        "--cost",
+        "--l2",
+        "--augment",
+        "--fonts",
+        "--font-copies",
+        "--synthetic",
+        "--save",
+        "--data-dir",
+        "--download",
+    ):
         assert option in text
     assert text.count("(default") >= 11
 
 
 def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_path, capsys):
     path = tmp_path / "small.npz"
-    code = main(["--hidden", "20", "--epochs", "3", "--train-size", "5000", "--seed", "4",
-                 "--data-dir", str(mnist_dir), "--save", str(path)])
+    code = main(
+        [
+            "--hidden",
+            "20",
+            "--epochs",
+            "3",
+            "--train-size",
+            "5000",
+            "--seed",
+            "4",
+            "--data-dir",
+            str(mnist_dir),
+            "--save",
+            str(path),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     lines = re.findall(r"^Epoch (\d+): (\d+) / 10000  \(\d+\.\d\d s\)$", out, re.MULTILINE)
@@ -33,17 +62,32 @@ def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_pat
 
 
 def test_same_seed_same_output(mnist_dir, capsys):
-    args = ["--hidden", "10", "--epochs", "2", "--train-size", "2000", "--seed", "9",
-            "--data-dir", str(mnist_dir)]
+    args = [
+        "--hidden",
+        "10",
+        "--epochs",
+        "2",
+        "--train-size",
+        "2000",
+        "--seed",
+        "9",
+        "--data-dir",
+        str(mnist_dir),
+    ]
     main(args)
     first = re.findall(r"Epoch \d+: \d+", capsys.readouterr().out)
     main(args)
     assert re.findall(r"Epoch \d+: \d+", capsys.readouterr().out) == first
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--eta", "-1"], "eta"), (["--hidden", "0"], "hidden"), (["--batch-size", "0"], "batch"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--eta", "-1"], "eta"),
+        (["--hidden", "0"], "hidden"),
+        (["--batch-size", "0"], "batch"),
+    ],
+)
 def test_absurd_settings_give_a_clear_error(mnist_dir, capsys, args, words):
     assert main(args + ["--data-dir", str(mnist_dir)]) == 2
     assert words in capsys.readouterr().err
@@ -51,6 +95,7 @@ def test_absurd_settings_give_a_clear_error(mnist_dir, capsys, args, words):
 
 def test_missing_mnist_says_what_to_do(monkeypatch, tmp_path, capsys):
     import nn.mnist
+
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(nn.mnist, "DATA_DIR", tmp_path)
     assert main(["--data-dir", str(tmp_path / "none")]) == 2
@@ -67,9 +112,28 @@ def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_pat
     (tmp_path / "fonts").mkdir()
     (tmp_path / "fonts" / "PillowDefault.ttf").write_bytes(font.font_bytes)
     path = tmp_path / "styled.npz"
-    code = main(["--hidden", "10", "--epochs", "1", "--train-size", "500", "--seed", "3",
-                 "--fonts", str(tmp_path / "fonts"), "--font-copies", "2", "--synthetic", "5",
-                 "--data-dir", str(mnist_dir), "--save", str(path)])
+    code = main(
+        [
+            "--hidden",
+            "10",
+            "--epochs",
+            "1",
+            "--train-size",
+            "500",
+            "--seed",
+            "3",
+            "--fonts",
+            str(tmp_path / "fonts"),
+            "--font-copies",
+            "2",
+            "--synthetic",
+            "5",
+            "--data-dir",
+            str(mnist_dir),
+            "--save",
+            str(path),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "70 styled digits added" in out  # 10 digits x 2 + 10 x 5
     _net, meta = load_model(path)

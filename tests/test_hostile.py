@@ -27,13 +27,20 @@ def strokes(draw):
     image = Image.new("RGBA", (size, size), (0, 0, 0, 255))
     pen = ImageDraw.Draw(image)
     for _ in range(draw(st.integers(0, 4))):
-        points = draw(st.lists(st.tuples(st.integers(-50, size + 50), st.integers(-50, size + 50)),
-                               min_size=1, max_size=6))
+        points = draw(
+            st.lists(
+                st.tuples(st.integers(-50, size + 50), st.integers(-50, size + 50)),
+                min_size=1,
+                max_size=6,
+            )
+        )
         width = draw(st.integers(1, 200))
         if len(points) == 1:
             x, y = points[0]
-            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2),
-                        fill=(255, 255, 255, 255))
+            pen.ellipse(
+                (x - width / 2, y - width / 2, x + width / 2, y + width / 2),
+                fill=(255, 255, 255, 255),
+            )
         else:
             pen.line(points, fill=(255, 255, 255, 255), width=width)
     return np.asarray(image)
@@ -57,14 +64,17 @@ def test_any_strokes_give_nothing_drawn_or_a_clean_answer(canvas):
             check_reading(image)
 
 
-@pytest.mark.parametrize("canvas", [
-    np.zeros((280, 280, 4), np.uint8),                      # empty, transparent
-    np.full((280, 280, 4), 255, np.uint8),                  # all ink
-    np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
-    np.full((280, 280, 4), np.nan, np.float32),             # NaN everywhere
-    np.full((1, 1, 4), 255, np.uint8),                      # one pixel
-    np.full((4000, 3, 4), 255, np.uint8),                   # a sliver
-])
+@pytest.mark.parametrize(
+    "canvas",
+    [
+        np.zeros((280, 280, 4), np.uint8),  # empty, transparent
+        np.full((280, 280, 4), 255, np.uint8),  # all ink
+        np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),
+        np.full((280, 280, 4), np.nan, np.float32),  # NaN everywhere
+        np.full((1, 1, 4), 255, np.uint8),  # one pixel
+        np.full((4000, 3, 4), 255, np.uint8),  # a sliver
+    ],
+)
 def test_extreme_canvases_never_raise(canvas):
     image = canvas_to_mnist(canvas)
     if image is not None:
@@ -72,8 +82,13 @@ def test_extreme_canvases_never_raise(canvas):
 
 
 @FAST
-@given(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 0.0, 0.5, 1.0, 7.0, 1e30]),
-                min_size=784, max_size=784))
+@given(
+    st.lists(
+        st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 0.0, 0.5, 1.0, 7.0, 1e30]),
+        min_size=784,
+        max_size=784,
+    )
+)
 def test_nan_and_out_of_range_pixels_in_the_model_path_give_a_clean_answer(values):
     check_reading(np.array(values, dtype=np.float32).reshape(28, 28))
 
@@ -98,10 +113,15 @@ def test_random_bytes_are_refused_with_a_message(data):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.sampled_from(["sizes", "meta", "W0", "b0", "W1", "b1", "W9", "x"]),
-                       st.sampled_from(["int8", "float16", "float64", "uint8", "bool"]),
-                       min_size=1, max_size=6),
-       st.integers(0, 3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["sizes", "meta", "W0", "b0", "W1", "b1", "W9", "x"]),
+        st.sampled_from(["int8", "float16", "float64", "uint8", "bool"]),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 3),
+)
 def test_archives_of_arbitrary_arrays_are_refused_or_valid(entries, ndim):
     buf = io.BytesIO()
     rng = np.random.default_rng(ndim)

@@ -75,7 +75,7 @@ def test_grid_puts_the_first_neuron_of_the_order_top_left(net, drawing):
     order = np.arange(12)[::-1]
     grid = insight.weight_grid(blocks, order)
     np.testing.assert_array_equal(grid[:h, :w], blocks[11])
-    np.testing.assert_array_equal(grid[:h, w + 4:2 * w + 4], blocks[10])
+    np.testing.assert_array_equal(grid[:h, w + 4 : 2 * w + 4], blocks[10])
     columns = insight.grid_columns(12)
     assert grid.shape[1] == columns * (w + 4) - 4
 
@@ -88,7 +88,7 @@ def test_activation_bars_are_as_long_as_the_activation(net, drawing):
     for k in (0, 6, 11):
         r, c = divmod(k, insight.grid_columns(12))
         cell_h = h + insight.ACTIVATION_BAR + 2 + 4
-        bar = grid[r * cell_h + h, c * (w + 4):c * (w + 4) + w]
+        bar = grid[r * cell_h + h, c * (w + 4) : c * (w + 4) + w]
         lit = np.all(bar == insight.ACTIVATION_INK, axis=1).sum()
         assert lit == round(activations[k] * w)
 
@@ -116,8 +116,9 @@ def test_ink_overlay_darkens_only_where_there_is_ink(net, drawing):
     plain = insight.diverging(detail.weights, detail.scale)
     over = insight.ink_overlay(detail.weights, drawing, detail.scale)
     np.testing.assert_array_equal(over[drawing == 0], plain[drawing == 0])
-    assert np.all(over[drawing == 1].astype(int).sum(axis=1)
-                  < plain[drawing == 1].astype(int).sum(axis=1))
+    assert np.all(
+        over[drawing == 1].astype(int).sum(axis=1) < plain[drawing == 1].astype(int).sum(axis=1)
+    )
 
 
 def test_fingerprint_follows_the_weights(net):
@@ -143,9 +144,11 @@ def test_confusion_matrix_counts_every_image_once(net, labelled):
     mistakes = insight.Mistakes.of(net, images, labels)
     expected = np.zeros((10, 10), dtype=int)
     for image, label in zip(images, labels):
-        output = sigmoid64(net.weights[1].astype(np.float64)
-                           @ sigmoid64(net.weights[0].astype(np.float64) @ (image / 255.0)
-                                       + net.biases[0]) + net.biases[1])
+        output = sigmoid64(
+            net.weights[1].astype(np.float64)
+            @ sigmoid64(net.weights[0].astype(np.float64) @ (image / 255.0) + net.biases[0])
+            + net.biases[1]
+        )
         expected[label, int(np.argmax(output))] += 1
     np.testing.assert_array_equal(mistakes.matrix, expected)
     assert mistakes.total == 300 and mistakes.correct == int(np.trace(expected))
@@ -205,10 +208,12 @@ def test_a_network_without_ten_outputs_is_refused(labelled):
 @pytest.mark.slow
 def test_shipped_networks_confusion_on_real_mnist(mnist_data):
     from tests.helpers import shipped_models as load_shipped
+
     for net, meta in load_shipped().values():
         mistakes = insight.Mistakes.of(net, mnist_data.test_images, mnist_data.test_labels)
         assert mistakes.total == 10_000
         assert mistakes.correct == net.evaluate(mnist_data.test_images, mnist_data.test_labels)
         assert mistakes.correct / 10_000 == pytest.approx(meta["test_accuracy"], abs=5e-4)
-        np.testing.assert_array_equal(mistakes.matrix.sum(axis=1),
-                                      np.bincount(mnist_data.test_labels, minlength=10))
+        np.testing.assert_array_equal(
+            mistakes.matrix.sum(axis=1), np.bincount(mnist_data.test_labels, minlength=10)
+        )

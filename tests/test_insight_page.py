@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import shipped_models as load_shipped
 from nn.preprocess import canvas_to_mnist
-from ui.presets import PRESETS
 from nn.settings import Limits, Settings
 from tests.helpers import APP, STROKES, canvas_image
+from tests.helpers import shipped_models as load_shipped
+from ui.presets import PRESETS
+from ui.share import link_query, parse_link, shipped_slugs
 
 SEVEN, ZERO = canvas_image(STROKES[7]), canvas_image(STROKES[0])
-from ui.share import link_query, parse_link, shipped_slugs
 
 SHIPPED = list(load_shipped())
 DEFAULT, BOOK = SHIPPED
@@ -44,8 +44,9 @@ def rerun(app: AppTest) -> AppTest:
 
 def texts(app: AppTest) -> str:
     parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
-    parts += [e.value for kind in ("info", "warning", "success", "error")
-              for e in getattr(app, kind)]
+    parts += [
+        e.value for kind in ("info", "warning", "success", "error") for e in getattr(app, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -53,8 +54,9 @@ def texts(app: AppTest) -> str:
 
 
 def parse(query, defaults=Settings()):
-    return parse_link(query, defaults=defaults, choices=CHOICES, limits=Limits(),
-                      shipped=shipped_slugs(SHIPPED))
+    return parse_link(
+        query, defaults=defaults, choices=CHOICES, limits=Limits(), shipped=shipped_slugs(SHIPPED)
+    )
 
 
 def test_a_preset_and_a_shipped_network_by_link():
@@ -64,31 +66,51 @@ def test_a_preset_and_a_shipped_network_by_link():
 
 
 def test_own_settings_by_link():
-    settings, preset, label, ignored = parse({"hidden": "60", "eta": "0.5", "batch": "20",
-                                              "epochs": "5", "images": "10000", "seed": "7",
-                                              "init": "scaled", "cost": "cross-entropy",
-                                              "l2": "5"})
-    assert settings == Settings(hidden=60, eta=0.5, batch_size=20, epochs=5,
-                                train_size=10_000, seed=7, init="scaled",
-                                cost="cross-entropy", l2=5.0)
+    settings, preset, label, ignored = parse(
+        {
+            "hidden": "60",
+            "eta": "0.5",
+            "batch": "20",
+            "epochs": "5",
+            "images": "10000",
+            "seed": "7",
+            "init": "scaled",
+            "cost": "cross-entropy",
+            "l2": "5",
+        }
+    )
+    assert settings == Settings(
+        hidden=60,
+        eta=0.5,
+        batch_size=20,
+        epochs=5,
+        train_size=10_000,
+        seed=7,
+        init="scaled",
+        cost="cross-entropy",
+        l2=5.0,
+    )
     assert preset is None and label is None and ignored == []
 
 
-@pytest.mark.parametrize("query, bad", [
-    ({"hidden": "100000"}, "hidden"),            # beyond the server's limit
-    ({"hidden": "3.5"}, "hidden"),
-    ({"eta": "0.7"}, "eta"),                     # not one of the slider's values
-    ({"eta": "nan"}, "eta"),
-    ({"eta": "inf"}, "eta"),
-    ({"batch": "-1"}, "batch"),
-    ({"epochs": "1e9"}, "epochs"),
-    ({"init": "<script>alert(1)</script>"}, "init"),
-    ({"cost": "'; DROP TABLE"}, "cost"),
-    ({"net": "../../etc/passwd"}, "net"),
-    ({"preset": "0"}, "preset"),
-    ({"preset": "9" * 5000}, "preset"),          # long values are not even parsed
-    ({"seed": "-5"}, "seed"),
-])
+@pytest.mark.parametrize(
+    "query, bad",
+    [
+        ({"hidden": "100000"}, "hidden"),  # beyond the server's limit
+        ({"hidden": "3.5"}, "hidden"),
+        ({"eta": "0.7"}, "eta"),  # not one of the slider's values
+        ({"eta": "nan"}, "eta"),
+        ({"eta": "inf"}, "eta"),
+        ({"batch": "-1"}, "batch"),
+        ({"epochs": "1e9"}, "epochs"),
+        ({"init": "<script>alert(1)</script>"}, "init"),
+        ({"cost": "'; DROP TABLE"}, "cost"),
+        ({"net": "../../etc/passwd"}, "net"),
+        ({"preset": "0"}, "preset"),
+        ({"preset": "9" * 5000}, "preset"),  # long values are not even parsed
+        ({"seed": "-5"}, "seed"),
+    ],
+)
 def test_bad_values_are_ignored_and_named(query, bad):
     settings, preset, label, ignored = parse(query)
     assert ignored == [bad]
@@ -96,19 +118,35 @@ def test_bad_values_are_ignored_and_named(query, bad):
 
 
 def test_values_fine_alone_but_not_together_are_all_ignored():
-    settings, _, _, ignored = parse({"batch": "20", "images": "1000", "hidden": "30"},
-                                    defaults=Settings(train_size=10))
+    settings, _, _, ignored = parse(
+        {"batch": "20", "images": "1000", "hidden": "30"}, defaults=Settings(train_size=10)
+    )
     # batch 20 > 10 images alone; with 1,000 images all three are fine together
     assert settings is not None and settings.batch_size == 20 and ignored == []
-    settings, _, _, ignored = parse({"batch": "20", "epochs": "2"},
-                                    defaults=Settings(train_size=10))
+    settings, _, _, ignored = parse(
+        {"batch": "20", "epochs": "2"}, defaults=Settings(train_size=10)
+    )
     assert "batch" in ignored and settings.epochs == 2
 
 
-@pytest.mark.parametrize("settings", [
-    PRESETS[1].settings, PRESETS[4].settings.replace(seed=9),
-    Settings(hidden=60, eta=0.5, batch_size=20, epochs=5, train_size=10_000, seed=7,
-             init="scaled", cost="cross-entropy", l2=5.0)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        PRESETS[1].settings,
+        PRESETS[4].settings.replace(seed=9),
+        Settings(
+            hidden=60,
+            eta=0.5,
+            batch_size=20,
+            epochs=5,
+            train_size=10_000,
+            seed=7,
+            init="scaled",
+            cost="cross-entropy",
+            l2=5.0,
+        ),
+    ],
+)
 def test_a_link_gives_back_its_settings(settings):
     shipped = shipped_slugs(SHIPPED)
     query = link_query(settings, BOOK, shipped)
@@ -132,8 +170,15 @@ def test_opening_a_link_sets_up_the_experiment(canvas):
 
 
 def test_a_hostile_link_gives_a_notice_not_an_error(canvas):
-    app = page(canvas, {"eta": "<img src=x onerror=alert(1)>", "hidden": "-3",
-                        "net": "x" * 10_000, "utm_source": "mail"})
+    app = page(
+        canvas,
+        {
+            "eta": "<img src=x onerror=alert(1)>",
+            "hidden": "-3",
+            "net": "x" * 10_000,
+            "utm_source": "mail",
+        },
+    )
     assert app.session_state.t_hidden == PRESETS[0].settings.hidden
     assert app.session_state.selected == DEFAULT
     notice = app.toast[0].value
@@ -192,6 +237,7 @@ def test_mistakes_panel_counts_the_test_digits(canvas, mnist_dir, mnist_data, mo
 
 def test_mistakes_panel_without_mnist_says_so(canvas, monkeypatch):
     import ui.mistakes
+
     monkeypatch.setattr(ui.mistakes, "find_mnist_dir", lambda: None)
     app = page(canvas, mistakes_open=True)
     assert "not on this server" in texts(app)
@@ -204,8 +250,7 @@ def test_mistakes_panel_without_mnist_says_so(canvas, monkeypatch):
 
 
 @pytest.mark.slow
-def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_dir,
-                                                                   monkeypatch):
+def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_dir, monkeypatch):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     app = page(canvas, selected=BOOK)
     canvas.image = ZERO
@@ -227,6 +272,7 @@ def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_
 
 def test_teaching_without_mnist_says_so(canvas, monkeypatch):
     import ui.teach
+
     monkeypatch.setattr(ui.teach, "find_mnist_dir", lambda: None)
     app = page(canvas)
     canvas.image = SEVEN
@@ -259,12 +305,13 @@ class NoFreeSlot:
 
             def stop(self, reason="stopped"):
                 manager.stopped.append(reason)
+
         return Queued()
 
 
-def test_teaching_without_a_free_slot_says_so_and_keeps_the_drawing(canvas, mnist_dir,
-                                                                    monkeypatch):
+def test_teaching_without_a_free_slot_says_so_and_keeps_the_drawing(canvas, mnist_dir, monkeypatch):
     import ui.teach
+
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     manager = NoFreeSlot()
     monkeypatch.setattr(ui.teach, "RunManager", manager)
@@ -294,8 +341,11 @@ def panels_with_a_run():
 
     shipped = list(load_shipped().items())
     (label, (net, _)), (_, (trained, _)) = shipped
-    run = types.SimpleNamespace(network=lambda: trained, over=st.session_state.run_over,
-                                settings=types.SimpleNamespace(label=lambda: "[784, 30, 10] eta 3"))
+    run = types.SimpleNamespace(
+        network=lambda: trained,
+        over=st.session_state.run_over,
+        settings=types.SimpleNamespace(label=lambda: "[784, 30, 10] eta 3"),
+    )
     neurons_ui(net, label, None, run)
     mistakes_ui(net, label, run)
 

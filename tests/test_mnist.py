@@ -52,10 +52,13 @@ def _assert_verified(dest: Path):
 
 # --------------------------------------------------------------------------- real data
 
+
 def test_shapes_dtypes_counts_and_split(data):
-    for images, labels, n in ((data.train_images, data.train_labels, 50_000),
-                              (data.val_images, data.val_labels, 10_000),
-                              (data.test_images, data.test_labels, 10_000)):
+    for images, labels, n in (
+        (data.train_images, data.train_labels, 50_000),
+        (data.val_images, data.val_labels, 10_000),
+        (data.test_images, data.test_labels, 10_000),
+    ):
         assert images.shape == (n, 784) and images.dtype == np.uint8
         assert labels.shape == (n,) and labels.dtype == np.uint8
     assert data.train_images.max() == 255 and data.train_images.min() == 0
@@ -68,16 +71,24 @@ def test_shapes_dtypes_counts_and_split(data):
 
 
 def test_arrays_are_read_only_and_train_val_share_one_buffer(data):
-    for name in ("train_images", "train_labels", "val_images", "val_labels", "test_images",
-                 "test_labels"):
+    for name in (
+        "train_images",
+        "train_labels",
+        "val_images",
+        "val_labels",
+        "test_images",
+        "test_labels",
+    ):
         array = getattr(data, name)
         with pytest.raises(ValueError):
             array[0] = 1
     for train, val in ((data.train_images, data.val_images), (data.train_labels, data.val_labels)):
         # Validation starts right where train ends, in the same buffer: views, no copies.
         assert np.shares_memory(train.base, val)
-        assert val.__array_interface__["data"][0] - train.__array_interface__["data"][0] \
+        assert (
+            val.__array_interface__["data"][0] - train.__array_interface__["data"][0]
             == train.nbytes
+        )
 
 
 def test_average_darkness_matches_the_book(data):
@@ -95,8 +106,10 @@ def test_shared_mnist_is_one_object_for_all_callers(mnist_dir, monkeypatch):
     real_load = mnist.load_mnist
     monkeypatch.setattr(mnist, "load_mnist", lambda d: loads.append(d) or real_load(d))
     results = []
-    threads = [threading.Thread(target=lambda: results.append(mnist.shared_mnist(mnist_dir)))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(mnist.shared_mnist(mnist_dir)))
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -108,6 +121,7 @@ def test_shared_mnist_is_one_object_for_all_callers(mnist_dir, monkeypatch):
 
 
 # --------------------------------------------------------------------------- finding
+
 
 def _touch_all(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -143,6 +157,7 @@ def test_missing_files_error_says_where_and_how(isolated, tmp_path, monkeypatch)
 
 # --------------------------------------------------------------------------- bad files
 
+
 def _folder_of_real_files(mnist_dir: Path, target: Path, **replace: bytes) -> Path:
     """The four real files copied into `target`; `replace` maps a name to other content."""
     target.mkdir()
@@ -154,9 +169,11 @@ def _folder_of_real_files(mnist_dir: Path, target: Path, **replace: bytes) -> Pa
 @pytest.mark.parametrize("case", ["cut short", "one byte changed", "another file's content"])
 def test_a_file_that_is_not_the_published_one_is_refused_by_name(mnist_dir, tmp_path, case):
     real = (mnist_dir / mnist.TEST_LABELS).read_bytes()
-    bad = {"cut short": real[:-10],
-           "one byte changed": real[:100] + bytes([real[100] ^ 1]) + real[101:],
-           "another file's content": (mnist_dir / mnist.TRAIN_LABELS).read_bytes()}[case]
+    bad = {
+        "cut short": real[:-10],
+        "one byte changed": real[:100] + bytes([real[100] ^ 1]) + real[101:],
+        "another file's content": (mnist_dir / mnist.TRAIN_LABELS).read_bytes(),
+    }[case]
     folder = _folder_of_real_files(mnist_dir, tmp_path / "bad", **{mnist.TEST_LABELS: bad})
     with pytest.raises(MnistError) as info:
         mnist.load_mnist(folder)
@@ -176,11 +193,14 @@ def test_an_unreadable_file_is_a_clear_error(mnist_dir, tmp_path):
 
 # --------------------------------------------------------------------------- downloading
 
+
 def test_download_falls_back_to_second_mirror_with_progress(server, tmp_path):
     calls = []
-    dest = mnist.download_mnist(tmp_path / "data",
-                                mirrors=[server.url("wrong"), server.url("good")],
-                                progress=lambda *args: calls.append(args))
+    dest = mnist.download_mnist(
+        tmp_path / "data",
+        mirrors=[server.url("wrong"), server.url("good")],
+        progress=lambda *args: calls.append(args),
+    )
     assert dest == tmp_path / "data"
     _assert_verified(dest)
     assert all(total == TOTAL_BYTES and name in FILES for _, total, name in calls)
@@ -251,9 +271,11 @@ def test_present_good_files_are_not_downloaded_again(server, mnist_dir, tmp_path
 
 def test_load_with_download_fetches_into_the_given_folder(server, isolated, tmp_path, monkeypatch):
     real_download = mnist.download_mnist
-    monkeypatch.setattr(mnist, "download_mnist",
-                        lambda dest, progress=None: real_download(dest, [server.url("good")],
-                                                                  progress))
+    monkeypatch.setattr(
+        mnist,
+        "download_mnist",
+        lambda dest, progress=None: real_download(dest, [server.url("good")], progress),
+    )
     data = mnist.load_mnist(tmp_path / "fresh", download=True)
     _assert_verified(tmp_path / "fresh")
     assert len(data.test_labels) == 10_000

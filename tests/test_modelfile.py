@@ -21,8 +21,13 @@ def npz(**arrays) -> bytes:
 
 def good_arrays(hidden=5):
     net = Network([784, hidden, 10], seed=0)
-    return {"sizes": np.array([784, hidden, 10]), "W0": net.weights[0], "b0": net.biases[0],
-            "W1": net.weights[1], "b1": net.biases[1]}
+    return {
+        "sizes": np.array([784, hidden, 10]),
+        "W0": net.weights[0],
+        "b0": net.biases[0],
+        "W1": net.weights[1],
+        "b1": net.biases[1],
+    }
 
 
 def test_round_trip_keeps_weights_and_metadata(tmp_path):
@@ -46,6 +51,7 @@ def test_save_replaces_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch
 
     def broken_replace(src, dst):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
         save_model(path, Network([784, 4, 10], seed=1))
@@ -102,8 +108,10 @@ BAD_FILES = {
     "extra layer entry": (with_changes(W2=np.zeros((3, 3), np.float32)), "do not use"),
     "meta not json": (with_changes(meta=np.frombuffer(b"{oops", np.uint8)), "not valid JSON"),
     "meta not object": (with_changes(meta=np.frombuffer(b"[1, 2]", np.uint8)), "JSON object"),
-    "meta bad cost": (with_changes(meta=np.frombuffer(json.dumps({"cost": "x"}).encode(),
-                                                      np.uint8)), "unknown init or cost"),
+    "meta bad cost": (
+        with_changes(meta=np.frombuffer(json.dumps({"cost": "x"}).encode(), np.uint8)),
+        "unknown init or cost",
+    ),
 }
 
 
@@ -168,7 +176,7 @@ def test_fuzzed_files_never_raise_anything_but_model_file_error():
         for _ in range(rng.integers(1, 20)):
             data[rng.integers(len(data))] = rng.integers(256)
         if rng.random() < 0.3:
-            data = data[:rng.integers(len(data))]
+            data = data[: rng.integers(len(data))]
         try:
             net, _ = load_model(bytes(data))
             assert all(np.all(np.isfinite(p)) for p in net.params)

@@ -53,8 +53,7 @@ def test_total_cost_quadratic_and_cross_entropy_by_hand():
         else:
             per_image = -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=1)
         penalty = 0.5 * 1.0 / 2 * np.sum(net.weights[0].astype(np.float64) ** 2)
-        assert net.total_cost(images, labels) == pytest.approx(per_image.mean() + penalty,
-                                                               rel=1e-5)
+        assert net.total_cost(images, labels) == pytest.approx(per_image.mean() + penalty, rel=1e-5)
 
 
 def test_initialisation_follows_the_chosen_scheme():
@@ -84,10 +83,16 @@ def test_as_unit_float_scales_uint8_only():
     assert as_unit_float(floats) is floats
 
 
-@pytest.mark.parametrize("bad", [dict(sizes=[784]), dict(sizes=[784, 0, 10]),
-                                 dict(sizes=[784, 30, 10], init="zeros"),
-                                 dict(sizes=[784, 30, 10], cost="hinge"),
-                                 dict(sizes=[784, 30, 10], l2=float("nan"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(sizes=[784]),
+        dict(sizes=[784, 0, 10]),
+        dict(sizes=[784, 30, 10], init="zeros"),
+        dict(sizes=[784, 30, 10], cost="hinge"),
+        dict(sizes=[784, 30, 10], l2=float("nan")),
+    ],
+)
 def test_bad_options_are_refused(bad):
     with pytest.raises(ValueError):
         Network(**bad)

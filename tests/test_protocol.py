@@ -22,9 +22,13 @@ from nn.protocol import (
 from nn.settings import Limits, Settings
 
 ALLOWED = {
-    (State.QUEUED, State.STARTING), (State.QUEUED, State.STOPPED), (State.QUEUED, State.FAILED),
-    (State.STARTING, State.RUNNING), (State.STARTING, State.PAUSED),
-    (State.RUNNING, State.PAUSED), (State.PAUSED, State.RUNNING),
+    (State.QUEUED, State.STARTING),
+    (State.QUEUED, State.STOPPED),
+    (State.QUEUED, State.FAILED),
+    (State.STARTING, State.RUNNING),
+    (State.STARTING, State.PAUSED),
+    (State.RUNNING, State.PAUSED),
+    (State.PAUSED, State.RUNNING),
     *((state, end) for state in (State.STARTING, State.RUNNING, State.PAUSED) for end in OVER),
 }
 
@@ -43,14 +47,20 @@ def test_states_are_queued_active_or_over():
     assert ACTIVE | OVER | {State.QUEUED} == set(State)
     assert not ACTIVE & OVER
     assert [s for s in State if s.over] == [State.FINISHED, State.STOPPED, State.FAILED]
-    assert State("paused") is State.PAUSED   # the page reads states by their values
+    assert State("paused") is State.PAUSED  # the page reads states by their values
 
 
 def test_messages_survive_pickling():
     weights = ((np.ones((3, 784), np.float32),), (np.zeros(3, np.float32),))
     report = Report(State.PAUSED, "", 1.5, 2.25, ({"epoch": 1.5},), ((1.5, 0.5),), weights)
-    messages = [Start(Settings(), Limits(), "/tmp/x", 0.5), Pause(), Resume(), Stop("why"),
-                SetEta(0.5), report]
+    messages = [
+        Start(Settings(), Limits(), "/tmp/x", 0.5),
+        Pause(),
+        Resume(),
+        Stop("why"),
+        SetEta(0.5),
+        report,
+    ]
     for message in messages[:-1]:
         assert pickle.loads(pickle.dumps(message)) == message
     back = pickle.loads(pickle.dumps(report))
@@ -59,8 +69,10 @@ def test_messages_survive_pickling():
 
 
 def test_a_teach_job_and_its_result_survive_pickling():
-    weights = ((np.ones((3, 784), np.float32), np.ones((10, 3), np.float32)),
-               (np.zeros(3, np.float32), np.zeros(10, np.float32)))
+    weights = (
+        (np.ones((3, 784), np.float32), np.ones((10, 3), np.float32)),
+        (np.zeros(3, np.float32), np.zeros(10, np.float32)),
+    )
     pixels = np.arange(2 * 784, dtype=np.uint8).reshape(2, 784)
     job = TeachJob(weights, "normal", "quadratic", 0.0, pixels, (4, 9), {"max_rounds": 3})
     start = pickle.loads(pickle.dumps(Start(None, Limits(), "/tmp/x", 0.5, teach=job)))

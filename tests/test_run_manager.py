@@ -15,9 +15,9 @@ from nn.run_manager import RunHandle, RunManager
 from nn.settings import Limits, Settings, SettingsError
 from nn.teach import TeachError
 
-LONG = Settings(hidden=30, epochs=40, train_size=50_000)   # far longer than any test waits
+LONG = Settings(hidden=30, epochs=40, train_size=50_000)  # far longer than any test waits
 SHORT = Settings(hidden=10, epochs=1, train_size=2_000)
-DEADLINE = 60.0   # seconds; generous for a busy 2-core machine, only reached on a failure
+DEADLINE = 60.0  # seconds; generous for a busy 2-core machine, only reached on a failure
 
 
 def wait_for(condition, what: str, timeout: float = DEADLINE, touch=()):
@@ -34,21 +34,29 @@ def wait_for(condition, what: str, timeout: float = DEADLINE, touch=()):
 
 # --- a handle, fed reports by hand --------------------------------------------------------
 
+
 class NoQueue:
     def queue_position(self, handle):
         return None
 
 
 def point(epoch):
-    return {"epoch": epoch, "val_accuracy": 0.5, "test_accuracy": 0.5, "test_correct": 5000,
-            "train_cost": 0.1, "elapsed": epoch, "eta": 3.0, "end_of_epoch": False}
+    return {
+        "epoch": epoch,
+        "val_accuracy": 0.5,
+        "test_accuracy": 0.5,
+        "test_correct": 5000,
+        "train_cost": 0.1,
+        "elapsed": epoch,
+        "eta": 3.0,
+        "end_of_epoch": False,
+    }
 
 
 def test_a_handle_takes_a_reports_state_and_figures_together():
     handle = RunHandle(NoQueue(), 1, SHORT)
     handle._become(State.STARTING)
-    handle._receive(Report(State.RUNNING, "", 0.5, 1.0, (point(0), point(0.5)), (),
-                           ((), ())))
+    handle._receive(Report(State.RUNNING, "", 0.5, 1.0, (point(0), point(0.5)), (), ((), ())))
     handle._receive(Report(State.PAUSED, "", 0.625, 1.25, (), ((0.625, 1.0),)))
     view = handle.view()
     assert (view["state"], view["progress"], view["elapsed"]) == ("paused", 0.625, 1.25)
@@ -76,6 +84,7 @@ def test_the_last_report_waits_for_the_process_to_end():
 
     class Ended:
         returncode = 0
+
     handle.process, handle._conn = Ended(), type("Conn", (), {"close": lambda self: None})()
     handle._end()
     view = handle.view()
@@ -83,6 +92,7 @@ def test_the_last_report_waits_for_the_process_to_end():
 
 
 # --- real worker processes ----------------------------------------------------------------
+
 
 @pytest.fixture
 def manager(mnist_dir):
@@ -109,15 +119,17 @@ def test_pause_resume_eta_and_stop_reach_the_worker(manager):
     handle.set_eta(0.5)
     wait_for(lambda: handle.view()["eta_changes"], "the eta change reported")
     changed_at = handle.view()["eta_changes"][0][0]
-    wait_for(lambda: any(p["epoch"] > changed_at for p in handle.view()["history"]),
-             "a point after the eta change")
+    wait_for(
+        lambda: any(p["epoch"] > changed_at for p in handle.view()["history"]),
+        "a point after the eta change",
+    )
     later = [p for p in handle.view()["history"] if p["epoch"] > changed_at]
     assert all(p["eta"] == 0.5 for p in later)
 
     handle.pause()
     wait_for(lambda: handle.view()["state"] == "paused", "the run paused")
     paused = handle.view()
-    handle.set_eta(1.0)   # applied while paused, exactly where the run paused
+    handle.set_eta(1.0)  # applied while paused, exactly where the run paused
     wait_for(lambda: len(handle.view()["eta_changes"]) == 2, "the second eta change reported")
     view = handle.view()
     assert view["state"] == "paused"
@@ -141,7 +153,7 @@ def test_runs_beyond_the_limit_wait_in_order_and_start_by_themselves(manager):
     wait_for(lambda: second.view()["state"] in ("starting", "running"), "the second started")
     assert third.view()["queue_position"] == 1 and third.view()["state"] == "queued"
     assert first.view()["state"] == "stopped" and first.process.poll() is not None
-    third.stop("changed my mind")   # a queued run leaves the queue at once
+    third.stop("changed my mind")  # a queued run leaves the queue at once
     assert third.view()["state"] == "stopped" and third.process is None
     second.stop()
     wait_for(lambda: second.over, "the second run stopped")
@@ -156,6 +168,7 @@ def test_queued_runs_start_in_the_order_they_were_submitted(manager, monkeypatch
     def recording_spawn(handle):
         started.append(handle.id)
         spawn(handle)
+
     monkeypatch.setattr(manager, "_spawn", recording_spawn)
     handles = [manager.submit(SHORT) for _ in range(4)]
     wait_for(lambda: all(h.over for h in handles), "all four runs ended", touch=handles)
@@ -173,8 +186,9 @@ def test_an_abandoned_run_is_stopped_and_frees_its_slot(mnist_dir):
         assert handle.view()["state"] == "stopped"
         assert handle.view()["reason"] == "the page was closed"
         assert handle.process.poll() is not None
-        wait_for(lambda: waiting.view()["state"] != "queued", "the waiting run started",
-                 touch=[waiting])
+        wait_for(
+            lambda: waiting.view()["state"] != "queued", "the waiting run started", touch=[waiting]
+        )
     finally:
         m.close()
 
@@ -200,16 +214,21 @@ def test_limits_are_enforced_when_submitting(manager):
 
 # --- teach jobs: fine-tunes in workers, under the same slots and queue -------------------
 
+
 def misread(mnist_data, count=2):
     """The book's network and `count` test digits it misreads, as drawings and labels."""
     import numpy as np
 
     from nn.models import load_shipped
+
     net = next(n for n, _ in load_shipped().values() if n.sizes == [784, 30, 10])
     wrong = np.flatnonzero(net.predict(mnist_data.test_images) != mnist_data.test_labels)
     pick = wrong[:count]
-    return (net, [mnist_data.test_images[i].reshape(28, 28) / 255.0 for i in pick],
-            [int(mnist_data.test_labels[i]) for i in pick])
+    return (
+        net,
+        [mnist_data.test_images[i].reshape(28, 28) / 255.0 for i in pick],
+        [int(mnist_data.test_labels[i]) for i in pick],
+    )
 
 
 def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
@@ -231,6 +250,7 @@ def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
 
 def net_input(drawings):
     import numpy as np
+
     return np.stack([d.reshape(-1) for d in drawings])
 
 
@@ -241,7 +261,7 @@ def test_a_teach_job_waits_for_a_slot_like_a_run(manager, mnist_data):
     handle = manager.submit_teach(net, drawings, digits)
     behind = manager.submit(SHORT)
     assert handle.queue_position() == 1 and behind.view()["queue_position"] == 2
-    assert handle.result(0.2) is None   # the only slot is taken: still queued
+    assert handle.result(0.2) is None  # the only slot is taken: still queued
     assert handle.state is State.QUEUED
     assert manager.counts() == {"training": 1, "waiting": 2, "slots": 1}
     run.stop()
@@ -281,8 +301,7 @@ def test_a_teach_job_that_fails_in_its_worker_raises_the_reason(manager, mnist_d
 def test_closing_the_manager_ends_every_worker(mnist_dir):
     m = RunManager(mnist_dir, Limits(max_concurrent=2, max_epochs=40))
     handles = [m.submit(LONG) for _ in range(3)]
-    wait_for(lambda: all(h.view()["state"] == "running" for h in handles[:2]),
-             "two runs running")
+    wait_for(lambda: all(h.view()["state"] == "running" for h in handles[:2]), "two runs running")
     m.close()
     assert [h.view()["state"] for h in handles] == ["stopped"] * 3
     assert all(h.process.poll() is not None for h in handles[:2])
@@ -297,10 +316,11 @@ def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkey
     def loading(*args, **kwargs):
         held.append(m._lock.locked())
         return load(*args, **kwargs)
+
     monkeypatch.setattr(mnist, "load_mnist", loading)
     try:
         m.prepare_data()
-        m.prepare_data()   # once per manager
+        m.prepare_data()  # once per manager
         assert held == [False]
         assert 0.2 < m.darkness_baseline < 0.25 and m.data_available()
     finally:

@@ -15,16 +15,29 @@ def small(**changes):
     return Settings(hidden=10, epochs=2, train_size=400, batch_size=10).replace(**changes)
 
 
-@pytest.mark.parametrize("change, words", [
-    (dict(hidden=201), "hidden neurons"), (dict(hidden=0), "hidden neurons"),
-    (dict(hidden=2.5), "hidden neurons"), (dict(epochs=51), "epochs"),
-    (dict(eta=0), "eta"), (dict(eta=-1.0), "eta"), (dict(eta=float("nan")), "eta"),
-    (dict(eta=1e9), "eta"), (dict(batch_size=0), "mini-batch"),
-    (dict(batch_size=500), "mini-batch"), (dict(train_size=10**6), "training-set"),
-    (dict(seed=-1), "seed"), (dict(init="zeros"), "initialisation"),
-    (dict(cost="hinge"), "cost"), (dict(l2=float("inf")), "L2"), (dict(l2=-1), "L2"),
-    (dict(l2=True), "L2"), (dict(augment=1), "distorted"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (dict(hidden=201), "hidden neurons"),
+        (dict(hidden=0), "hidden neurons"),
+        (dict(hidden=2.5), "hidden neurons"),
+        (dict(epochs=51), "epochs"),
+        (dict(eta=0), "eta"),
+        (dict(eta=-1.0), "eta"),
+        (dict(eta=float("nan")), "eta"),
+        (dict(eta=1e9), "eta"),
+        (dict(batch_size=0), "mini-batch"),
+        (dict(batch_size=500), "mini-batch"),
+        (dict(train_size=10**6), "training-set"),
+        (dict(seed=-1), "seed"),
+        (dict(init="zeros"), "initialisation"),
+        (dict(cost="hinge"), "cost"),
+        (dict(l2=float("inf")), "L2"),
+        (dict(l2=-1), "L2"),
+        (dict(l2=True), "L2"),
+        (dict(augment=1), "distorted"),
+    ],
+)
 def test_absurd_settings_are_refused(change, words):
     with pytest.raises(SettingsError, match=words):
         small(**change).check(Limits(max_hidden=200, max_epochs=50))
@@ -76,4 +89,5 @@ def test_limits_from_environment(monkeypatch):
 def test_label_names_what_differs_from_the_book():
     assert Settings().label() == "[784, 30, 10] eta 3 batch 10"
     assert small(cost="cross-entropy", l2=5.0).label() == (
-        "[784, 10, 10] eta 3 batch 10 cross-entropy L2 5 400 images")
+        "[784, 10, 10] eta 3 batch 10 cross-entropy L2 5 400 images"
+    )

@@ -28,17 +28,17 @@ def book_step(weights, biases, x, y, *, eta, cost, l2, n):
     def sigmoid_prime(z):
         return np.exp(-z) / (1 + np.exp(-z)) ** 2
 
-    delta = acts[-1] - y                                    # BP1 (cross-entropy)
+    delta = acts[-1] - y  # BP1 (cross-entropy)
     if cost == "quadratic":
-        delta = delta * sigmoid_prime(zs[-1])               # BP1 (quadratic)
+        delta = delta * sigmoid_prime(zs[-1])  # BP1 (quadratic)
     deltas = [delta]
     for w, z in zip(weights[:0:-1], zs[-2::-1]):
         deltas.insert(0, (deltas[0] @ w) * sigmoid_prime(z))  # BP2
     m = len(x)
     new_w, new_b = [], []
     for w, b, d, a in zip(weights, biases, deltas, acts[:-1]):
-        grad_b = d.sum(axis=0)                              # BP3, summed over the batch
-        grad_w = d.T @ a                                    # BP4, summed over the batch
+        grad_b = d.sum(axis=0)  # BP3, summed over the batch
+        grad_w = d.T @ a  # BP4, summed over the batch
         new_w.append((1 - eta * l2 / n) * w - eta / m * grad_w)
         new_b.append(b - eta / m * grad_b)
     return new_w, new_b
@@ -59,11 +59,19 @@ def test_fast_step_equals_the_book_step(sizes, cost, l2):
         weights = [w.astype(np.float64) for w in net.weights]
         biases = [b.astype(np.float64) for b in net.biases]
         expected_w, expected_b = book_step(
-            weights, biases, images[batch] / 255.0, np.eye(sizes[-1])[labels[batch]],
-            eta=3.0, cost=cost, l2=l2, n=n)
+            weights,
+            biases,
+            images[batch] / 255.0,
+            np.eye(sizes[-1])[labels[batch]],
+            eta=3.0,
+            cost=cost,
+            l2=l2,
+            n=n,
+        )
         sgd.step(batch, 3.0)
-        for got, want, before in zip(net.weights + net.biases, expected_w + expected_b,
-                                     weights + biases):
+        for got, want, before in zip(
+            net.weights + net.biases, expected_w + expected_b, weights + biases
+        ):
             assert not np.allclose(want, before)  # the step moved something
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
@@ -112,7 +120,7 @@ def test_backpropagation_matches_numerical_gradient(cost, sizes):
 
 
 def test_l2_shrinks_weights_but_not_biases():
-    images = np.zeros((4, 6), dtype=np.uint8)   # zero input: the weight gradient is zero
+    images = np.zeros((4, 6), dtype=np.uint8)  # zero input: the weight gradient is zero
     labels = np.zeros(4, dtype=int)
     net = Network([6, 3, 2], l2=10.0, seed=1)
     w0, b0 = net.weights[0].copy(), net.biases[0].copy()
@@ -132,6 +140,7 @@ def test_same_seed_same_network_and_run():
         for batch in sgd.shuffled_batches(np.random.default_rng(seed), 10):
             sgd.step(batch, 3.0)
         return net.params
+
     for a, b in zip(train(4), train(4)):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(train(4)[0], train(5)[0])

@@ -9,8 +9,10 @@ from nn.models import SHIPPED
 def test_recorded_accuracy_matches_the_real_test_set(model, mnist_data):
     net, meta = model.load()
     measured = net.evaluate(mnist_data.test_images, mnist_data.test_labels) / 10_000
-    print(f"{model.path.name}: {net.sizes}, recorded {meta['test_accuracy']:.4f}, "
-          f"measured {measured:.4f}")
+    print(
+        f"{model.path.name}: {net.sizes}, recorded {meta['test_accuracy']:.4f}, "
+        f"measured {measured:.4f}"
+    )
     assert measured == pytest.approx(meta["test_accuracy"], abs=1e-4)
     assert meta["command"].startswith("python -m nn.train") and "--seed" in meta["command"]
 

@@ -22,7 +22,7 @@ def replay():
 
 def bar(column: int) -> np.ndarray:
     image = np.zeros((28, 28), dtype=np.float32)
-    image[5:23, column:column + 3] = 1.0
+    image[5:23, column : column + 3] = 1.0
     return image
 
 
@@ -61,14 +61,17 @@ def test_drawings_become_mnist_pixels():
     assert pixels[0].max() == 255 and pixels[1].max() == 0  # NaN is no ink
 
 
-@pytest.mark.parametrize("drawings, digits, message", [
-    ([], [], "nothing to teach"),
-    ([bar(5)] * (MAX_TAUGHT + 1), [1] * (MAX_TAUGHT + 1), "at most"),
-    ([bar(5)], [1, 2], "labels"),
-    ([bar(5)], [10], "from 0 to 9"),
-    ([bar(5)], [2.5], "from 0 to 9"),
-    ([np.zeros((20, 20))], [1], "28 x 28"),
-])
+@pytest.mark.parametrize(
+    "drawings, digits, message",
+    [
+        ([], [], "nothing to teach"),
+        ([bar(5)] * (MAX_TAUGHT + 1), [1] * (MAX_TAUGHT + 1), "at most"),
+        ([bar(5)], [1, 2], "labels"),
+        ([bar(5)], [10], "from 0 to 9"),
+        ([bar(5)], [2.5], "from 0 to 9"),
+        ([np.zeros((20, 20))], [1], "28 x 28"),
+    ],
+)
 def test_bad_lessons_are_refused(replay, drawings, digits, message):
     with pytest.raises(TeachError, match=message):
         fine_tune(Network([784, 4, 10], seed=0), drawings, digits, replay=replay)
@@ -91,13 +94,15 @@ def test_a_lesson_is_checked_without_training():
 @pytest.mark.slow
 def test_the_books_network_learns_a_digit_it_misread_and_forgets_little(mnist_data):
     from tests.helpers import shipped_models as load_shipped
+
     net = next(n for n, _ in load_shipped().values() if n.sizes == [784, 30, 10])
     test = (mnist_data.test_images, mnist_data.test_labels)
     wrong = np.flatnonzero(net.predict(test[0]) != test[1])[:3]
     drawings = [mnist_data.test_images[i].reshape(28, 28) / 255.0 for i in wrong]
     digits = [int(mnist_data.test_labels[i]) for i in wrong]
-    result = fine_tune(net, drawings, digits,
-                       replay=(mnist_data.train_images, mnist_data.train_labels), test=test)
+    result = fine_tune(
+        net, drawings, digits, replay=(mnist_data.train_images, mnist_data.train_labels), test=test
+    )
     assert result.answers == digits
     assert result.answers_before != digits
     assert abs(result.accuracy_after - result.accuracy_before) < 0.02

@@ -6,12 +6,12 @@ in the test's own thread: no threads, no sleeps, the same steps every time.
 
 import numpy as np
 import pytest
-from tests.helpers import FakeData
 
 import nn.trainer as trainer
 from nn.protocol import Pause, Resume, SetEta, State, Stop
 from nn.settings import Limits, Settings, SettingsError
 from nn.trainer import CHECK_EVERY, Control, TrainingRun
+from tests.helpers import FakeData
 
 
 class Script(Control):
@@ -22,7 +22,7 @@ class Script(Control):
     def __init__(self, at=None, while_paused=(), steps=None):
         self.at, self.while_paused, self.steps = at or {}, list(while_paused), steps
         self.polls = 0
-        self.waits = []   # (state, progress, steps taken, timeout, training time) per wait
+        self.waits = []  # (state, progress, steps taken, timeout, training time) per wait
 
     def poll(self, run):
         commands = self.at.get(self.polls, [])
@@ -30,8 +30,9 @@ class Script(Control):
         return commands
 
     def wait(self, run, timeout):
-        self.waits.append((run.state, run.progress, len(self.steps or ()), timeout,
-                           run.training_time()))
+        self.waits.append(
+            (run.state, run.progress, len(self.steps or ()), timeout, run.training_time())
+        )
         return self.while_paused.pop(0) if self.while_paused else None
 
 
@@ -44,6 +45,7 @@ def etas_used(monkeypatch):
     def step(self, batch, eta):
         used.append(eta)
         return original(self, batch, eta)
+
     monkeypatch.setattr(trainer.SGD, "step", step)
     return used
 
@@ -55,8 +57,9 @@ def small(**changes):
 
 def test_a_run_records_a_point_per_epoch_and_finishes():
     points = []
-    run = TrainingRun(small(), FakeData(), listener=lambda r, p: points.append(p),
-                      report_every=float("inf"))
+    run = TrainingRun(
+        small(), FakeData(), listener=lambda r, p: points.append(p), report_every=float("inf")
+    )
     assert run.state is State.STARTING
     run.run()
     assert run.state is State.FINISHED and run.reason == "" and run.progress == 2
@@ -70,7 +73,7 @@ def test_a_run_records_a_point_per_epoch_and_finishes():
 
 def test_slow_runs_report_between_epochs():
     run = TrainingRun(small(epochs=1, batch_size=1), FakeData(), report_every=0.0).run()
-    assert run.history[0].epoch == 0   # the untrained network comes first
+    assert run.history[0].epoch == 0  # the untrained network comes first
     partial = [p for p in run.history[1:] if not p.end_of_epoch]
     assert len(partial) >= 10
     assert all(0 < p.epoch < 1 for p in partial)
@@ -78,8 +81,12 @@ def test_slow_runs_report_between_epochs():
 
 
 def test_eta_change_takes_effect_at_the_next_mini_batch(etas_used):
-    run = TrainingRun(small(epochs=1), FakeData(), control=Script(at={3: [SetEta(0.25)]}),
-                      report_every=float("inf")).run()
+    run = TrainingRun(
+        small(epochs=1),
+        FakeData(),
+        control=Script(at={3: [SetEta(0.25)]}),
+        report_every=float("inf"),
+    ).run()
     k = 3 * CHECK_EVERY
     assert etas_used == [3.0] * k + [0.25] * (40 - k)
     assert run.eta_changes == [(k / 40, 0.25)]
@@ -90,6 +97,7 @@ def test_a_listener_may_change_eta_at_a_point(etas_used):
     def listener(run, point):
         if point.epoch == 1:
             run.set_eta(0.5)
+
     run = TrainingRun(small(), FakeData(), listener=listener, report_every=float("inf")).run()
     assert etas_used == [3.0] * 40 + [0.5] * 40
     assert run.eta_changes == [(1, 0.5)]
@@ -99,17 +107,17 @@ def test_pause_blocks_training_until_resume(etas_used):
     script = Script(at={2: [Pause()]}, while_paused=[Resume()], steps=etas_used)
     run = TrainingRun(small(epochs=3), FakeData(), control=script).run()
     [(state, progress, steps, timeout, _)] = script.waits
-    assert (state, steps) == (State.PAUSED, 2 * CHECK_EVERY)   # no mini-batch while paused
+    assert (state, steps) == (State.PAUSED, 2 * CHECK_EVERY)  # no mini-batch while paused
     assert progress == 2 * CHECK_EVERY / 40
     assert 0 < timeout <= Limits().max_paused_seconds
     assert run.state is State.FINISHED and len(etas_used) == 3 * 40
 
 
 def test_commands_while_paused_apply_where_it_paused(etas_used):
-    script = Script(at={1: [Pause()]}, while_paused=[SetEta(1.5), Pause(), Resume()],
-                    steps=etas_used)
-    run = TrainingRun(small(epochs=1), FakeData(), control=script,
-                      report_every=float("inf")).run()
+    script = Script(
+        at={1: [Pause()]}, while_paused=[SetEta(1.5), Pause(), Resume()], steps=etas_used
+    )
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf")).run()
     assert [w[:3] for w in script.waits] == [(State.PAUSED, 0.2, 8)] * 3
     assert run.eta_changes == [(0.2, 1.5)]
     assert etas_used == [3.0] * 8 + [1.5] * 32 and run.state is State.FINISHED
@@ -119,7 +127,7 @@ def test_paused_time_is_not_training_time():
     script = Script(at={1: [Pause()]}, while_paused=[SetEta(1.0), Resume()])
     run = TrainingRun(small(epochs=1), FakeData(), control=script).run()
     first, second = (wait[4] for wait in script.waits)
-    assert first == second > 0   # the clock stood still while paused
+    assert first == second > 0  # the clock stood still while paused
     assert run.history[-1].elapsed >= first
 
 
@@ -138,9 +146,10 @@ def test_a_stopped_paused_run_ends(etas_used):
 
 
 def test_paused_too_long_stops():
-    script = Script(at={0: [Pause()]})   # nothing comes while paused: the wait times out
-    run = TrainingRun(small(), FakeData(), control=script,
-                      limits=Limits(max_paused_seconds=42)).run()
+    script = Script(at={0: [Pause()]})  # nothing comes while paused: the wait times out
+    run = TrainingRun(
+        small(), FakeData(), control=script, limits=Limits(max_paused_seconds=42)
+    ).run()
     assert run.state is State.STOPPED and run.reason == "paused for more than 42 s"
     assert 0 < script.waits[0][3] <= 42
 
@@ -165,7 +174,7 @@ def test_resume_or_pause_out_of_turn_changes_nothing(etas_used):
 
 def test_an_error_fails_the_run_and_says_why():
     data = FakeData()
-    data.test_images = data.test_images[:, :100]   # the wrong shape for the network
+    data.test_images = data.test_images[:, :100]  # the wrong shape for the network
     run = TrainingRun(small(), data)
     with pytest.raises(ValueError):
         run.run()
@@ -187,21 +196,25 @@ def test_set_eta_refuses_absurd_values():
 
 # --- real MNIST: the book's experiments, reproduced in seconds ----------------------------
 
+
 def book_run(mnist_data, **changes):
     settings = Settings(hidden=30, eta=3.0, batch_size=10, epochs=30, seed=2).replace(**changes)
-    return TrainingRun(settings, mnist_data, limits=Limits.unlimited(),
-                       report_every=float("inf")).run()
+    return TrainingRun(
+        settings, mnist_data, limits=Limits.unlimited(), report_every=float("inf")
+    ).run()
 
 
 @pytest.mark.slow  # trains on the full MNIST
 def test_the_books_network_reaches_94_5_percent(mnist_data):
     run = book_run(mnist_data)
     accuracies = [p.test_accuracy for p in run.history]
-    print(f"[784, 30, 10] eta 3.0 seed 2: epoch 0 {accuracies[1]:.2%}, "
-          f"best {max(accuracies):.2%}, final {accuracies[-1]:.2%}")
-    assert len(accuracies) == 31 and accuracies[0] < 0.2   # untrained, then 30 epochs
+    print(
+        f"[784, 30, 10] eta 3.0 seed 2: epoch 0 {accuracies[1]:.2%}, "
+        f"best {max(accuracies):.2%}, final {accuracies[-1]:.2%}"
+    )
+    assert len(accuracies) == 31 and accuracies[0] < 0.2  # untrained, then 30 epochs
     assert max(accuracies) >= 0.945
-    assert accuracies[1] > 0.85   # the book: 9,129 / 10,000 after the first epoch
+    assert accuracies[1] > 0.85  # the book: 9,129 / 10,000 after the first epoch
     assert run.history[-1].train_cost < run.history[0].train_cost
 
 
@@ -210,7 +223,7 @@ def test_tiny_eta_barely_learns(mnist_data):
     run = book_run(mnist_data, hidden=100, eta=0.001, epochs=3)
     accuracies = [p.test_accuracy for p in run.history]
     print(f"[784, 100, 10] eta 0.001: {accuracies}")
-    assert all(a < 0.35 for a in accuracies)   # the book: 11 % creeping to 21 % in 30 epochs
+    assert all(a < 0.35 for a in accuracies)  # the book: 11 % creeping to 21 % in 30 epochs
 
 
 @pytest.mark.slow  # trains on the full MNIST
@@ -218,18 +231,19 @@ def test_huge_eta_is_stuck_near_chance(mnist_data):
     run = book_run(mnist_data, eta=100.0, epochs=3)
     accuracies = [p.test_accuracy for p in run.history]
     print(f"[784, 30, 10] eta 100: {accuracies}")
-    assert all(a < 0.2 for a in accuracies)    # the book: 1,009 then 982 / 10,000
+    assert all(a < 0.2 for a in accuracies)  # the book: 1,009 then 982 / 10,000
     assert all(np.isfinite(p.train_cost) for p in run.history)
 
 
 @pytest.mark.slow  # trains on the full MNIST
 def test_points_between_epochs_use_a_fixed_sample_and_epoch_ends_the_whole_sets(mnist_data):
-    run = TrainingRun(Settings(hidden=30, epochs=2, train_size=10_000, seed=1), mnist_data,
-                      report_every=0.0).run()
+    run = TrainingRun(
+        Settings(hidden=30, epochs=2, train_size=10_000, seed=1), mnist_data, report_every=0.0
+    ).run()
     partial = [p for p in run.history if not p.end_of_epoch]
     full = [p for p in run.history if p.end_of_epoch]
     assert len(partial) > 2 and len(full) == 2
-    assert all(p.test_correct <= 2000 for p in partial)   # counted on 2,000 images
-    assert all(p.test_correct > 2000 for p in full)       # counted on all 10,000
+    assert all(p.test_correct <= 2000 for p in partial)  # counted on 2,000 images
+    assert all(p.test_correct > 2000 for p in full)  # counted on all 10,000
     last_partial = max((p for p in partial if p.epoch < 2), key=lambda p: p.epoch)
     assert abs(last_partial.test_accuracy - full[-1].test_accuracy) < 0.05

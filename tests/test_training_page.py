@@ -180,14 +180,23 @@ def test_every_setting_has_one_widget_and_a_preset_fills_them_all(page):
     page.selectbox(key="t_preset").select(PRESETS[-1].name)
     run(page)
     for key, field in SETTING_WIDGETS.items():
-        if field != "seed":   # a preset keeps the visitor's seed
+        if field != "seed":  # a preset keeps the visitor's seed
             assert page.session_state[key] == getattr(PRESETS[-1].settings, field), key
 
 
-@pytest.mark.parametrize("key, value", [
-    ("t_hidden", 10_000), ("t_hidden", 0), ("t_epochs", 10_000), ("t_eta", 1e9),
-    ("t_batch", 0), ("t_l2", 1e12), ("t_train_size", 10**9), ("t_seed", -1),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("t_hidden", 10_000),
+        ("t_hidden", 0),
+        ("t_epochs", 10_000),
+        ("t_eta", 1e9),
+        ("t_batch", 0),
+        ("t_l2", 1e12),
+        ("t_train_size", 10**9),
+        ("t_seed", -1),
+    ],
+)
 def test_a_tampered_widget_value_starts_no_run(page, key, value):
     """A value no widget offers, as a tampered session could send it: Streamlit puts the
     widget back within its range or the engine refuses the run; either way no run starts
@@ -199,11 +208,11 @@ def test_a_tampered_widget_value_starts_no_run(page, key, value):
     runs = page.session_state["runs"]
     try:
         assert len(runs) <= 1
-        if runs:   # started: with the value the widget shows, never the tampered one
+        if runs:  # started: with the value the widget shows, never the tampered one
             field = SETTING_WIDGETS[key]
             assert getattr(runs[0].settings, field) != value
             assert getattr(runs[0].settings, field) == page.session_state[key]
-        else:      # refused: the engine's message is on the page
+        else:  # refused: the engine's message is on the page
             assert any("must" in e.value for e in page.error), [e.value for e in page.error]
     finally:
         for handle in runs:
@@ -223,7 +232,8 @@ def test_widgets_at_their_bounds_are_accepted(page, manager):
 
 
 def test_without_mnist_the_page_offers_the_download_and_drawing_works(
-        canvas, monkeypatch, tmp_path):
+    canvas, monkeypatch, tmp_path
+):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(mnist, "DATA_DIR", tmp_path)
     monkeypatch.setattr(RunManager, "_shared", None)

@@ -10,22 +10,23 @@ from collections import deque
 
 import numpy as np
 import pytest
-from tests.helpers import FakeData
 
 from nn.network import Network
 from nn.protocol import Pause, Report, Resume, SetEta, Start, State, Stop, TeachJob
 from nn.settings import Limits, Settings
 from nn.teach import fine_tune
 from nn.worker import Worker
+from tests.helpers import FakeData
 
 
 class FakeServer:
-    def __init__(self, settings, *, after_points=None, while_paused=(), gone_after=None,
-                 teach=None):
+    def __init__(
+        self, settings, *, after_points=None, while_paused=(), gone_after=None, teach=None
+    ):
         self.inbox = deque([Start(settings, Limits(), "unused", 0.0, teach=teach)])
         self.after_points = dict(after_points or {})
         self.while_paused = deque(while_paused)
-        self.gone_after = gone_after   # raise EOFError once this many points were sent
+        self.gone_after = gone_after  # raise EOFError once this many points were sent
         self.reports: list[Report] = []
 
     def points(self) -> int:
@@ -51,8 +52,7 @@ SETTINGS = Settings(hidden=10, epochs=2, train_size=400, batch_size=10)
 
 
 def test_a_state_change_travels_with_its_figures():
-    server = FakeServer(SETTINGS, after_points={4: [Pause()]},
-                        while_paused=[SetEta(0.5), Resume()])
+    server = FakeServer(SETTINGS, after_points={4: [Pause()]}, while_paused=[SetEta(0.5), Resume()])
     Worker(server, poll_every=0.0).main(FakeData())
     reports = server.reports
     states = [r.state for r in reports]
@@ -103,8 +103,9 @@ def test_settings_the_worker_cannot_use_are_reported_as_a_failure():
 
 @pytest.mark.parametrize("paused_for", [0, 1])
 def test_a_paused_run_is_stopped_when_no_command_comes(paused_for):
-    server = FakeServer(SETTINGS, after_points={2: [Pause()]},
-                        while_paused=[SetEta(1.0)] * paused_for)
+    server = FakeServer(
+        SETTINGS, after_points={2: [Pause()]}, while_paused=[SetEta(1.0)] * paused_for
+    )
     Worker(server, poll_every=0.0).main(FakeData())
     assert server.reports[-1].state is State.STOPPED
     assert "paused for more than" in server.reports[-1].reason
@@ -112,21 +113,29 @@ def test_a_paused_run_is_stopped_when_no_command_comes(paused_for):
 
 # --- a teach job: one fine-tune, one final report -----------------------------------------
 
+
 def teach_job(net, drawings, labels, **options):
     pixels = np.rint(np.asarray(drawings) * 255).astype(np.uint8).reshape(len(drawings), 784)
-    return TeachJob((tuple(net.weights), tuple(net.biases)), net.init, net.cost, net.l2,
-                    pixels, tuple(labels), options)
+    return TeachJob(
+        (tuple(net.weights), tuple(net.biases)),
+        net.init,
+        net.cost,
+        net.l2,
+        pixels,
+        tuple(labels),
+        options,
+    )
 
 
 def bar(column):
     image = np.zeros((28, 28), dtype=np.float32)
-    image[5:23, column:column + 3] = 1.0
+    image[5:23, column : column + 3] = 1.0
     return image
 
 
 def test_a_teach_job_sends_one_report_with_the_fine_tuned_network():
     net = Network([784, 12, 10], seed=3, cost="quadratic", l2=2.0)
-    wanted = (int(net.predict(bar(12).reshape(-1))) + 4) % 10   # an answer it does not give
+    wanted = (int(net.predict(bar(12).reshape(-1))) + 4) % 10  # an answer it does not give
     server = FakeServer(None, teach=teach_job(net, [bar(12)], [wanted], seed=1))
     data = FakeData()
     Worker(server, poll_every=0.0).main(data)
@@ -134,24 +143,35 @@ def test_a_teach_job_sends_one_report_with_the_fine_tuned_network():
     assert report.state is State.FINISHED and report.taught is not None
     taught = report.taught
     # the same result as the plain function on the same data
-    expected = fine_tune(net, [bar(12)], [wanted], seed=1,
-                         replay=(data.train_images, data.train_labels),
-                         test=(data.test_images, data.test_labels))
+    expected = fine_tune(
+        net,
+        [bar(12)],
+        [wanted],
+        seed=1,
+        replay=(data.train_images, data.train_labels),
+        test=(data.test_images, data.test_labels),
+    )
     assert list(taught.answers) == expected.answers == [wanted]
     assert list(taught.answers_before) == expected.answers_before
     assert (taught.rounds, taught.steps) == (expected.rounds, expected.steps)
     assert (taught.accuracy_before, taught.accuracy_after) == (
-        expected.accuracy_before, expected.accuracy_after)
-    for got, want in zip(taught.weights[0] + taught.weights[1],
-                         expected.net.weights + expected.net.biases):
+        expected.accuracy_before,
+        expected.accuracy_after,
+    )
+    for got, want in zip(
+        taught.weights[0] + taught.weights[1], expected.net.weights + expected.net.biases
+    ):
         np.testing.assert_array_equal(got, want)
     assert taught.seconds > 0
 
 
-@pytest.mark.parametrize("labels, options, reason", [
-    ([11], {}, "each label must be a digit from 0 to 9"),
-    ([3], {"max_rounds": "many"}, "TypeError"),
-])
+@pytest.mark.parametrize(
+    "labels, options, reason",
+    [
+        ([11], {}, "each label must be a digit from 0 to 9"),
+        ([3], {"max_rounds": "many"}, "TypeError"),
+    ],
+)
 def test_a_teach_job_that_cannot_run_fails_with_the_reason(labels, options, reason):
     net = Network([784, 6, 10], seed=0)
     server = FakeServer(None, teach=teach_job(net, [bar(8)], labels, **options))

@@ -22,14 +22,24 @@ class BackgroundDownload:
 
     def __init__(self, dest: Path, mirrors, timeout: float):
         self._lock = threading.Lock()
-        self._status = {"done": 0, "total": TOTAL_BYTES, "file": "", "error": None,
-                        "finished": False}
-        self._thread = threading.Thread(target=self._run, args=(dest, mirrors, timeout),
-                                        name="digitlab-mnist-download", daemon=True)
+        self._status = {
+            "done": 0,
+            "total": TOTAL_BYTES,
+            "file": "",
+            "error": None,
+            "finished": False,
+        }
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(dest, mirrors, timeout),
+            name="digitlab-mnist-download",
+            daemon=True,
+        )
 
     @classmethod
-    def start(cls, dest: Path | str = DATA_DIR, mirrors=MIRRORS,
-              timeout: float = 30.0) -> BackgroundDownload:
+    def start(
+        cls, dest: Path | str = DATA_DIR, mirrors=MIRRORS, timeout: float = 30.0
+    ) -> BackgroundDownload:
         with cls._start_lock:
             job = cls._current
             if job is None or (job.status()["finished"] and job.status()["error"]):

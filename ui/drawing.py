@@ -17,11 +17,11 @@ from streamlit_drawable_canvas import st_canvas
 from nn.models import read
 from nn.preprocess import canvas_to_mnist
 
-from .neurons import NEURONS
-from .teach import teach_ui
 from .charts import hidden_figure, output_figure, pixelated, show
+from .neurons import NEURONS
 from .page import freeze_heap
 from .state import add_network, current, tab
+from .teach import teach_ui
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
@@ -42,8 +42,11 @@ def drawing_ui() -> None:
         with seen_col:
             st.subheader("What it reads")
             st.space("small")  # level with the canvas
-            st.info("Draw a digit on the black square, large and centred or not: "
-                    "the network answers after each stroke.", icon=":material/draw:")
+            st.info(
+                "Draw a digit on the black square, large and centred or not: "
+                "the network answers after each stroke.",
+                icon=":material/draw:",
+            )
         teach_ui(current().net, tab().selected, None, tab().networks, add_network)
         return
     reading = read(current().net, image)
@@ -81,19 +84,29 @@ def restyle_canvas_toolbar() -> None:
     root element are the ones streamlit_drawable_canvas/__init__.py registers."""
     st.components.v2.component(
         "streamlit-drawable-canvas.streamlit_drawable_canvas",
-        js="index-*.js", css="index-*.css", isolate_styles=True,
-        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>')
+        js="index-*.js",
+        css="index-*.css",
+        isolate_styles=True,
+        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>',
+    )
 
 
 def canvas_ui() -> None:
     st.subheader("Your drawing")
     st.space("small")  # level with the prompt beside it, which has the same space
     restyle_canvas_toolbar()
-    result = st_canvas(stroke_width=PEN_WIDTH, stroke_color="#FFFFFF",
-                       background_color="#000000", drawing_mode="freedraw",
-                       update_streamlit=True, return_image_data=True,
-                       width=CANVAS_SIZE, height=CANVAS_SIZE,
-                       key=f"canvas-{tab().canvas_gen}", on_change=rerun_readers)
+    result = st_canvas(
+        stroke_width=PEN_WIDTH,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        drawing_mode="freedraw",
+        update_streamlit=True,
+        return_image_data=True,
+        width=CANVAS_SIZE,
+        height=CANVAS_SIZE,
+        key=f"canvas-{tab().canvas_gen}",
+        on_change=rerun_readers,
+    )
     pixels = result.image_data
     tab().drawing = None if pixels is None else canvas_to_mnist(pixels)
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
@@ -103,8 +116,11 @@ def seen_ui(image, answer: int) -> None:
     st.subheader("What it reads")
     with st.container(key="answer"):  # first: on a phone, just below the canvas
         st.metric("The network's answer", str(answer))
-    st.image(pixelated(image, PREVIEW_SCALE), width=28 * PREVIEW_SCALE,
-             caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits")
+    st.image(
+        pixelated(image, PREVIEW_SCALE),
+        width=28 * PREVIEW_SCALE,
+        caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits",
+    )
 
 
 def clear_canvas() -> None:

@@ -19,17 +19,21 @@ def explanation_ui() -> None:
             f"a hidden layer of {hidden} neurons; 10 output neurons, one per digit. Each "
             "neuron adds up what it receives, with weights learned from 50,000 handwritten "
             "digits (MNIST), and squashes the sum into a number between 0 and 1: its "
-            "*activation*.")
+            "*activation*."
+        )
         st.markdown(
             "**The small image.** MNIST's digits are 28 × 28 pixels, white on black, scaled to "
             "fit a 20 × 20 box and centred. Your drawing is prepared the same way; this is "
-            "exactly what the network reads, pixel by pixel.")
+            "exactly what the network reads, pixel by pixel."
+        )
     with right:
         st.markdown(
             "**The bars.** How strongly each output neuron fires. The answer is the digit "
             "whose neuron fires most. They are not probabilities and need not add up to 1: "
             "two high bars mean the network hesitates, all low bars that it recognises "
-            "nothing.")
+            "nothing."
+        )
         st.markdown(
             "**The squares.** The hidden neurons' activations: patterns the network learned "
-            "to look for. One by one they mean little; the output neurons weigh them all.")
+            "to look for. One by one they mean little; the output neurons weigh them all."
+        )

@@ -52,8 +52,9 @@ def _gallery_png(key: str, what: tuple, _mistakes: insight.Mistakes) -> bytes:
 
 
 def mistakes_ui(net, label: str, run=None) -> None:
-    panel = st.expander("What it gets wrong", key="mistakes_open", on_change="rerun",
-                        icon=":material/troubleshoot:")
+    panel = st.expander(
+        "What it gets wrong", key="mistakes_open", on_change="rerun", icon=":material/troubleshoot:"
+    )
     if not panel.open:
         return
     with panel:
@@ -66,14 +67,22 @@ def mistakes_ui(net, label: str, run=None) -> None:
             st.error(f"The MNIST files on this server cannot be read: {e}")
             return
         if data is None:
-            st.warning("This needs MNIST's 10,000 test digits, which are not on this server "
-                       "yet (the training section below can download them). Drawing works "
-                       "without them.", icon=":material/download:")
+            st.warning(
+                "This needs MNIST's 10,000 test digits, which are not on this server "
+                "yet (the training section below can download them). Drawing works "
+                "without them.",
+                icon=":material/download:",
+            )
             return
         run_net = run.network() if run is not None and run.over else None
         if run_net is not None:
-            choice = st.radio("Show", (ANSWERING, FINISHED), horizontal=True,
-                              key="mistakes_source", label_visibility="collapsed")
+            choice = st.radio(
+                "Show",
+                (ANSWERING, FINISHED),
+                horizontal=True,
+                key="mistakes_source",
+                label_visibility="collapsed",
+            )
             if choice == FINISHED:
                 net, label = run_net, f"the run {run.settings.label()}"
         _mistakes_body(net, label)
@@ -83,24 +92,34 @@ def _mistakes_body(net, label: str) -> None:
     key = insight.fingerprint(net)
     mistakes = _mistakes(key, net)
     wrong = mistakes.total - mistakes.correct
-    st.caption(f"*{label}* read all 10,000 test digits, which it never saw in training: "
-               f"{mistakes.correct:,} right ({100 * mistakes.correct / mistakes.total:.2f} %), "
-               f"{wrong:,} wrong. Each row is the true digit, each column what it read; the "
-               "diagonal (the right answers) is left grey so the mix-ups stand out.")
-    st.plotly_chart(confusion_figure(mistakes.matrix), width="stretch", config=CHART_CONFIG,
-                    key="confusion_chart")
+    st.caption(
+        f"*{label}* read all 10,000 test digits, which it never saw in training: "
+        f"{mistakes.correct:,} right ({100 * mistakes.correct / mistakes.total:.2f} %), "
+        f"{wrong:,} wrong. Each row is the true digit, each column what it read; the "
+        "diagonal (the right answers) is left grey so the mix-ups stand out."
+    )
+    st.plotly_chart(
+        confusion_figure(mistakes.matrix),
+        width="stretch",
+        config=CHART_CONFIG,
+        key="confusion_chart",
+    )
     one, worst = st.tabs(["One mix-up", "Most confident mistakes"])
     with one:
         _cell_ui(key, mistakes)
     with worst:
-        st.caption("The wrong answers it was surest of: the highest activation of a wrong "
-                   "digit's neuron. Some are the network's fault, some are MNIST's "
-                   "(labels that look wrong to people too).")
+        st.caption(
+            "The wrong answers it was surest of: the highest activation of a wrong "
+            "digit's neuron. Some are the network's fault, some are MNIST's "
+            "(labels that look wrong to people too)."
+        )
         st.image(_gallery_png(key, ("worst",), mistakes), caption=_GALLERY_CAPTION)
 
 
-_GALLERY_CAPTION = ("Under each digit: the ten output activations, 0 to 9, the true digit's "
-                    "in green, the answer's in red.")
+_GALLERY_CAPTION = (
+    "Under each digit: the ten output activations, 0 to 9, the true digit's "
+    "in green, the answer's in red."
+)
 
 
 def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
@@ -110,8 +129,12 @@ def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
         state.mix_true, state.mix_read = common[0][0], common[0][1]
     if common:
         st.segmented_control(
-            "Most common mix-ups", [f"{t}-{r}" for t, r, _ in common], key="mix_common",
-            format_func=lambda cell: _cell_name(cell, mistakes.matrix), on_change=_pick_common)
+            "Most common mix-ups",
+            [f"{t}-{r}" for t, r, _ in common],
+            key="mix_common",
+            format_func=lambda cell: _cell_name(cell, mistakes.matrix),
+            on_change=_pick_common,
+        )
     row = st.container(horizontal=True)
     row.selectbox("True digit", range(10), key="mix_true", width=150)
     row.selectbox("Read as", range(10), key="mix_read", width=150)
@@ -123,9 +146,10 @@ def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
         st.success(f"No test {true} was read as {read}.")
         return
     else:
-        st.caption(f"{count:,} test digits {true} read as {read}"
-                   + (f"; the {GALLERY_SIZE} most confident shown." if count > GALLERY_SIZE
-                      else "."))
+        st.caption(
+            f"{count:,} test digits {true} read as {read}"
+            + (f"; the {GALLERY_SIZE} most confident shown." if count > GALLERY_SIZE else ".")
+        )
     st.image(_gallery_png(key, ("cell", true, read), mistakes), caption=_GALLERY_CAPTION)
 
 
@@ -146,23 +170,56 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     off = matrix.astype(float)
     np.fill_diagonal(off, np.nan)
     digits = [str(d) for d in range(10)]
-    text = [[("" if i == j or matrix[i, j] == 0 else str(matrix[i, j])) for j in range(10)]
-            for i in range(10)]
-    fig = go.Figure(go.Heatmap(
-        z=np.where(np.isnan(off), None, off).tolist(), x=digits, y=digits, text=text,
-        texttemplate="%{text}", colorscale="Reds", zmin=0, showscale=False, xgap=1, ygap=1,
-        hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>"))
-    fig.add_trace(go.Scatter(
-        x=digits, y=digits, mode="text", text=[f"{matrix[d, d]:,}" for d in range(10)],
-        textfont=dict(color="#5c6b80", size=11), hoverinfo="skip", showlegend=False))
+    text = [
+        [("" if i == j or matrix[i, j] == 0 else str(matrix[i, j])) for j in range(10)]
+        for i in range(10)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.where(np.isnan(off), None, off).tolist(),
+            x=digits,
+            y=digits,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Reds",
+            zmin=0,
+            showscale=False,
+            xgap=1,
+            ygap=1,
+            hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=digits,
+            y=digits,
+            mode="text",
+            text=[f"{matrix[d, d]:,}" for d in range(10)],
+            textfont=dict(color="#5c6b80", size=11),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     fig.update_layout(
-        title=dict(text="Confusion matrix", subtitle=dict(text="rows: true digit · columns: "
-                                                          "what the network read")),
-        height=440, margin=dict(l=10, r=10, t=75, b=10), plot_bgcolor="#eef0f4",
-        xaxis=dict(title="read as", type="category", constrain="domain", showgrid=False,
-                   zeroline=False),
-        yaxis=dict(title="true digit", type="category", autorange="reversed",
-                   scaleanchor="x", showgrid=False, zeroline=False))
+        title=dict(
+            text="Confusion matrix",
+            subtitle=dict(text="rows: true digit · columns: what the network read"),
+        ),
+        height=440,
+        margin=dict(l=10, r=10, t=75, b=10),
+        plot_bgcolor="#eef0f4",
+        xaxis=dict(
+            title="read as", type="category", constrain="domain", showgrid=False, zeroline=False
+        ),
+        yaxis=dict(
+            title="true digit",
+            type="category",
+            autorange="reversed",
+            scaleanchor="x",
+            showgrid=False,
+            zeroline=False,
+        ),
+    )
     return fig
 
 
@@ -170,4 +227,5 @@ def mistakes_section_ui() -> None:
     """The panel for the network that answers (and the tab's latest run, once finished)."""
     from .state import current, tab
     from .training import current_run
+
     mistakes_ui(current().net, tab().selected, current_run())

@@ -58,8 +58,12 @@ NEURONS = "neurons"  # the fragment's key
 
 
 def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
-    panel = st.expander("What each hidden neuron looks for", key="neurons_open",
-                        on_change="rerun", icon=":material/grid_view:")
+    panel = st.expander(
+        "What each hidden neuron looks for",
+        key="neurons_open",
+        on_change="rerun",
+        icon=":material/grid_view:",
+    )
     if not panel.open:
         return
     with panel:
@@ -69,8 +73,13 @@ def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
         run_net = run.network() if run is not None else None
         source = ANSWERING
         if run_net is not None:
-            source = st.radio("Show", (ANSWERING, TRAINING), horizontal=True,
-                              key="neurons_source", label_visibility="collapsed")
+            source = st.radio(
+                "Show",
+                (ANSWERING, TRAINING),
+                horizontal=True,
+                key="neurons_source",
+                label_visibility="collapsed",
+            )
         if source == TRAINING:
             live = not run.over
             _neurons_fragment(run, image, f"the run {run.settings.label()}", live)
@@ -84,6 +93,7 @@ def _neurons_fragment(run, image, label: str, live: bool) -> None:
         net = run.network()
         if net is not None:
             _neurons_body(net, label, image, live=live and not run.over)
+
     refresh()
 
 
@@ -93,30 +103,45 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
         f"Each square is one of the {n} hidden neurons of *{label}*, drawn as its 784 input "
         "weights, one per pixel: **red** where ink makes it fire, **blue** where ink holds "
         "it back, white where it does not care. One colour scale for all squares."
-        + (" The pictures change as the network learns: from noise to strokes." if live
-           else ""))
-    order_by = st.radio("Order", (BY_ACTIVATION, BY_NUMBER), horizontal=True,
-                        key="neurons_order", label_visibility="collapsed",
-                        disabled=image is None)
+        + (" The pictures change as the network learns: from noise to strokes." if live else "")
+    )
+    order_by = st.radio(
+        "Order",
+        (BY_ACTIVATION, BY_NUMBER),
+        horizontal=True,
+        key="neurons_order",
+        label_visibility="collapsed",
+        disabled=image is None,
+    )
     key = insight.fingerprint(net)
     blocks = _tiles(key, net)
     if image is None or order_by == BY_NUMBER:
         order = np.arange(n)
         if image is not None:
             order, _ = insight.neuron_order(net, image)
-        caption = "All of them, by number." if n <= MAX_GRID else \
-            f"The first {MAX_GRID} of {n}, by number."
-        st.image(_png_by_number(key, blocks),  # the same for every drawing: encoded once
-                 caption=caption if image is not None else
-                 f"{caption} Draw a digit to see which fire most.")
+        caption = (
+            "All of them, by number."
+            if n <= MAX_GRID
+            else f"The first {MAX_GRID} of {n}, by number."
+        )
+        st.image(
+            _png_by_number(key, blocks),  # the same for every drawing: encoded once
+            caption=caption
+            if image is not None
+            else f"{caption} Draw a digit to see which fire most.",
+        )
     else:
         # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
         order, activations = insight.neuron_order(net, image)
         top = order[:MOST_ACTIVE]
-        st.image(png(insight.weight_grid(blocks, top, activations)),
-                 caption=(f"The {len(top)} that fire most on your drawing, strongest first"
-                          + (f" (of {n})" if len(top) < n else "")
-                          + "; under each its number and a bar: how strongly it fires."))
+        st.image(
+            png(insight.weight_grid(blocks, top, activations)),
+            caption=(
+                f"The {len(top)} that fire most on your drawing, strongest first"
+                + (f" (of {n})" if len(top) < n else "")
+                + "; under each its number and a bar: how strongly it fires."
+            ),
+        )
     _detail_ui(net, image, n, int(order[0]))
 
 
@@ -131,28 +156,42 @@ def _detail_ui(net, image, n: int, first: int) -> None:
     row = st.container(horizontal=True, vertical_alignment="bottom")
     row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180)
     if image is not None:
-        row.button("The most active one", on_click=_follow, icon=":material/bolt:",
-                   disabled=state.neuron_pick == first)
+        row.button(
+            "The most active one",
+            on_click=_follow,
+            icon=":material/bolt:",
+            disabled=state.neuron_pick == first,
+        )
     detail = insight.neuron_detail(net, int(state.neuron_pick), image)
     left, right = st.columns([2, 1], gap="medium")
     pictures = left.container(horizontal=True, gap="small")
     size = 28 * DETAIL_SCALE
-    pictures.image(insight.enlarge(insight.diverging(detail.weights, detail.scale),
-                                   DETAIL_SCALE), width=size, caption="its weights")
+    pictures.image(
+        insight.enlarge(insight.diverging(detail.weights, detail.scale), DETAIL_SCALE),
+        width=size,
+        caption="its weights",
+    )
     if image is not None:
-        pictures.image(insight.enlarge(insight.ink_overlay(detail.weights, image, detail.scale),
-                                       DETAIL_SCALE), width=size,
-                       caption="your ink over them")
-        pictures.image(insight.enlarge(insight.diverging(detail.contribution, detail.scale),
-                                       DETAIL_SCALE), width=size,
-                       caption="what each inked pixel adds")
+        pictures.image(
+            insight.enlarge(insight.ink_overlay(detail.weights, image, detail.scale), DETAIL_SCALE),
+            width=size,
+            caption="your ink over them",
+        )
+        pictures.image(
+            insight.enlarge(insight.diverging(detail.contribution, detail.scale), DETAIL_SCALE),
+            width=size,
+            caption="what each inked pixel adds",
+        )
     with right:
         if detail.activation is None:
             st.metric(f"Neuron #{detail.index}", "–", help="Draw a digit to see it fire.")
         else:
-            st.metric(f"Neuron #{detail.index} fires at", f"{detail.activation:.2f}",
-                      help="Its activation on your drawing: σ(sum of weight × ink + bias), "
-                           f"with bias {detail.bias:+.2f}.")
+            st.metric(
+                f"Neuron #{detail.index} fires at",
+                f"{detail.activation:.2f}",
+                help="Its activation on your drawing: σ(sum of weight × ink + bias), "
+                f"with bias {detail.bias:+.2f}.",
+            )
         _outgoing_chart(detail.outgoing, net.sizes)
 
 
@@ -163,16 +202,29 @@ def _follow() -> None:
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
     to_digits = len(sizes) == 3
     names = [str(d) for d in range(len(outgoing))]
-    fig = go.Figure(go.Bar(
-        x=names, y=outgoing.tolist(),
-        marker_color=["#c81e28" if w > 0 else "#2350c8" for w in outgoing],
-        hovertemplate=("digit" if to_digits else "neuron") + " %{x}: weight %{y:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=outgoing.tolist(),
+            marker_color=["#c81e28" if w > 0 else "#2350c8" for w in outgoing],
+            hovertemplate=("digit" if to_digits else "neuron")
+            + " %{x}: weight %{y:.2f}<extra></extra>",
+        )
+    )
     fig.update_layout(
-        title=dict(text="Its votes" if to_digits else "Its weights to the next layer",
-                   subtitle=dict(text="for (red) and against (blue) each digit" if to_digits
-                                 else "one bar per neuron of the next layer")),
-        height=200, margin=dict(l=10, r=10, t=55, b=10),
-        xaxis=dict(type="category", title=None), yaxis=dict(title=None, zeroline=True))
+        title=dict(
+            text="Its votes" if to_digits else "Its weights to the next layer",
+            subtitle=dict(
+                text="for (red) and against (blue) each digit"
+                if to_digits
+                else "one bar per neuron of the next layer"
+            ),
+        ),
+        height=200,
+        margin=dict(l=10, r=10, t=55, b=10),
+        xaxis=dict(type="category", title=None),
+        yaxis=dict(title=None, zeroline=True),
+    )
     st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="neuron_votes")
 
 
@@ -182,4 +234,5 @@ def neurons_section_ui() -> None:
     (`ui.drawing.rerun_readers`): the order follows the drawing, the rest of the page stays."""
     from .state import current, tab
     from .training import current_run
+
     neurons_ui(current().net, tab().selected, tab().drawing, current_run())

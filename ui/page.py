@@ -39,5 +39,7 @@ def freeze_heap(stage: str) -> str:
 
 def header_ui() -> None:
     st.title("Digit Lab")
-    st.caption("Draw a digit from 0 to 9. A small neural network, the one from chapter 1 of "
-               "Michael Nielsen's *Neural Networks and Deep Learning*, reads it as you draw.")
+    st.caption(
+        "Draw a digit from 0 to 9. A small neural network, the one from chapter 1 of "
+        "Michael Nielsen's *Neural Networks and Deep Learning*, reads it as you draw."
+    )

@@ -17,31 +17,52 @@ class Preset:
     name: str
     settings: Settings
     expect: str
-    book_result: float | None   # test accuracy the book reports, as a fraction
+    book_result: float | None  # test accuracy the book reports, as a fraction
 
 
 PRESETS: tuple[Preset, ...] = (
-    Preset("The book's network: [784, 30, 10], eta 3.0",
-           Settings(hidden=30, eta=3.0, batch_size=10, epochs=30),
-           "About 91 % after the first epoch, then a slow climb to about 95 % "
-           "(the book's best of three runs: 95.42 %).", 0.9542),
-    Preset("100 hidden neurons",
-           Settings(hidden=100, eta=3.0, batch_size=10, epochs=30),
-           "A little better, about 96.6 % in the book, but some runs get stuck much lower: "
-           "try another seed.", 0.9659),
-    Preset("eta too small: 0.001",
-           Settings(hidden=100, eta=0.001, batch_size=10, epochs=30),
-           "Barely learning: about 11 % after one epoch, creeping up to about 21 % after 30 "
-           "(the steps are too small).", 0.2142),
-    Preset("eta too large: 100",
-           Settings(hidden=30, eta=100.0, batch_size=10, epochs=30),
-           "Stuck near chance, about 10 %: every step overshoots and the neurons saturate.",
-           0.0982),
-    Preset("Later chapters: cross-entropy, better start, L2",
-           Settings(hidden=100, eta=0.5, batch_size=10, epochs=30, init="scaled",
-                    cost="cross-entropy", l2=5.0),
-           "About 98 %, and steady from one run to the next: the cost no longer slows "
-           "learning when neurons are badly wrong.", 0.98),
+    Preset(
+        "The book's network: [784, 30, 10], eta 3.0",
+        Settings(hidden=30, eta=3.0, batch_size=10, epochs=30),
+        "About 91 % after the first epoch, then a slow climb to about 95 % "
+        "(the book's best of three runs: 95.42 %).",
+        0.9542,
+    ),
+    Preset(
+        "100 hidden neurons",
+        Settings(hidden=100, eta=3.0, batch_size=10, epochs=30),
+        "A little better, about 96.6 % in the book, but some runs get stuck much lower: "
+        "try another seed.",
+        0.9659,
+    ),
+    Preset(
+        "eta too small: 0.001",
+        Settings(hidden=100, eta=0.001, batch_size=10, epochs=30),
+        "Barely learning: about 11 % after one epoch, creeping up to about 21 % after 30 "
+        "(the steps are too small).",
+        0.2142,
+    ),
+    Preset(
+        "eta too large: 100",
+        Settings(hidden=30, eta=100.0, batch_size=10, epochs=30),
+        "Stuck near chance, about 10 %: every step overshoots and the neurons saturate.",
+        0.0982,
+    ),
+    Preset(
+        "Later chapters: cross-entropy, better start, L2",
+        Settings(
+            hidden=100,
+            eta=0.5,
+            batch_size=10,
+            epochs=30,
+            init="scaled",
+            cost="cross-entropy",
+            l2=5.0,
+        ),
+        "About 98 %, and steady from one run to the next: the cost no longer slows "
+        "learning when neurons are badly wrong.",
+        0.98,
+    ),
 )
 
 

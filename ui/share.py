@@ -18,14 +18,22 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from nn.models import SHIPPED
-from ui.presets import PRESETS, matching_preset
 from nn.settings import Limits, Settings, SettingsError
+from ui.presets import PRESETS, matching_preset
 
 FALLBACK_URL = "http://localhost:8501/"
 MAX_VALUE_CHARS = 40  # longer query values are not even parsed
 FIELDS = {  # query name -> Settings field
-    "hidden": "hidden", "eta": "eta", "batch": "batch_size", "epochs": "epochs",
-    "images": "train_size", "seed": "seed", "init": "init", "cost": "cost", "l2": "l2"}
+    "hidden": "hidden",
+    "eta": "eta",
+    "batch": "batch_size",
+    "epochs": "epochs",
+    "images": "train_size",
+    "seed": "seed",
+    "init": "init",
+    "cost": "cost",
+    "l2": "l2",
+}
 
 
 def shipped_slugs(shipped_labels) -> dict[str, str]:
@@ -52,8 +60,9 @@ def _valid(settings: Settings, limits: Limits) -> bool:
     return True
 
 
-def parse_link(query: dict, *, defaults: Settings, choices: dict, limits: Limits,
-               shipped: dict[str, str]) -> tuple[Settings | None, str | None, str | None, list[str]]:
+def parse_link(
+    query: dict, *, defaults: Settings, choices: dict, limits: Limits, shipped: dict[str, str]
+) -> tuple[Settings | None, str | None, str | None, list[str]]:
     """(settings or None, preset name or None, network label or None, names ignored).
 
     `query` maps names to strings; `choices` the values the page's sliders offer for
@@ -119,14 +128,19 @@ def link_query(settings: Settings, label: str | None, shipped: dict[str, str]) -
     query = {}
     preset = matching_preset(settings)
     if preset is not None and (settings.epochs, settings.augment) == (
-            preset.settings.epochs, preset.settings.augment):
+        preset.settings.epochs,
+        preset.settings.augment,
+    ):
         query["preset"] = str(PRESETS.index(preset) + 1)
         if settings.seed:
             query["seed"] = str(settings.seed)
     else:
         for name, field in FIELDS.items():
-            query[name] = f"{getattr(settings, field):g}" if field in ("eta", "l2") \
+            query[name] = (
+                f"{getattr(settings, field):g}"
+                if field in ("eta", "l2")
                 else str(getattr(settings, field))
+            )
     slug = next((s for s, lab in shipped.items() if lab == label), None)
     if slug is not None:
         query["net"] = slug
@@ -156,7 +170,8 @@ def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) 
         limits = Limits()
     shipped = shipped_slugs(shipped_labels)
     settings, preset_name, label, ignored = parse_link(
-        query, defaults=current_settings(), choices=choices, limits=limits, shipped=shipped)
+        query, defaults=current_settings(), choices=choices, limits=limits, shipped=shipped
+    )
     if settings is not None:
         apply_settings(settings)
         preset = matching_preset(settings)
@@ -166,8 +181,11 @@ def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) 
         state.selected = label
     known = [name for name in ignored if name in FIELDS or name in ("preset", "net")]
     if known:
-        state.link_notice = ("Part of the link was not understood and is ignored: "
-                             + ", ".join(sorted(set(known))) + ".")
+        state.link_notice = (
+            "Part of the link was not understood and is ignored: "
+            + ", ".join(sorted(set(known)))
+            + "."
+        )
         st.toast(state.link_notice, icon=":material/link_off:")
     elif settings is not None or label is not None:
         st.toast("Set up from the link: press **Train** to run it.", icon=":material/link:")
@@ -181,9 +199,11 @@ def share_ui(settings: Settings, label: str, shipped_labels) -> None:
         base += "/"
     url = f"{base}?{urlencode(query)}"
     with st.popover("Share this set-up", icon=":material/link:"):
-        st.caption("Anyone opening this link gets these settings"
-                   + (" and this network answering" if "net" in query else "")
-                   + ", ready to press Train. The copy button shows when you point at it.")
+        st.caption(
+            "Anyone opening this link gets these settings"
+            + (" and this network answering" if "net" in query else "")
+            + ", ready to press Train. The copy button shows when you point at it."
+        )
         st.code(url, language=None, wrap_lines=True)
     if st.session_state.get("link_notice"):
         st.caption(st.session_state.link_notice)

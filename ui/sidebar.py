@@ -21,19 +21,32 @@ from .text import plain
 def model_picker_ui() -> None:
     with st.sidebar:
         st.header("Which network answers")
-        st.selectbox("Network", list(tab().networks), key="selected",
-                     help="The shipped networks come first; uploaded ones are added below.")
+        st.selectbox(
+            "Network",
+            list(tab().networks),
+            key="selected",
+            help="The shipped networks come first; uploaded ones are added below.",
+        )
         choice = current()
         st.caption(network_facts(choice.net, choice.meta))
-        st.download_button("Download this network", key="download",
-                           data=functools.partial(model_bytes, choice.net, choice.meta),
-                           file_name=choice.file_name,
-                           mime="application/octet-stream", on_click="ignore",
-                           icon=":material/download:", width="stretch")
-        st.file_uploader("Upload a network (.npz model file)", type=["npz"], key="upload",
-                         on_change=take_upload,
-                         help=f"A file downloaded from this page or saved by `python -m "
-                              f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB.")
+        st.download_button(
+            "Download this network",
+            key="download",
+            data=functools.partial(model_bytes, choice.net, choice.meta),
+            file_name=choice.file_name,
+            mime="application/octet-stream",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
+        st.file_uploader(
+            "Upload a network (.npz model file)",
+            type=["npz"],
+            key="upload",
+            on_change=take_upload,
+            help=f"A file downloaded from this page or saved by `python -m "
+            f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB.",
+        )
         note = tab().upload_note
         if note and st.session_state.get("upload") is not None:
             (st.error if note[0] == "error" else st.success)(note[1])
@@ -47,9 +60,12 @@ def network_facts(net: Network, meta: dict) -> str:
     settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
     facts = [f"Layers {plain(describe(net, meta))}."]
     if settings:
-        facts.append(f"Trained {plain(settings.get('epochs', '?'))} epochs with "
-                     f"η = {plain(settings.get('eta', '?'))}, {net.cost} cost"
-                     + (f", L2 λ = {net.l2:g}" if net.l2 else "") + ".")
+        facts.append(
+            f"Trained {plain(settings.get('epochs', '?'))} epochs with "
+            f"η = {plain(settings.get('eta', '?'))}, {net.cost} cost"
+            + (f", L2 λ = {net.l2:g}" if net.l2 else "")
+            + "."
+        )
     return " ".join(facts)
 
 
@@ -65,7 +81,9 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
     try:
         net, meta = load_model(uploaded.getvalue())
     except ModelFileError as e:
-        return "error", (f"**{plain(uploaded.name)}** cannot be used: {plain(e, 400)}. "
-                         f"The network that answers is still *{plain(tab().selected)}*.")
+        return "error", (
+            f"**{plain(uploaded.name)}** cannot be used: {plain(e, 400)}. "
+            f"The network that answers is still *{plain(tab().selected)}*."
+        )
     label = add_network(upload_title(uploaded.name), net, meta)
     return "success", f"Added and now answering: *{plain(label)}*."

@@ -29,26 +29,26 @@ class Choice:
     """One network the picker offers."""
 
     net: Network
-    meta: dict              # the model file's metadata (untrusted for an uploaded file)
-    file_name: str          # what "Download this network" names its file
+    meta: dict  # the model file's metadata (untrusted for an uploaded file)
+    file_name: str  # what "Download this network" names its file
 
 
 @dataclass
 class TabState:
     """Everything the page keeps for one browser tab (st.session_state's keys)."""
 
-    networks: dict[str, Choice]     # label -> network, in picker order
-    selected: str                   # the picker's label (its widget key): the network that answers
-    drawing: np.ndarray | None = None   # the drawing as the (28, 28) float32 image the network
+    networks: dict[str, Choice]  # label -> network, in picker order
+    selected: str  # the picker's label (its widget key): the network that answers
+    drawing: np.ndarray | None = None  # the drawing as the (28, 28) float32 image the network
     #                                     reads, or None while the canvas is empty
-    canvas_gen: int = 0             # bumped by "Clear canvas": part of the canvas's key, so a
+    canvas_gen: int = 0  # bumped by "Clear canvas": part of the canvas's key, so a
     #                                 new (empty) canvas mounts
     upload_note: tuple[str, str] | None = None  # (kind, Markdown) about the last uploaded file
-    runs: list = field(default_factory=list)    # this tab's nn.run_manager.RunHandle, oldest first;
+    runs: list = field(default_factory=list)  # this tab's nn.run_manager.RunHandle, oldest first;
     #                                             the last is the current run
     used_runs: set[int] = field(default_factory=set)  # runs already added to the picker
     train_error: str | None = None  # why the last press of Train started nothing
-    t_buttons: str = "train"        # which run buttons are drawn ('train', 'pause', 'resume',
+    t_buttons: str = "train"  # which run buttons are drawn ('train', 'pause', 'resume',
     #                                 'wait'): the live part reruns the page when it changes
 
 
@@ -76,8 +76,7 @@ def shipped_networks() -> dict[str, Choice]:
     networks = {}
     for model in SHIPPED:
         net, meta = model.load()
-        networks[label_for(model.title, net, meta)] = Choice(net, meta,
-                                                             file_name(model.title, net))
+        networks[label_for(model.title, net, meta)] = Choice(net, meta, file_name(model.title, net))
     return networks
 
 
@@ -124,8 +123,7 @@ def describe(net: Network, meta: dict) -> str:
     """'[784, 100, 10], 97.4 % on test' (the accuracy only if the metadata has it)."""
     text = layers_label(net.sizes)
     accuracy = meta.get("test_accuracy")
-    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) \
-            and 0 <= accuracy <= 1:
+    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and 0 <= accuracy <= 1:
         text += f", {100 * accuracy:.1f} % on test"
     return text
 

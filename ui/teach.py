@@ -46,11 +46,14 @@ def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
     if image is not None:
         box.segmented_control(
             "Wrong answer? Click the digit you meant, and the network learns it.",
-            [str(d) for d in range(10)], key="teach_digit", on_change=_teach,
+            [str(d) for d in range(10)],
+            key="teach_digit",
+            on_change=_teach,
             args=(image, networks, add_network),
             help="Trains a copy of this network for a moment on your drawing (and on "
-                 "earlier ones you taught), mixed with MNIST digits so it does not forget "
-                 "them.")
+            "earlier ones you taught), mixed with MNIST digits so it does not forget "
+            "them.",
+        )
     if state.get("teach_error"):
         box.warning(state.teach_error)
     result = state.teach_result
@@ -65,31 +68,45 @@ def _result_ui(box, result: dict) -> None:
     before, after = result["accuracy_before"], result["accuracy_after"]
     change = 100 * (after - before)
     drawings = f"{result['count']} drawing{'s' if result['count'] > 1 else ''}"
-    verdict = (f"the cost of learning {drawings}" if change < 0 else
-               "no cost: the MNIST digits mixed in taught it a little too")
+    verdict = (
+        f"the cost of learning {drawings}"
+        if change < 0
+        else "no cost: the MNIST digits mixed in taught it a little too"
+    )
     box.success(
         f"Taught: it now reads your last drawing as **{now}** (it read "
         f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
         f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
-        f"{result['seconds']:.2f} s.", icon=":material/school:")
+        f"{result['seconds']:.2f} s.",
+        icon=":material/school:",
+    )
 
 
 def _taught_ui(box, networks: dict, add_network) -> None:
     state = st.session_state
-    box.caption(f"Drawings taught in this tab ({len(state.taught)} of at most {MAX_TAUGHT}), "
-                f"on top of *{state.get('teach_base')}*:")
+    box.caption(
+        f"Drawings taught in this tab ({len(state.taught)} of at most {MAX_TAUGHT}), "
+        f"on top of *{state.get('teach_base')}*:"
+    )
     row = box.container(horizontal=True, gap="small", key="taught_row")
     for i, (drawing, digit) in enumerate(state.taught):
         cell = row.container(width=64, gap=None, horizontal_alignment="center")
         cell.image(pixelated(drawing, THUMB_SCALE), width=56, caption=f"as {digit}")
-        cell.button("", key=f"untaught_{i}", icon=":material/close:", help="Forget this one",
-                    on_click=_forget, args=(i, networks, add_network))
+        cell.button(
+            "",
+            key=f"untaught_{i}",
+            icon=":material/close:",
+            help="Forget this one",
+            on_click=_forget,
+            args=(i, networks, add_network),
+        )
 
 
 def _fragment_run() -> bool:
     """Whether this run reruns only a fragment (then the sidebar's picker is not redrawn)."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
+
         ctx = get_script_run_ctx()
         return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
     except ImportError:  # a future Streamlit: rerun to be safe
@@ -111,7 +128,7 @@ def _teach(image, networks: dict, add_network) -> None:
 def _forget(index: int, networks: dict, add_network) -> None:
     state = st.session_state
     if 0 <= index < len(state.taught):
-        state.taught = state.taught[:index] + state.taught[index + 1:]
+        state.taught = state.taught[:index] + state.taught[index + 1 :]
     if state.taught:
         _retrain(networks, add_network)
         return
@@ -127,9 +144,11 @@ def _retrain(networks: dict, add_network) -> None:
     state = st.session_state
     state.teach_error = None
     if find_mnist_dir() is None:
-        state.teach_error = ("Teaching needs MNIST's training digits to mix in (so the network "
-                             "does not forget them), and they are not on this server yet. The "
-                             "training section below can download them.")
+        state.teach_error = (
+            "Teaching needs MNIST's training digits to mix in (so the network "
+            "does not forget them), and they are not on this server yet. The "
+            "training section below can download them."
+        )
         return
     base = networks[state.teach_base]
     base_net, base_meta = base.net, base.meta
@@ -144,22 +163,32 @@ def _retrain(networks: dict, add_network) -> None:
         state.teach_error = f"Could not teach it: {e}."
         return
     if result is None:
-        state.teach_error = ("Every training slot is taken by other visitors' runs right now, "
-                             f"so it could not learn within {WAIT_SECONDS:.0f} s. Your taught "
-                             "drawings are kept: remove one or teach another to try again.")
+        state.teach_error = (
+            "Every training slot is taken by other visitors' runs right now, "
+            f"so it could not learn within {WAIT_SECONDS:.0f} s. Your taught "
+            "drawings are kept: remove one or teach another to try again."
+        )
         return
     meta = {key: value for key, value in base_meta.items() if key in ("settings", "seed")}
-    meta.update(name="taught on the Digit Lab page", test_accuracy=result.accuracy_after,
-                taught=len(images), taught_from=str(state.teach_base))
+    meta.update(
+        name="taught on the Digit Lab page",
+        test_accuracy=result.accuracy_after,
+        taught=len(images),
+        taught_from=str(state.teach_base),
+    )
     if state.taught_label in networks:
         networks.pop(state.taught_label)
     title = str(state.teach_base).split(":", 1)[0]
     count = f"{len(images)} drawing{'s' if len(images) > 1 else ''}"
     state.taught_label = add_network(f"Taught: {title} + {count}", result.net, meta)
-    state.teach_result = {"answers": result.answers, "before": result.answers_before,
-                          "accuracy_before": result.accuracy_before,
-                          "accuracy_after": result.accuracy_after, "count": len(images),
-                          "seconds": result.seconds}
+    state.teach_result = {
+        "answers": result.answers,
+        "before": result.answers_before,
+        "accuracy_before": result.accuracy_before,
+        "accuracy_after": result.accuracy_after,
+        "count": len(images),
+        "seconds": result.seconds,
+    }
     state.teach_rerun = True
 
 
@@ -169,8 +198,11 @@ def _fine_tune_in_a_worker(net, images, digits):
     handle = RunManager.shared().submit_teach(net, images, digits)
     result = handle.result(0.05)  # a free slot: no waiting message
     if result is None:
-        waiting = (f"Waiting for a free training slot ({handle.queue_position()} in line)..."
-                   if handle.queue_position() else "Teaching...")
+        waiting = (
+            f"Waiting for a free training slot ({handle.queue_position()} in line)..."
+            if handle.queue_position()
+            else "Teaching..."
+        )
         with st.spinner(waiting):
             result = handle.result(WAIT_SECONDS)
     if result is None:

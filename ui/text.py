@@ -18,5 +18,5 @@ def plain(value: object, limit: int = 200) -> str:
     """`value` as literal text for a Markdown body: one line, at most `limit` characters."""
     text = re.sub(r"\s+", " ", str(value)).strip()
     if len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     return _PUNCTUATION.sub(r"\\\1", text)

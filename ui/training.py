@@ -20,14 +20,32 @@ from nn.models import read
 from nn.run_manager import RunManager
 from nn.settings import Settings, SettingsError
 
-from .download import BackgroundDownload
 from .charts import accuracy_figure, cost_figure, pixelated, show
+from .download import BackgroundDownload
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
 
-ETA_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0,
-             10.0, 20.0, 50.0, 100.0)  # a logarithmic slider: the book's runs span 0.001-100
+ETA_STEPS = (
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+)  # a logarithmic slider: the book's runs span 0.001-100
 BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
@@ -55,8 +73,9 @@ def apply_settings(settings: Settings) -> None:
 
 
 def widget_settings() -> Settings:
-    return Settings(**{name: _TYPES[name](st.session_state[key])
-                       for key, name in SETTING_WIDGETS.items()})
+    return Settings(
+        **{name: _TYPES[name](st.session_state[key]) for key, name in SETTING_WIDGETS.items()}
+    )
 
 
 def init_training_state() -> None:
@@ -68,8 +87,12 @@ def init_training_state() -> None:
 
 def restore_link() -> None:
     """Once per tab: the preset, settings and shipped network a shared link carries."""
-    apply_link(apply_settings, widget_settings, list(shipped_networks()),
-               {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES})
+    apply_link(
+        apply_settings,
+        widget_settings,
+        list(shipped_networks()),
+        {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES},
+    )
 
 
 def run_manager() -> RunManager:
@@ -138,11 +161,13 @@ def training_ui() -> None:
         st.error(f"Training is switched off on this server: {e}.")
         return
     limits = manager.limits
-    st.caption(f"Pick one of the book's experiments or set up a [784, N, 10] network, press "
-               f"Train and watch it learn; your drawing above is re-read as it improves. "
-               f"Limits on this server: up to {limits.max_hidden} hidden neurons, "
-               f"{limits.max_epochs} epochs and {limits.max_seconds:g} s of training per run; "
-               f"{limits.max_concurrent} runs train at once, others wait their turn.")
+    st.caption(
+        f"Pick one of the book's experiments or set up a [784, N, 10] network, press "
+        f"Train and watch it learn; your drawing above is re-read as it improves. "
+        f"Limits on this server: up to {limits.max_hidden} hidden neurons, "
+        f"{limits.max_epochs} epochs and {limits.max_seconds:g} s of training per run; "
+        f"{limits.max_concurrent} runs train at once, others wait their turn."
+    )
     if not manager.data_available():
         mnist_missing_ui()
         return
@@ -166,8 +191,11 @@ def mnist_missing_ui() -> None:
     job = BackgroundDownload.current()
     status = job.status() if job else None
     if status is None or (status["finished"] and status["error"]):
-        st.warning("Training needs the MNIST handwritten digits (11 MB), which are not on this "
-                   "server yet. Drawing works without them.", icon=":material/download:")
+        st.warning(
+            "Training needs the MNIST handwritten digits (11 MB), which are not on this "
+            "server yet. Drawing works without them.",
+            icon=":material/download:",
+        )
         if status is not None:
             st.error(f"The last download failed: {status['error']}")
         st.button("Download MNIST", on_click=BackgroundDownload.start, type="primary")
@@ -180,14 +208,21 @@ def download_progress_ui() -> None:
     status = BackgroundDownload.current().status()
     if status["finished"]:
         st.rerun()
-    st.progress(status["done"] / status["total"],
-                text=f"Downloading MNIST: {status['done'] / 2**20:.1f} of "
-                     f"{status['total'] / 2**20:.1f} MB ({status['file']})")
+    st.progress(
+        status["done"] / status["total"],
+        text=f"Downloading MNIST: {status['done'] / 2**20:.1f} of "
+        f"{status['total'] / 2**20:.1f} MB ({status['file']})",
+    )
 
 
 def preset_ui() -> None:
-    st.selectbox("The book's experiments", [p.name for p in PRESETS], key="t_preset",
-                 on_change=choose_preset, help="Sets every control below to that run.")
+    st.selectbox(
+        "The book's experiments",
+        [p.name for p in PRESETS],
+        key="t_preset",
+        on_change=choose_preset,
+        help="Sets every control below to that run.",
+    )
     preset = matching_preset(widget_settings())
     if preset is not None:
         st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
@@ -200,26 +235,55 @@ def settings_ui(limits) -> None:
     run = current_run()
     locked = run is not None and not run.over  # a run's settings are fixed, except eta
     st.slider("Hidden neurons N", 1, limits.max_hidden, key="t_hidden", disabled=locked)
-    st.select_slider("Learning rate η (also during a run)", ETA_STEPS, key="t_eta",
-                     on_change=eta_moved,
-                     help="Moving it during a run changes η from the next mini-batch on; the "
-                          "change is marked on the curves.")
+    st.select_slider(
+        "Learning rate η (also during a run)",
+        ETA_STEPS,
+        key="t_eta",
+        on_change=eta_moved,
+        help="Moving it during a run changes η from the next mini-batch on; the "
+        "change is marked on the curves.",
+    )
     left, right = st.columns(2)
     left.select_slider("Mini-batch size", BATCH_SIZES, key="t_batch", disabled=locked)
     right.slider("Epochs", 1, limits.max_epochs, key="t_epochs", disabled=locked)
-    left.select_slider("Training images", TRAIN_SIZES, key="t_train_size", disabled=locked,
-                       format_func=lambda n: f"{n:,}",
-                       help="Fewer images make a run take seconds (and learn less).")
-    right.number_input("Seed", 0, 2**32 - 1, step=1, key="t_seed", disabled=locked,
-                       help="The same seed gives the same run.")
+    left.select_slider(
+        "Training images",
+        TRAIN_SIZES,
+        key="t_train_size",
+        disabled=locked,
+        format_func=lambda n: f"{n:,}",
+        help="Fewer images make a run take seconds (and learn less).",
+    )
+    right.number_input(
+        "Seed",
+        0,
+        2**32 - 1,
+        step=1,
+        key="t_seed",
+        disabled=locked,
+        help="The same seed gives the same run.",
+    )
     with st.expander("Later chapters' options"):
-        st.radio("Initial weights", ("normal", "scaled"), key="t_init", disabled=locked,
-                 horizontal=True, format_func={"normal": "N(0, 1): chapter 1",
-                                               "scaled": "N(0, 1/n): chapter 3"}.get)
-        st.radio("Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked,
-                 horizontal=True)
-        st.number_input("L2 regularisation λ", 0.0, 100.0, step=0.5, key="t_l2",
-                        disabled=locked, help="0 for none; chapter 3 uses 5.0.")
+        st.radio(
+            "Initial weights",
+            ("normal", "scaled"),
+            key="t_init",
+            disabled=locked,
+            horizontal=True,
+            format_func={"normal": "N(0, 1): chapter 1", "scaled": "N(0, 1/n): chapter 3"}.get,
+        )
+        st.radio(
+            "Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked, horizontal=True
+        )
+        st.number_input(
+            "L2 regularisation λ",
+            0.0,
+            100.0,
+            step=0.5,
+            key="t_l2",
+            disabled=locked,
+            help="0 for none; chapter 3 uses 5.0.",
+        )
 
 
 def buttons_for(run) -> str:
@@ -227,7 +291,8 @@ def buttons_for(run) -> str:
     if run is None or run.over:
         return "train"
     return {"paused": "resume", "running": "pause", "starting": "pause"}.get(
-        run.view()["state"], "wait")
+        run.view()["state"], "wait"
+    )
 
 
 def run_buttons_ui() -> None:
@@ -242,9 +307,13 @@ def run_buttons_ui() -> None:
         row.button("Pause", on_click=run.pause, icon=":material/pause:")
     if run is not None and not run.over:
         row.button("Stop", on_click=run.stop, icon=":material/stop:")
-    row.button("Reset", on_click=reset_runs, icon=":material/restart_alt:",
-               help="Stop the current run and clear this tab's curves.",
-               disabled=run is None)
+    row.button(
+        "Reset",
+        on_click=reset_runs,
+        icon=":material/restart_alt:",
+        help="Stop the current run and clear this tab's curves.",
+        disabled=run is None,
+    )
     if tab().train_error:
         st.error(tab().train_error)
 
@@ -262,8 +331,10 @@ def live_ui(every: float | None) -> None:
         if every and buttons_for(current_run()) != tab().t_buttons:
             st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
         if not views:
-            st.info("No run yet. Press **Train**: the curves grow here, one point every "
-                    "half second.", icon=":material/monitoring:")
+            st.info(
+                "No run yet. Press **Train**: the curves grow here, one point every half second.",
+                icon=":material/monitoring:",
+            )
             return
         run_status_ui(views[-1])
         if current_run().over:
@@ -279,9 +350,12 @@ def run_status_ui(view: dict) -> None:
     state, settings = view["state"], view["settings"]
     if state == "queued":
         counts = run_manager().counts()
-        st.info(f"Waiting for a free slot: you are number {view['queue_position']} in the "
-                f"queue ({counts['slots']} runs train at once on this server). It starts by "
-                f"itself.", icon=":material/hourglass_top:")
+        st.info(
+            f"Waiting for a free slot: you are number {view['queue_position']} in the "
+            f"queue ({counts['slots']} runs train at once on this server). It starts by "
+            f"itself.",
+            icon=":material/hourglass_top:",
+        )
         return
     done = min(view["progress"] / settings.epochs, 1.0)
     text = f"Epoch {view['progress']:.1f} of {settings.epochs}"
@@ -310,13 +384,18 @@ def relearned_drawing_ui() -> None:
     reading = read(net, image)
     row = st.container(horizontal=True, vertical_alignment="center")
     row.image(pixelated(image, 2), width=56)
-    row.markdown(f"Your drawing, read by this network now: **{reading.answer}** "
-                 f"(its neuron fires at {reading.output[reading.answer]:.2f})")
+    row.markdown(
+        f"Your drawing, read by this network now: **{reading.answer}** "
+        f"(its neuron fires at {reading.output[reading.answer]:.2f})"
+    )
 
 
 def accuracy_chart_ui(views: list[dict]) -> None:
-    zoom = st.toggle("Zoom in on the top of the chart", key="t_zoom",
-                     help="Shows 80-100 %, where good runs differ.")
+    zoom = st.toggle(
+        "Zoom in on the top of the chart",
+        key="t_zoom",
+        help="Shows 80-100 %, where good runs differ.",
+    )
     references = {"chance": 0.10}
     baseline = run_manager().darkness_baseline
     if baseline is not None:
@@ -337,12 +416,21 @@ def run_result_ui(handle, view: dict) -> None:
     left.metric("Validation accuracy", f"{100 * last['val_accuracy']:.2f} %")
     right.metric("Test accuracy", f"{100 * last['test_accuracy']:.2f} %")
     with actions:
-        st.button("Use this network for drawing", on_click=use_run_network, args=(handle,),
-                  disabled=handle.id in tab().used_runs, type="primary",
-                  icon=":material/draw:")
+        st.button(
+            "Use this network for drawing",
+            on_click=use_run_network,
+            args=(handle,),
+            disabled=handle.id in tab().used_runs,
+            type="primary",
+            icon=":material/draw:",
+        )
         net = handle.network()
-        st.download_button("Download this network", data=functools.partial(
-                               model_bytes, net, handle.metadata()),
-                           file_name=f"digitlab-run-{handle.id}.npz", on_click="ignore",
-                           mime="application/octet-stream", icon=":material/download:",
-                           key=f"download_run_{handle.id}")
+        st.download_button(
+            "Download this network",
+            data=functools.partial(model_bytes, net, handle.metadata()),
+            file_name=f"digitlab-run-{handle.id}.npz",
+            on_click="ignore",
+            mime="application/octet-stream",
+            icon=":material/download:",
+            key=f"download_run_{handle.id}",
+        )

@@ -30,6 +30,7 @@ EXPECT_TIMEOUT = 30_000  # ms
 
 try:
     from playwright.sync_api import expect as _expect
+
     _expect.set_options(timeout=EXPECT_TIMEOUT)
 except ImportError:  # the `browser` fixture reports it: a failure on CI, a skip elsewhere
     pass
@@ -72,8 +73,9 @@ def browser():
     except ImportError:
         missing("playwright is not installed (pip install -r requirements-dev.txt)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
         yield browser
         browser.close()
 

@@ -13,6 +13,7 @@ expect = playwright_expect()
 
 def need_mnist() -> None:
     from nn.mnist import find_mnist_dir
+
     if find_mnist_dir() is None:
         missing("MNIST not found (set MNIST_DIR): the mistakes and teaching panels need it")
 
@@ -75,10 +76,10 @@ def test_teach_it_a_drawing_then_forget_it(page):
 def test_a_link_restores_a_set_up(page, app_url):
     page.goto(f"{app_url}/?preset=2&net=book&eta=oops")
     expect(picker(page)).to_have_value(re.compile(r"^The book's: "))
-    expect(page.get_by_text(re.compile("not understood and is ignored: eta")).first) \
-        .to_be_visible()
-    expect(page.get_by_role("combobox", name="The book's experiments")) \
-        .to_have_value("100 hidden neurons")
+    expect(page.get_by_text(re.compile("not understood and is ignored: eta")).first).to_be_visible()
+    expect(page.get_by_role("combobox", name="The book's experiments")).to_have_value(
+        "100 hidden neurons"
+    )
     page.get_by_role("button", name=re.compile("Share this set-up")).click()
     code = page.get_by_test_id("stCode")
     expect(code).to_contain_text("preset=2")

@@ -42,8 +42,11 @@ def points(page) -> int:
 
 
 def wait_points_above(page, n: int, timeout=60_000) -> None:
-    page.wait_for_function(f"""() => {{ const el = ({ACCURACY})();
-        return el && el.data.length && el.data[0].x.length > {n}; }}""", timeout=timeout)
+    page.wait_for_function(
+        f"""() => {{ const el = ({ACCURACY})();
+        return el && el.data.length && el.data[0].x.length > {n}; }}""",
+        timeout=timeout,
+    )
 
 
 def train(page) -> None:
@@ -58,24 +61,25 @@ def stop(page) -> None:
 
 
 def eta_slider(page):
-    return (page.get_by_test_id("stSlider").filter(has_text="Learning rate")
-            .get_by_role("slider"))
+    return page.get_by_test_id("stSlider").filter(has_text="Learning rate").get_by_role("slider")
 
 
 def test_curves_grow_eta_moves_mid_run_and_the_drawing_is_re_read(page):
     train(page)
     first = points(page)
-    wait_points_above(page, first + 2)          # new points arrive while it trains
+    wait_points_above(page, first + 2)  # new points arrive while it trains
     eta_slider(page).focus()
-    page.keyboard.press("ArrowLeft")            # eta 3 -> 2, during the run
+    page.keyboard.press("ArrowLeft")  # eta 3 -> 2, during the run
     expect(eta_slider(page)).to_have_attribute("aria-valuetext", "2.0")
-    page.wait_for_function(f"""() => {{ const el = ({ACCURACY})();
+    page.wait_for_function(
+        f"""() => {{ const el = ({ACCURACY})();
         return el && (el.layout.annotations || []).some(a => a.text === 'eta 2'); }}""",
-                           timeout=30_000)
+        timeout=30_000,
+    )
     marked = points(page)
-    wait_points_above(page, marked + 1)         # the same run goes on with the new eta
-    assert len(chart(page)["traces"]) == 2      # one run: its test and validation curves
-    draw(page, [SEVEN[0]])                      # a stroke during the run ...
+    wait_points_above(page, marked + 1)  # the same run goes on with the new eta
+    assert len(chart(page)["traces"]) == 2  # one run: its test and validation curves
+    draw(page, [SEVEN[0]])  # a stroke during the run ...
     expect(answer(page)).to_have_text("7", timeout=30_000)  # ... answered during training
     expect(page.get_by_text(re.compile(r"read by this network now: \d"))).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "training.png"), full_page=True)
@@ -133,8 +137,12 @@ def test_a_closed_tab_stops_its_run_and_leaves_no_worker(browser, tmp_path):
             assert len(workers_of(server.pid)) == 1  # the run trains in a worker process
             tab.get_by_role("button", name="Pause").click()  # paused, it would wait 600 s
             expect(tab.get_by_role("button", name="Resume")).to_be_visible()
-            context.close()                          # the visitor closes the tab
-            wait_until(lambda: not workers_of(server.pid), 60,  # stopped, its process gone
-                       "the closed tab's worker process ends", every=0.5)
+            context.close()  # the visitor closes the tab
+            wait_until(
+                lambda: not workers_of(server.pid),
+                60,  # stopped, its process gone
+                "the closed tab's worker process ends",
+                every=0.5,
+            )
         finally:
             stop_server(server)

@@ -70,10 +70,11 @@ http {{
 def site_config(copy_ports: tuple[int, int], listen_port: int) -> str:
     """deploy/nginx.conf with the two copies' ports and a 127.0.0.1 listen port filled in."""
     text = SITE_CONF.read_text()
-    replacements = {"server 127.0.0.1:8501 ": f"server 127.0.0.1:{copy_ports[0]} ",
-                    "server 127.0.0.1:8502 ": f"server 127.0.0.1:{copy_ports[1]} ",
-                    "    listen 80;\n    listen [::]:80;\n":
-                        f"    listen 127.0.0.1:{listen_port};\n"}
+    replacements = {
+        "server 127.0.0.1:8501 ": f"server 127.0.0.1:{copy_ports[0]} ",
+        "server 127.0.0.1:8502 ": f"server 127.0.0.1:{copy_ports[1]} ",
+        "    listen 80;\n    listen [::]:80;\n": f"    listen 127.0.0.1:{listen_port};\n",
+    }
     for old, new in replacements.items():
         assert text.count(old) == 1, f"deploy/nginx.conf no longer has {old!r} once"
         text = text.replace(old, new)
@@ -83,7 +84,7 @@ def site_config(copy_ports: tuple[int, int], listen_port: int) -> str:
 @dataclass
 class Proxy:
     url: str
-    copies: dict[str, subprocess.Popen]   # "127.0.0.1:<port>" -> its streamlit process
+    copies: dict[str, subprocess.Popen]  # "127.0.0.1:<port>" -> its streamlit process
     access_log: Path
     error_log: Path
     logs: list = field(default_factory=list)
@@ -108,8 +109,9 @@ class Proxy:
 
 @pytest.fixture
 def proxy(tmp_path):
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
-                                      else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if nginx is None:
         missing("nginx not found (apt-get install nginx)")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -136,9 +138,21 @@ def proxy(tmp_path):
         nginx_log = open(prefix / "stderr.log", "wb")  # noqa: SIM115 - closed below
         logs.append(nginx_log)
         nginx_proc = subprocess.Popen(
-            [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix),
-             "-e", str(prefix / "error.log"), "-g", "daemon off;"],
-            stdout=nginx_log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                nginx,
+                "-c",
+                str(prefix / "nginx.conf"),
+                "-p",
+                str(prefix),
+                "-e",
+                str(prefix / "error.log"),
+                "-g",
+                "daemon off;",
+            ],
+            stdout=nginx_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{listen}"
         wait_healthy(url, nginx_proc, prefix / "error.log")
         yield Proxy(url, copies, prefix / "access.log", prefix / "error.log", logs)
@@ -189,8 +203,12 @@ def copies_used(proxy: Proxy, route: str, since: int = 0) -> set[str]:
 
 def wait_for_websocket_logged(proxy: Proxy, route: str) -> None:
     """nginx logs a websocket when it closes; wait for that line after closing the tab."""
-    wait_until(lambda: any("/_stcore/stream" in r for _, r in proxy.served(route)), 10,
-               f"a websocket logged under {route} (logged: {proxy.served(route)})", every=0.2)
+    wait_until(
+        lambda: any("/_stcore/stream" in r for _, r in proxy.served(route)),
+        10,
+        f"a websocket logged under {route} (logged: {proxy.served(route)})",
+        every=0.2,
+    )
 
 
 def test_drawing_and_upload_through_nginx_stay_on_one_copy(browser, proxy):
@@ -208,7 +226,8 @@ def test_drawing_and_upload_through_nginx_stay_on_one_copy(browser, proxy):
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.locator("input[type=file]").set_input_files(BOOK_MODEL)
         expect(sidebar.get_by_test_id("stAlertContentSuccess")).to_contain_text(
-            "Uploaded book.npz", timeout=WAIT)
+            "Uploaded book.npz", timeout=WAIT
+        )
         expect(page.get_by_text("activations of its 30 neurons")).to_be_visible(timeout=WAIT)
 
         route = route_of(context)
@@ -247,11 +266,12 @@ def test_new_visitor_is_served_when_a_copy_stops(browser, proxy):
             route = route_of(context)
             # Every request was finally answered by the copy that is left (a request that
             # nginx first tried on the stopped copy is logged with both, the answering last).
-            assert copies_used(proxy, route, since) == {left}, (label,
-                                                               proxy.served(route, since))
+            assert copies_used(proxy, route, since) == {left}, (label, proxy.served(route, since))
             if cookies_given:  # nginx did try the stopped copy first, then went on
-                assert any(tried[0] == gone and tried[-1] == left
-                           for tried, _ in proxy.served(route, since)), proxy.served(route, since)
+                assert any(
+                    tried[0] == gone and tried[-1] == left
+                    for tried, _ in proxy.served(route, since)
+                ), proxy.served(route, since)
             page.screenshot(path=ARTIFACTS / "proxy-after-copy-stopped.png", full_page=True)
         finally:
             context.close()
