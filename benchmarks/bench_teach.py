@@ -1,32 +1,27 @@
-"""Teaching a network a drawing: how long a fine-tune takes, and how much it delays other
-visitors' strokes when it runs in the page's own process.
+"""Teaching a network a drawing: how long a fine-tune takes, and how long a visitor's click
+waits for it now that it runs in a training worker.
 
     MNIST_DIR=../shared/mnist python benchmarks/bench_teach.py [--repeats 5]
 
 1. `nn.teach.fine_tune` for 1, 3 and 12 taught drawings (real misread MNIST test digits, as
    stand-ins for drawings), per shipped network: median and worst wall time, rounds, and
    the test accuracy before -> after.
-2. A "stroke" (canvas_to_mnist + reading by the default network, what the page does per
-   stroke) timed over and over in one thread, first alone, then while another thread
-   fine-tunes back to back: the median and 95th percentile of the stroke, in ms. numpy
-   releases the GIL in its larger calls but not in the Python between them, so this is what
-   an in-process fine-tune costs a visitor who is drawing at the same moment.
+2. The same lesson through `RunManager.submit_teach`, as the page sends it: the wall time
+   from submitting to the result, worker process start included (a free slot each time).
 """
 
 import argparse
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.bench_predict import STROKES, drawing  # noqa: E402
 from nn.mnist import shared_mnist  # noqa: E402
-from nn.models import load_shipped, read  # noqa: E402
-from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.models import SHIPPED  # noqa: E402
+from nn.run_manager import RunManager  # noqa: E402
 from nn.teach import fine_tune  # noqa: E402
 
 
@@ -41,7 +36,7 @@ def main() -> None:
     data = shared_mnist()
     replay = (data.train_images, data.train_labels)
     test = (data.test_images, data.test_labels)
-    networks = load_shipped()
+    networks = {model.title: model.load() for model in SHIPPED}
     print("1. fine-tune time")
     for label, (net, _) in networks.items():
         wrong = np.flatnonzero(net.predict(test[0]) != test[1])
@@ -64,49 +59,27 @@ def main() -> None:
                 f" test accuracy {100 * before:.2f} % -> {100 * after:.2f} %"
             )
 
-    print("2. a stroke's time in the same process, alone and during fine-tunes")
-    net = next(iter(networks.values()))[0]
-    canvas = drawing(STROKES["7"])
-    teacher = next(iter(networks.values()))[0]
-    wrong = np.flatnonzero(teacher.predict(test[0]) != test[1])[:3]
-    lesson = [data.test_images[i].reshape(28, 28) / 255.0 for i in wrong]
-
-    def strokes(seconds: float) -> list[float]:
-        times, end = [], time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            t = time.perf_counter()
-            read(net, canvas_to_mnist(canvas))
-            times.append(time.perf_counter() - t)
-            time.sleep(0.005)  # a visitor's strokes come apart, not back to back
-        return times
-
-    alone = strokes(3.0)
-    stop = threading.Event()
-    tunes = []
-
-    def teach_forever():
-        while not stop.is_set():
-            tunes.append(
-                fine_tune(
-                    teacher, lesson, data.test_labels[wrong], replay=replay, test=test
-                ).seconds
-            )
-
-    thread = threading.Thread(target=teach_forever)
-    thread.start()
+    print("2. a click's wait end to end: through a training worker (process start included)")
+    manager = RunManager()
     try:
-        during = strokes(3.0)
+        for label, (net, _) in networks.items():
+            wrong = np.flatnonzero(net.predict(test[0]) != test[1])
+            for count in (1, 3):
+                waits = []
+                for r in range(args.repeats):
+                    pick = wrong[r * count : (r + 1) * count]
+                    images = [data.test_images[i].reshape(28, 28) / 255.0 for i in pick]
+                    start = time.perf_counter()
+                    result = manager.submit_teach(net, images, data.test_labels[pick]).result(60)
+                    if result is None:
+                        raise SystemExit("no result within 60 s")
+                    waits.append(time.perf_counter() - start)
+                print(
+                    f"  {label[:34]:34} {count:2} drawing(s): median "
+                    f"{statistics.median(waits):.3f} s, worst {max(waits):.3f} s"
+                )
     finally:
-        stop.set()
-        thread.join(60)
-    for name, times in (("alone", alone), ("during fine-tunes", during)):
-        print(
-            f"  stroke {name:18}: median {percentile(times, 50):6.1f} ms,"
-            f" 95th percentile {percentile(times, 95):6.1f} ms,"
-            f" max {percentile(times, 100):6.1f} ms"
-            f" ({len(times)} strokes)"
-        )
-    print(f"  fine-tunes meanwhile: {len(tunes)}, median {statistics.median(tunes):.3f} s")
+        manager.close()
 
 
 if __name__ == "__main__":

@@ -219,9 +219,9 @@ def misread(mnist_data, count=2):
     """The book's network and `count` test digits it misreads, as drawings and labels."""
     import numpy as np
 
-    from nn.models import load_shipped
+    from nn.models import SHIPPED
 
-    net = next(n for n, _ in load_shipped().values() if n.sizes == [784, 30, 10])
+    net = next(n for n, _ in (m.load() for m in SHIPPED) if n.sizes == [784, 30, 10])
     wrong = np.flatnonzero(net.predict(mnist_data.test_images) != mnist_data.test_labels)
     pick = wrong[:count]
     return (
