@@ -96,7 +96,7 @@ from bench_memory import (  # noqa: E402
     memory,
 )
 
-from nn.mnist import find_mnist_dir, read_images, read_labels  # noqa: E402
+from nn.mnist import find_mnist_dir, load_mnist  # noqa: E402
 
 ANSWER_LABEL = "The network's answer"
 CANVAS = 280  # px, the page's canvas
@@ -228,8 +228,8 @@ def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
     folder = find_mnist_dir()
     if folder is None:
         sys.exit("MNIST not found: set MNIST_DIR (the test digits are what the visitors draw)")
-    images = read_images(folder / "t10k-images-idx3-ubyte.gz")
-    labels = read_labels(folder / "t10k-labels-idx1-ubyte.gz")
+    data = load_mnist(folder)
+    images, labels = data.test_images.reshape(-1, 28, 28), data.test_labels
     rng = random.Random(seed)
     picks = rng.sample(range(len(images)), n)
     return [(int(labels[i]), render_drawing(images[i], rng)) for i in picks]
