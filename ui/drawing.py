@@ -130,9 +130,19 @@ def clear_canvas() -> None:
 
 
 def rerun_readers() -> None:
-    """A widget callback: rerun the drawing row, the hidden neurons' panel (its order follows
-    the drawing) and, if there is one, the training section's re-reading."""
+    """A widget callback: rerun the drawing row and, where they are on show, the hidden
+    neurons' panel (its order follows the drawing) and the training section's re-reading.
+
+    With neither, the row's own rerun (the default for a widget in a fragment) is enough.
+    """
+    keys = [DRAWING]
+    if st.session_state.get("neurons_open"):
+        keys.append(NEURONS)
+    if tab().runs:
+        keys.append(REREAD)
+    if len(keys) == 1:
+        return
     try:
-        st.rerun([DRAWING, NEURONS, REREAD] if tab().runs else [DRAWING, NEURONS])
+        st.rerun(keys)
     except StreamlitAPIException:  # not all on the page after all: the row alone reruns
         pass
