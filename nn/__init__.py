@@ -1,9 +1,19 @@
-"""Digit Lab's engine: the network, its training, the data, drawing preparation, model files,
-the training-run manager and the command line. Nothing here imports Streamlit or Plotly
+"""Digit Lab's engine: everything but the page. Nothing here imports Streamlit or Plotly
 (tests/test_boundary.py checks it); the page is `app.py` and `ui/`.
 
-The network (`nn.network`), the MNIST data (`nn.mnist`), the drawing-to-MNIST pipeline
-(`nn.preprocess`), model files (`nn.modelfile`), a run's settings (`nn.settings`), the
-training loop (`nn.trainer`), the server's runs (`nn.run_manager`, `nn.worker`,
-`nn.protocol`) and the command line (`python -m nn.train`). Nothing here imports Streamlit.
+    network      Network: sigmoid layers, the forward pass, the cost; the options' one check
+    sgd          mini-batch SGD with backpropagation (the book's BP1-BP4)
+    mnist        finding, verifying, downloading and loading MNIST; the darkness baseline
+    preprocess   a canvas drawing to the 28x28 image the network reads
+    modelfile    saving and loading .npz model files, validating everything in them
+    models       the shipped models' catalogue; `read`: what a network makes of a drawing
+    insight      what a network has learnt: weight pictures, confusion matrix, mistakes
+    teach        fine-tuning a copy of a network on a visitor's drawings
+    settings     Settings (what defines a run) and Limits (what one run may use)
+    trainer      TrainingRun, the training loop, steered by a control hook
+    protocol     a run's states and the messages between server and worker
+    run_manager  the server's runs: one worker process each, a slot limit and a queue
+    worker       the process one run (or one fine-tune) lives in
+    augment      distorted copies of digits; glyphs: digits in drawn styles (training only)
+    train        the command line (python -m nn.train)
 """
