@@ -38,17 +38,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.helpers import CHROMIUM_FLAGS  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT = 30_000  # ms: how long the browser waits for one answer
 
 

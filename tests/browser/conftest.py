@@ -16,6 +16,7 @@ from tests.helpers import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_FLAGS,
+    PIXEL_7,
     VIEWPORT,
     free_port,
     missing,
@@ -90,5 +91,19 @@ def page(browser, app_url):
     page.set_default_timeout(EXPECT_TIMEOUT)
     page.goto(app_url)
     expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser, app_url):
+    """A fresh touch-only phone tab (Pixel 7 sized) with the page loaded and the canvas ready."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(**PIXEL_7)
+    page = context.new_page()
+    page.set_default_timeout(EXPECT_TIMEOUT)
+    page.goto(app_url)
+    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=EXPECT_TIMEOUT)
     yield page
     context.close()

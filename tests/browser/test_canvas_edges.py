@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import ARTIFACTS, ONE, PIXEL_7, WAIT, answer, playwright_expect, touch_draw
+from tests.helpers import ARTIFACTS, ONE, WAIT, answer, playwright_expect, touch_draw
 
 expect = playwright_expect()
 
@@ -80,18 +80,6 @@ def assert_stroke_arrived(page, start) -> None:
 
 def assert_pointer_never_over_canvas(page) -> None:
     assert not page.locator("canvas.upper-canvas").evaluate("c => c.matches(':hover')")
-
-
-@pytest.fixture
-def phone(browser, app_url):
-    """A fresh touch-only phone tab (Pixel 7 sized) with the canvas ready."""
-    context = browser.new_context(**PIXEL_7)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    page.goto(app_url)
-    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=WAIT)
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("start", STARTS.values(), ids=STARTS.keys())

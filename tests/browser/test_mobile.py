@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.helpers import (
     ARTIFACTS,
     ONE,
-    PIXEL_7,
     PROMPT,
     SEVEN,
     WAIT,
@@ -25,18 +22,6 @@ from tests.helpers import (
 )
 
 expect = playwright_expect()
-
-
-@pytest.fixture
-def phone(browser, app_url):
-    """A phone's tab with the page loaded and the canvas ready."""
-    context = browser.new_context(**PIXEL_7)
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    page.goto(app_url)
-    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=WAIT)
-    yield page
-    context.close()
 
 
 def read_as(page, digit: int) -> None:
