@@ -274,6 +274,7 @@ def test_a_teach_job_waits_for_a_slot_like_a_run(manager, mnist_data):
 def test_a_teach_job_withdrawn_from_the_queue_says_so(manager, mnist_data):
     net, drawings, digits = misread(mnist_data, 1)
     run = manager.submit(LONG)
+    wait_for(lambda: run.view()["state"] == "running", "the run running")  # not still queued
     handle = manager.submit_teach(net, drawings, digits)
     handle.stop("no free training slot in time")
     with pytest.raises(TeachError, match="no free training slot"):
