@@ -977,8 +977,13 @@ async def run_level(
         asyncio.create_task(sample_loop(meter, end + STROKE_TIMEOUT + 5)),
     ]
 
+    phases = [0.0 if args.together else rng.uniform(0.0, 2.5) for _ in range(n)]
+
     async def visitor_slot(v: Visitor | None, i: int) -> None:
         rank = ranks.get(i)
+        # Each visitor keeps a 2-3 s rhythm from a random phase, as a class does once it has
+        # started; --together makes every first drawing land at once (a "draw now!" burst).
+        await asyncio.sleep(phases[i])
         for _generation in range(10_000):
             if v is not None:
                 try:
@@ -1298,6 +1303,12 @@ def main() -> None:
         default=None,
         help="extra streamlit flag for --start, e.g. "
         "--server-arg=--runner.postScriptGC --server-arg=false",
+    )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="every visitor's first drawing at the same moment (default: a random phase in "
+        "the first 2.5 s, then each one's own 2-3 s rhythm)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write a summary here")
