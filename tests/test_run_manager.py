@@ -5,8 +5,6 @@ processes and wait for conditions, each wait with a deadline and a message sayin
 not happen.
 """
 
-import time
-
 import pytest
 
 from nn import mnist
@@ -14,6 +12,7 @@ from nn.protocol import IllegalTransition, Report, State
 from nn.run_manager import RunHandle, RunManager
 from nn.settings import Limits, Settings, SettingsError
 from nn.teach import TeachError
+from tests.helpers import wait_until
 
 LONG = Settings(hidden=30, epochs=40, train_size=50_000)  # far longer than any test waits
 SHORT = Settings(hidden=10, epochs=1, train_size=2_000)
@@ -23,13 +22,13 @@ DEADLINE = 60.0  # seconds; generous for a busy 2-core machine, only reached on 
 def wait_for(condition, what: str, timeout: float = DEADLINE, touch=()):
     """Return once condition() is true; fail saying `what` did not happen in time.
     Handles in `touch` are touched meanwhile (their page is still open)."""
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
+
+    def touched_condition():
         for handle in touch:
             handle.touch()
-        time.sleep(0.02)
+        return condition()
+
+    wait_until(touched_condition, timeout, what, every=0.02)
 
 
 # --- a handle, fed reports by hand --------------------------------------------------------
