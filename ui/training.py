@@ -181,9 +181,10 @@ def training_ui() -> None:
         preset_ui()
         settings_ui(limits)
     with live:
-        run_buttons_ui()  # above the curves, so they stay in sight during a run
         run = current_run()
-        live_ui(every=LIVE_EVERY if run is not None and not run.over else None)
+        mode = buttons_for(run)
+        run_buttons_ui(run, mode)  # above the curves, so they stay in sight during a run
+        live_ui(every=None if mode == "train" else LIVE_EVERY)
 
 
 def mnist_missing_ui() -> None:
@@ -287,17 +288,18 @@ def settings_ui(limits) -> None:
 
 
 def buttons_for(run) -> str:
-    """Which buttons the run's state calls for: 'train', 'resume', 'pause' or 'wait'."""
-    if run is None or run.over:
-        return "train"
-    return {"paused": "resume", "running": "pause", "starting": "pause"}.get(
-        run.view()["state"], "wait"
+    """Which buttons the run's state calls for: 'train', 'resume', 'pause' or 'wait'.
+
+    One read of the run's state: the buttons and the live part's timer must agree on it, or a
+    run that ends between two reads leaves the page with Pause and no timer to fix it."""
+    state = None if run is None else run.view()["state"]
+    return {"paused": "resume", "running": "pause", "starting": "pause", "queued": "wait"}.get(
+        state, "train"
     )
 
 
-def run_buttons_ui() -> None:
-    run = current_run()
-    mode = tab().t_buttons = buttons_for(run)  # the live part watches it
+def run_buttons_ui(run, mode: str) -> None:
+    tab().t_buttons = mode  # the live part watches it
     row = st.container(horizontal=True)
     if mode == "train":
         row.button("Train", type="primary", on_click=start_run, icon=":material/play_arrow:")
@@ -305,7 +307,7 @@ def run_buttons_ui() -> None:
         row.button("Resume", type="primary", on_click=run.resume, icon=":material/play_arrow:")
     elif mode == "pause":
         row.button("Pause", on_click=run.pause, icon=":material/pause:")
-    if run is not None and not run.over:
+    if mode != "train":
         row.button("Stop", on_click=run.stop, icon=":material/stop:")
     row.button(
         "Reset",
