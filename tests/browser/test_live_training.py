@@ -41,12 +41,18 @@ def points(page) -> int:
     return len(data["traces"][0]["x"]) if data and data["traces"] else 0
 
 
-def wait_points_above(page, n: int, timeout=60_000) -> None:
-    page.wait_for_function(
+def wait_points_above(page, n: int, timeout=60_000) -> list[str]:
+    """Wait until the accuracy chart has more than `n` points; its traces' names then.
+
+    Read in the same check: the live part redraws the chart twice a second, and a second
+    look a moment later can fall between two drawings (no chart element for an instant)."""
+    found = page.wait_for_function(
         f"""() => {{ const el = ({ACCURACY})();
-        return el && el.data.length && el.data[0].x.length > {n}; }}""",
+        return el && el.data.length && el.data[0].x.length > {n}
+            ? el.data.map(t => t.name) : null; }}""",
         timeout=timeout,
     )
+    return found.json_value()
 
 
 def train(page) -> None:
@@ -77,8 +83,8 @@ def test_curves_grow_eta_moves_mid_run_and_the_drawing_is_re_read(page):
         timeout=30_000,
     )
     marked = points(page)
-    wait_points_above(page, marked + 1)  # the same run goes on with the new eta
-    assert len(chart(page)["traces"]) == 2  # one run: its test and validation curves
+    names = wait_points_above(page, marked + 1)  # the same run goes on with the new eta
+    assert len(names) == 2  # one run: its test and validation curves
     draw(page, [SEVEN[0]])  # a stroke during the run ...
     expect(answer(page)).to_have_text("7", timeout=30_000)  # ... answered during training
     expect(page.get_by_text(re.compile(r"read by this network now: \d"))).to_be_visible()
@@ -109,8 +115,7 @@ def test_two_tabs_training_at_once_each_see_only_their_own_run(browser, app_url)
         for tab in pages:
             train(tab)
         for tab, eta in zip(pages, ("eta 3 ", "eta 100 ")):
-            wait_points_above(tab, 2)
-            names = [t["name"] for t in chart(tab)["traces"]]
+            names = wait_points_above(tab, 2)
             assert len(names) == 2 and all(eta in name for name in names), names
         for tab in pages:
             stop(tab)
