@@ -56,13 +56,15 @@ def wait_until(condition, timeout: float, what: str, every: float = 0.05):
     """Call `condition()` until it returns something true, and return that; after `timeout`
     seconds fail with an AssertionError saying `what` never happened."""
     deadline = time.monotonic() + timeout
-    while True:
+    while time.monotonic() <= deadline:
         result = condition()
         if result:
             return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
         time.sleep(every)
+    result = condition()  # one last look at the deadline itself
+    if result:
+        return result
+    raise AssertionError(f"{what}: not within {timeout:g} s")
 
 
 # --- drawings: strokes in canvas pixels (280 x 280), each a mouse-down..up ----------------

@@ -62,8 +62,13 @@ def draw_on_canvas(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     change = pen * MIDRES / factor - stroke_width(np.asarray(mid) > 0)
     radius = min(8, round(abs(change) / 2))
     if change < 0:  # a thinner pen, but never so thin that parts of the digit vanish
-        while radius and _ink(mid.filter(ImageFilter.MinFilter(2 * radius + 1))) < _ink(mid) / 3:
-            radius -= 1
+        for thinner in range(radius, -1, -1):  # the widest erosion that keeps a third of the ink
+            radius = thinner
+            if (
+                not radius
+                or _ink(mid.filter(ImageFilter.MinFilter(2 * radius + 1))) >= _ink(mid) / 3
+            ):
+                break
     if radius:
         size = 2 * radius + 1
         filt = ImageFilter.MaxFilter(size) if change > 0 else ImageFilter.MinFilter(size)
