@@ -41,7 +41,13 @@ MIN_PEAK = 0.1  # darkest ink below this (after background removal): nothing dra
 MIN_INK_FRACTION = 0.001  # fewer inked pixels than this share of the canvas: nothing drawn
 MIN_INK_PIXELS = 4  # ... and never fewer than this many
 MIN_SIDE = 3  # an ink box smaller than this both ways: nothing drawn
+# A drawing whose larger side is under BLOB_RATIO stroke widths (a tap is 2: a disc's width
+# estimate is its radius) is no digit's shape but a blob; its box shrinks in proportion (never
+# under MIN_BOX px), so a tap comes out a small dot rather than a disc filling the 20 px box.
+BLOB_RATIO = 2.5
+MIN_BOX = 8.0
 MAX_THINNING = 8.0  # output px; more only happens to blobs (a dot, a filled area)
+SLIVER = 2  # work px: what thinning loses that is thinner than 2 * SLIVER is no stroke part
 TRIM = 0.002  # share of the ink mass a bounding-box side may cut off (drops stray pixels)
 
 
@@ -258,17 +264,20 @@ def stroke_width(crop: np.ndarray) -> float:
 def _scale_and_change(height: int, width: int, stroke: float) -> tuple[float, float]:
     """Scale factor and stroke-width change (output px): box BOX px, strokes STROKE_WIDTH."""
     side = max(height, width)
-    plain = BOX / side
+    box = BOX
+    if stroke > 0 and side < BLOB_RATIO * stroke:  # a tap, a dot: kept small, not blown up
+        box = max(MIN_BOX, BOX * side / (BLOB_RATIO * stroke))
+    plain = box / side
     scaled_stroke = stroke * plain
     target = STROKE_WIDTH
     if abs(target - scaled_stroke) < 0.05 or side - stroke <= 0:
         return plain, 0.0
-    # side * s + change = BOX and stroke * s + change = target
-    scale = (BOX - target) / (side - stroke)
+    # side * s + change = box and stroke * s + change = target
+    scale = (box - target) / (side - stroke)
     change = target - stroke * scale
     if change < -MAX_THINNING:  # a blob, not strokes: thin it less, still fill the box
         change = -MAX_THINNING
-        scale = (BOX - change) / side
+        scale = (box - change) / side
     return scale, change
 
 
@@ -322,7 +331,17 @@ def _thin(image: np.ndarray, radius: float) -> np.ndarray:
     """
     eroded = _morph(image, radius, np.minimum)
     opened = _morph(eroded, math.ceil(radius), np.maximum)
-    return np.maximum(eroded, image - opened)
+    # What the opening lost holds two things: whole parts thinner than the erosion (kept) and,
+    # along round outlines, crescents where the octagon-shaped opening misses the round edge
+    # (up to ~radius / 2 thick at a disc's diagonals). Those crescents stay where the
+    # unthinned edge was, up to `radius` away from the thinned stroke: kept, they were the
+    # grey specks around small drawings, some on the image's border (a 40 px tall 2 had ~40
+    # of them). An opening of the lost parts by half the radius drops them; a stroke's end or
+    # a thin part is thicker and stays.
+    lost = np.clip(image - opened, 0.0, 1.0)
+    sliver = max(SLIVER, math.ceil(radius / 2))
+    parts = _morph(_morph(lost, sliver, np.minimum), sliver, np.maximum)
+    return np.maximum(eroded, np.minimum(lost, parts))
 
 
 def _morph(image: np.ndarray, radius: float, op) -> np.ndarray:
