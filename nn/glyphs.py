@@ -72,6 +72,10 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
             [arc(0.32, 0.5, 0.3, 0.5, -90, 270)],
             [arc(0.3, 0.5, 0.26, 0.5, -100, 280)],
             [arc(0.34, 0.5, 0.33, 0.48, -60, 320)],
+            # slashed zeros (engineering, much of Europe): the slash either way, overshooting
+            [arc(0.32, 0.5, 0.3, 0.5, -90, 270), [(0.0, 0.92), (0.64, 0.08)]],
+            [arc(0.34, 0.5, 0.3, 0.48, -80, 280), [(0.62, -0.04), (0.06, 1.04)]],
+            [arc(0.32, 0.5, 0.28, 0.5, -100, 270), [(0.12, 0.8), (0.52, 0.2)]],
         ],
         1: [
             [[(0.3, 0), (0.3, 1)]],
@@ -79,6 +83,10 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
             [[(0.1, 0.2), (0.33, 0), (0.33, 1)], [(0.08, 1), (0.58, 1)]],
             [[(0.15, 0.12), (0.34, 0), (0.3, 1)]],
             [[(0, 0.36), (0.36, 0), (0.35, 1)]],
+            # continental 1s, as wide as they come: a long flag and a wide base
+            [[(0.0, 0.42), (0.45, 0), (0.45, 1)], [(0.05, 1), (0.85, 1)]],
+            [[(0.0, 0.3), (0.4, 0), (0.38, 1)], [(0.0, 1), (0.8, 0.98)]],
+            [[(0.05, 0.45), (0.5, 0), (0.48, 1)]],
         ],
         2: [
             [arc(0.32, 0.28, 0.28, 0.26, 190, 370) + [(0.04, 1), (0.66, 1)]],
@@ -87,6 +95,19 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
                 + [(0.1, 0.85), (0.02, 1), (0.3, 0.92), (0.68, 1)]
             ],
             [arc(0.33, 0.3, 0.3, 0.28, 180, 350) + [(0.03, 1), (0.62, 0.97)]],
+            # a 2 with a loop at the bottom left, then its base
+            [
+                arc(0.34, 0.28, 0.28, 0.26, 190, 380)
+                + [(0.3, 0.68), (0.1, 0.9)]
+                + arc(0.16, 0.85, 0.1, 0.12, 90, -200)
+                + [(0.4, 0.96), (0.7, 1)]
+            ],
+            [
+                arc(0.32, 0.28, 0.3, 0.27, 180, 370)
+                + [(0.25, 0.72)]
+                + arc(0.2, 0.84, 0.12, 0.14, 30, -250)
+                + [(0.7, 0.98)]
+            ],
         ],
         3: [
             [arc(0.32, 0.25, 0.27, 0.24, 200, 450) + arc(0.32, 0.73, 0.31, 0.27, 270, 520)],
@@ -102,6 +123,9 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
             [[(0.1, 0), (0.04, 0.62), (0.72, 0.62)], [(0.52, 0.1), (0.52, 1)]],
             [[(0.12, 0), (0.08, 0.58), (0.68, 0.56)], [(0.58, 0), (0.54, 1)]],
             [[(0.48, 1), (0.48, 0.02), (0.02, 0.7), (0.66, 0.7)]],
+            # closed at the top: the left stroke meets the upright at its top
+            [[(0.5, 0), (0.06, 0.62), (0.74, 0.62)], [(0.5, 0), (0.5, 1)]],
+            [[(0.3, 0.0), (0.05, 0.6), (0.7, 0.6)], [(0.3, 0.0), (0.56, 0.02), (0.54, 1)]],
         ],
         5: [
             [[(0.62, 0), (0.12, 0), (0.08, 0.42)] + arc(0.32, 0.69, 0.3, 0.3, 215, 510)],
@@ -124,6 +148,8 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
             [arc(0.33, 0.24, 0.22, 0.24, 0, 360), arc(0.33, 0.73, 0.3, 0.27, 0, 360)],
             [arc(0.33, 0.22, 0.2, 0.22, 0, 360), arc(0.33, 0.7, 0.32, 0.3, 0, 360)],
             [arc(0.33, 0.25, 0.25, 0.25, -90, 270), arc(0.35, 0.73, 0.28, 0.27, -90, 270)],
+            # two loops stacked, barely touching, the lower one first
+            [arc(0.34, 0.74, 0.3, 0.26, -90, 270), arc(0.34, 0.25, 0.24, 0.25, 90, 450)],
         ],
         9: [
             [arc(0.34, 0.27, 0.3, 0.27, 0, -360) + [(0.64, 0.27), (0.6, 1)]],
@@ -133,6 +159,16 @@ def _shapes() -> dict[int, list[list[list[tuple[float, float]]]]]:
             ],
             [arc(0.34, 0.28, 0.3, 0.28, 0, -360) + [(0.64, 0.3), (0.5, 0.72), (0.3, 1)]],
             [arc(0.36, 0.3, 0.3, 0.3, 20, -340) + arc(0.25, 0.55, 0.4, 0.44, 0, 150)],
+            # a g-like 9: the tail curls far to the left, and up again
+            [
+                arc(0.36, 0.27, 0.28, 0.27, 0, -360)
+                + [(0.64, 0.3), (0.62, 0.75)]
+                + arc(0.38, 0.76, 0.24, 0.24, 0, 160)
+            ],
+            [
+                arc(0.38, 0.26, 0.28, 0.26, 10, -350)
+                + [(0.66, 0.4), (0.6, 0.8), (0.35, 1), (0.1, 0.82)]
+            ],
         ],
     }
 
@@ -177,6 +213,27 @@ def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
     return np.stack([np.interp(at, where, stroke[:, 0]), np.interp(at, where, stroke[:, 1])], 1)
 
 
+def _pen_ups(style, rng: np.random.Generator) -> list[np.ndarray]:
+    """The style's strokes as a hand puts them down: resampled, each a little off its place
+    (sometimes clearly: strokes that do not quite meet or that overshoot), and some strokes
+    broken in two by a pen-up, the second part starting a little before or after the first
+    ended. (Stroke order leaves no trace in the image; where the pen lifts does.)"""
+    misplaced = 0.035 if rng.random() < 0.3 else 0.012
+    out = []
+    for stroke in style:
+        p = _resample(np.asarray(stroke, dtype=np.float64), 0.03)
+        p = p + rng.normal(0, misplaced, 2)
+        if len(p) >= 8 and rng.random() < 0.25:
+            cut = int(rng.integers(len(p) // 4, 3 * len(p) // 4))
+            step = int(rng.integers(-2, 3))  # overlap (< 0) or gap (> 0), in points
+            first, second = p[:cut], p[max(1, cut + step) :]
+            if len(second) >= 2:
+                out += [first, second + rng.normal(0, 0.02, 2)]
+                continue
+        out.append(p)
+    return out
+
+
 def jittered_strokes(
     style,
     rng: np.random.Generator,
@@ -194,9 +251,7 @@ def jittered_strokes(
     wobble = rng.normal(0, 0.025, (2, 3))  # a smooth, low-frequency bend of the whole digit
     phase = rng.uniform(0, 2 * math.pi, (2, 3))
     out = []
-    for stroke in style:
-        p = _resample(np.asarray(stroke, dtype=np.float64), 0.03)
-        p = p + rng.normal(0, 0.012, 2)  # each stroke a little off its place
+    for p in _pen_ups(style, rng):
         x, y = p[:, 0] * aspect, p[:, 1]
         for k in range(3):
             x = x + wobble[0, k] * np.sin((k + 1) * math.pi * y + phase[0, k])
