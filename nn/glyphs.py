@@ -21,6 +21,7 @@ used: they are kept back for an independent check.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from PIL import Image, ImageDraw, ImageFont
 from .preprocess import canvas_to_mnist
 
 CANVAS = 280
+# The fonts `--fonts auto` trains on, pinned: Debian packages (with versions) and every font
+# file with its sha256, under FONT_ROOT. assets/models/install-fonts.sh installs exactly them.
+MANIFEST = Path(__file__).resolve().parents[1] / "assets" / "models" / "fonts.txt"
+FONT_ROOT = Path("/usr/share/fonts")
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 FONT_SUFFIXES = (".ttf", ".otf")
 # Never used to train: the Hershey fonts (an independent check) and the families of the
@@ -306,6 +311,69 @@ def find_fonts(where: str | Path = "auto", exclude=HELD_OUT) -> list[Path]:
             found += [p for p in root.rglob("*") if p.suffix.lower() in FONT_SUFFIXES]
     banned = tuple(n.lower() for n in (*NEVER, *exclude))
     return sorted(p for p in found if not any(n in str(p).lower() for n in banned))
+
+
+class FontsMissing(ValueError):
+    """The pinned font files are not all on this machine, or differ from the pinned ones."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pinned_fonts(manifest: Path = MANIFEST, root: Path = FONT_ROOT) -> list[Path]:
+    """The font files listed in the manifest, each checked against its sha256, sorted.
+
+    What else the machine has installed plays no part. Raises FontsMissing (naming the files
+    and how to install them) if any is missing or differs."""
+    files, bad = [], []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if len(fields) != 4 or fields[0] != "file":
+            continue
+        _kind, package, relative, digest = fields
+        path = root / relative
+        if not path.is_file():
+            bad.append(f"{relative} (missing; package {package})")
+        elif _sha256(path) != digest:
+            bad.append(f"{relative} (differs from the pinned file; package {package})")
+        files.append(path)
+    if bad:
+        raise FontsMissing(
+            f"{len(bad)} of the {len(files)} pinned font files are not as pinned in "
+            f"{manifest.name}: {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}. "
+            "Install them with: sh assets/models/install-fonts.sh"
+        )
+    return sorted(files)
+
+
+def write_manifest(fonts, manifest: Path = MANIFEST, root: Path = FONT_ROOT) -> None:
+    """Pin these font files (under `root`) and their Debian packages in the manifest."""
+    import subprocess
+
+    def owner(path: Path) -> str:
+        found = subprocess.run(["dpkg", "-S", str(path)], capture_output=True, text=True)
+        return found.stdout.split(":")[0].strip() or "unknown"
+
+    def version(package: str) -> str:
+        found = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
+        )
+        return found.stdout.strip() or "unknown"
+
+    rows = [(owner(p), p.relative_to(root).as_posix(), _sha256(p)) for p in sorted(fonts)]
+    packages = sorted({package for package, _, _ in rows})
+    lines = [
+        "# The font files `python -m nn.train --fonts auto` renders training digits from, and",
+        "# the Debian 12 packages they come from. The command checks every file's sha256 and",
+        "# refuses to train if one is missing or differs. Install: sh install-fonts.sh",
+        "# Written by nn.glyphs.write_manifest; paths under /usr/share/fonts.",
+        *(f"package {package} {version(package)}" for package in packages),
+        *(f"file {package} {relative} {digest}" for package, relative, digest in rows),
+    ]
+    temporary = manifest.with_suffix(".tmp")
+    temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    temporary.replace(manifest)
 
 
 @functools.lru_cache(maxsize=64)

@@ -98,9 +98,10 @@ def parser() -> argparse.ArgumentParser:
         "--fonts",
         metavar="DIR|auto",
         help="also train on digits rendered from the .ttf/.otf fonts under DIR "
-        "('auto': the system's font folders), drawn on the canvas and prepared "
-        "like a drawing (nn.glyphs); the held-out test families and the "
-        "Hershey fonts are always left out",
+        "('auto': exactly the font files pinned in assets/models/fonts.txt, "
+        "checked by sha256; assets/models/install-fonts.sh installs them), drawn on "
+        "the canvas and prepared like a drawing (nn.glyphs); the held-out test "
+        "families and the Hershey fonts are always left out",
     )
     p.add_argument(
         "--font-copies",
@@ -193,7 +194,8 @@ def _styled_digits(args):
 
     parts, meta = [], {}
     if args.fonts:
-        fonts = glyphs.find_fonts(args.fonts)
+        # 'auto': the pinned set (assets/models/fonts.txt), whatever else the machine has
+        fonts = glyphs.pinned_fonts() if args.fonts == "auto" else glyphs.find_fonts(args.fonts)
         print(f"Rendering digits from {len(fonts)} font files ({args.fonts})...", flush=True)
         images, labels, used = glyphs.font_set(fonts, args.font_copies, seed=args.seed)
         if not used:
