@@ -410,14 +410,15 @@ def has_digits(path: str | Path) -> bool:
 
 def font_digit(
     path: str | Path,
-    digit: int,
+    digit: int | str,
     rng: np.random.Generator,
     size: int = CANVAS,
     height: tuple[float, float] = (0.3, 0.9),
 ) -> np.ndarray | None:
     """One font digit at a random size, slant, rotation and place, prepared: (28, 28).
 
-    `height` is the range of the digit's height as a share of the canvas."""
+    `height` is the range of the digit's height as a share of the canvas. `digit` may also be
+    any other character (a letter, for `non_digit_set`)."""
     height = rng.uniform(*height) * size
     points = int(min(4 * size, max(24, 8 * round(height * 1.35 / 8))))
     glyph = _glyph(_font(str(path), points), str(digit))
@@ -485,3 +486,49 @@ def stroke_set(per_digit: int, seed: int = 0):
     if not images:
         return np.zeros((0, 784), np.uint8), np.zeros(0, np.uint8)
     return _to_uint8(images), np.array(labels, dtype=np.uint8)
+
+
+# --- drawings that are no digit ----------------------------------------------------------
+
+# Letters and signs unlike any digit (no O, I, l, Z, S, B, G, b, g, q, y, C, T, f, P...).
+NOT_DIGITS = "AEFHKMNRVWXaehkmnvwx#%+=*"
+
+
+def _scrawl(rng: np.random.Generator) -> list[np.ndarray]:
+    """A random non-digit in strokes on a unit box: a line lying far from upright, a tangle of
+    random segments or a run of loops (placed and drawn by jittered_strokes). Dots need no
+    training: the preparation keeps them small and nn.verdict sets them apart."""
+    kind = rng.integers(3)
+    if kind == 0:  # a straight stroke lying more than 55 degrees from upright
+        angle = math.radians(rng.uniform(55, 125))
+        return [np.array([[0.0, 0.0], [math.sin(angle), math.cos(angle)]])]
+    if kind == 1:  # a tangle
+        return [rng.uniform(0, 1, (int(rng.integers(8, 30)), 2))]
+    turns = rng.uniform(2, 6)  # loops along a line
+    t = np.linspace(0, turns * 2 * math.pi, int(turns * 16))
+    return [np.stack([t / (2 * math.pi) * 0.3 + 0.2 * np.cos(t), 0.25 * np.sin(t)], 1)]
+
+
+def non_digit_set(fonts, per_font: int, scrawls: int, seed: int = 0):
+    """Drawings that are no digit, labelled nn.sgd.NO_DIGIT (every output's target 0):
+    `per_font` renderings of random characters of NOT_DIGITS from each usable font, and
+    `scrawls` random scrawls (lines far from upright, tangles, loops). Returns
+    (uint8 (n, 784), labels)."""
+    from .sgd import NO_DIGIT
+
+    rng = np.random.default_rng([seed, 9])
+    images = []
+    for path in (f for f in fonts if has_digits(f)):
+        for _ in range(per_font):
+            char = NOT_DIGITS[int(rng.integers(len(NOT_DIGITS)))]
+            image = font_digit(path, char, rng)
+            if image is not None:
+                images.append(image)
+    for _ in range(scrawls):
+        strokes, pen = jittered_strokes(_scrawl(rng), rng)
+        image = canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
+        if image is not None:
+            images.append(image)
+    if not images:
+        return np.zeros((0, 784), np.uint8), np.zeros(0, np.uint8)
+    return _to_uint8(images), np.full(len(images), NO_DIGIT, dtype=np.uint8)

@@ -44,7 +44,7 @@ MIN_SIDE = 3  # an ink box smaller than this both ways: nothing drawn
 # A drawing whose larger side is under BLOB_RATIO stroke widths (a tap is 2: a disc's width
 # estimate is its radius) is no digit's shape but a blob; its box shrinks in proportion (never
 # under MIN_BOX px), so a tap comes out a small dot rather than a disc filling the 20 px box.
-BLOB_RATIO = 2.5
+BLOB_RATIO = 3.0
 MIN_BOX = 8.0
 MAX_THINNING = 8.0  # output px; more only happens to blobs (a dot, a filled area)
 SLIVER = 2  # work px: what thinning loses that is thinner than 2 * SLIVER is no stroke part

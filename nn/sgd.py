@@ -43,8 +43,12 @@ ONE = np.array(1.0, dtype=DTYPE)
 INV255 = np.array(1 / 255, dtype=DTYPE)
 
 
+NO_DIGIT = 10  # the label of a training drawing that is no digit: every output's target is 0
+
+
 class SGD:
-    """Trains a `Network` in place on uint8 images (n, n_in) with integer labels."""
+    """Trains a `Network` in place on uint8 images (n, n_in) with integer labels; a label equal
+    to the number of outputs (NO_DIGIT for ten) means "no digit": all targets 0."""
 
     def __init__(self, net: Network, images: np.ndarray, labels: np.ndarray):
         if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != net.sizes[0]:
@@ -52,8 +56,11 @@ class SGD:
         if len(labels) != len(images):
             raise ValueError("images and labels differ in length")
         self.net, self.images = net, images
-        # Each image's desired output y (one-hot), gathered per batch in one call.
-        self.targets = np.eye(net.sizes[-1], dtype=DTYPE)[np.asarray(labels, dtype=np.intp)]
+        # Each image's desired output y (one-hot), gathered per batch in one call. The label
+        # NO_DIGIT (one past the last output) asks for every output low: a drawing that is no
+        # digit (nn.glyphs.non_digit_set). It adds no output: the network keeps its ten.
+        outputs = net.sizes[-1]
+        self.targets = np.eye(outputs + 1, outputs, dtype=DTYPE)[np.asarray(labels, dtype=np.intp)]
         self._programs: dict[int, tuple] = {}
 
     def shuffled_batches(self, rng: np.random.Generator, batch_size: int) -> list[np.ndarray]:

@@ -120,6 +120,15 @@ def parser() -> argparse.ArgumentParser:
         "people draw (a 1 with a flag, a crossed 7, an open 4, curled 6 and 9, "
         "...: nn.glyphs.SHAPES) (default 0)",
     )
+    p.add_argument(
+        "--non-digits",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also train on drawings that are no digit, with every output's target 0 "
+        "(no extra output): K letters and signs from each font of --fonts, and 100 * K "
+        "random scrawls (nn.glyphs.non_digit_set) (default 0)",
+    )
     p.add_argument("--save", metavar="PATH", help="write the trained network to this .npz file")
     p.add_argument("--name", default="", help="a name recorded in the saved file's metadata")
     p.add_argument(
@@ -186,8 +195,12 @@ def main(argv=None) -> int:
 
 def _styled_digits(args):
     """The font and stroke digits asked for: ((images, labels) or None, metadata)."""
-    if args.font_copies < 1 or args.synthetic < 0:
-        raise ValueError("--font-copies must be at least 1 and --synthetic at least 0")
+    if args.font_copies < 1 or args.synthetic < 0 or args.non_digits < 0:
+        raise ValueError(
+            "--font-copies must be at least 1, --synthetic and --non-digits at least 0"
+        )
+    if args.non_digits and not args.fonts:
+        raise ValueError("--non-digits needs --fonts (its letters come from the fonts)")
     if not args.fonts and not args.synthetic:
         return None, {}
     from . import glyphs  # only training with these options needs it (and fonts)
@@ -211,6 +224,13 @@ def _styled_digits(args):
         images, labels = glyphs.stroke_set(args.synthetic, seed=args.seed)
         parts.append((images, labels))
         meta["synthetic"] = {"images": len(labels)}
+    if args.non_digits:
+        print(f"Drawing letters, signs and scrawls ({args.non_digits} per font)...", flush=True)
+        images, labels = glyphs.non_digit_set(
+            used, args.non_digits, 100 * args.non_digits, seed=args.seed
+        )
+        parts.append((images, labels))
+        meta["non_digits"] = {"images": len(labels)}
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     print(f"  {len(labels):,} styled digits added to the training set", flush=True)

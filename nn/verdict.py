@@ -1,0 +1,125 @@
+"""When the page may say "it's a 7": a rule from the prepared drawing and the ten outputs.
+
+The network has ten outputs and no "not a digit" class: whatever it is shown, one output is
+the largest, and a tap, a line or a scribble can light one of them up as brightly as a digit
+does (a tap was read as 8 at 0.92). So the page does not take the largest output as the
+answer on its own. `judge(image, output)` decides, in this order:
+
+1. **A dot** (a tap, a tiny blob): the ink fills less than SMALL_BOX of the 20 px box.
+   `nn.preprocess` keeps a drawing that is under 3 pen widths long small instead of blowing
+   it up (a tap is 2 pen widths), so its size in the prepared image says it was a blob.
+2. **A line**: the ink is one straight stroke (its thickness across, from the second
+   moments, under LINE_THINNESS of its length) lying more than LINE_ANGLE degrees away from
+   upright. An upright or slanted stroke is a 1 and passes.
+3. **A scribble or a filled shape**: strokes much thicker than a drawing's after
+   preparation (which brings strokes to ~3 px and thins a blob by at most 8 px), or far
+   more ink than any digit has in the 20 px box.
+4. **No digit it knows**: the largest output is under LOW.
+5. **A close call** ("4 or 9?"): the second output is at least CLOSE times the largest.
+6. Otherwise **a digit**: the largest output's digit.
+
+The thresholds were set on MNIST's validation images (the last 10,000 training images,
+never the test set) and on drawings of nn.glyphs, never on the held-out sets that measure the
+rule (benchmarks/bench_unsure.py): LOW and CLOSE so that about 1 % of validation digits are
+held back. Pure functions of numpy arrays: no model, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .preprocess import stroke_width
+
+__all__ = ["Verdict", "Shape", "shape_of", "judge", "DIGIT", "CLOSE_CALL", "NO_DIGIT"]
+
+DIGIT, CLOSE_CALL, NO_DIGIT = "digit", "close", "none"
+INK = 0.2  # a prepared pixel with at least this much ink counts as ink
+SMALL_BOX = 18.5  # px: a drawing shorter than 3 pen widths comes out under ~18.7 px
+LINE_THINNESS = 0.12  # thickness / length under this: a straight stroke
+LINE_ANGLE = 40.0  # degrees from upright beyond which a straight stroke is no 1
+THICK = 5.0  # px: prepared strokes thicker than this are a filled area
+MAX_INK = 190.0  # total ink (sum of pixels): MNIST's digits have 30-190 (99.9 %)
+LOW = 0.5  # largest output under this: no digit it knows
+CLOSE = 0.5  # second output at least this share of the largest: a close call
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the prepared 28x28 image says about the drawing, whatever the network says."""
+
+    side: float  # larger side of the ink's box, px (20 for any drawing of a digit's size)
+    thinness: float  # the ink's thickness across its main direction / its length
+    angle: float  # degrees between the main direction and upright (0 .. 90)
+    stroke: float  # mean stroke width, px (~3 after preparation)
+    ink: float  # total ink, the sum of the pixels
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the page says about one drawing."""
+
+    kind: str  # DIGIT, CLOSE_CALL or NO_DIGIT
+    digits: tuple[int, ...]  # (answer,), (first, second) for a close call, () for none
+    reason: str  # why, in a few plain words, for the page
+
+    @property
+    def answer(self) -> str:
+        """The text in the answer box: '7', '4 or 9?' or '?'."""
+        if self.kind == DIGIT:
+            return str(self.digits[0])
+        if self.kind == CLOSE_CALL:
+            return f"{self.digits[0]} or {self.digits[1]}?"
+        return "?"
+
+
+def shape_of(image: np.ndarray) -> Shape:
+    """The geometry of a prepared (28, 28) drawing (from nn.preprocess.canvas_to_mnist)."""
+    pixels = np.asarray(image, dtype=np.float64)
+    mask = pixels >= INK
+    if not mask.any():
+        return Shape(0.0, 1.0, 0.0, 0.0, 0.0)
+    rows, cols = np.nonzero(mask)
+    side = float(max(np.ptp(rows), np.ptp(cols)) + 1)
+    weights = pixels[mask]
+    total = weights.sum()
+    y = rows - (rows * weights).sum() / total
+    x = cols - (cols * weights).sum() / total
+    cov = np.array(
+        [[(weights * x * x).sum(), (weights * x * y).sum()], [0.0, (weights * y * y).sum()]]
+    )
+    cov[1, 0] = cov[0, 1]
+    cov /= total
+    values, vectors = np.linalg.eigh(cov)  # ascending
+    across, along = (math.sqrt(max(v, 0.0)) for v in values)
+    main = vectors[:, 1]  # (x, y) of the main direction
+    angle = math.degrees(math.atan2(abs(main[0]), abs(main[1])))
+    return Shape(
+        side=side,
+        thinness=across / along if along > 0 else 1.0,
+        angle=angle,
+        stroke=stroke_width(pixels.astype(np.float32)),
+        ink=float(pixels.sum()),
+    )
+
+
+def judge(image: np.ndarray, output: np.ndarray) -> Verdict:
+    """The page's verdict on a prepared drawing and the network's ten outputs (see above)."""
+    shape = shape_of(image)
+    if shape.side < SMALL_BOX:
+        return Verdict(NO_DIGIT, (), "a dot: too small to be a digit, draw it larger")
+    if shape.thinness < LINE_THINNESS and shape.angle > LINE_ANGLE:
+        return Verdict(NO_DIGIT, (), "a line, not a digit")
+    if shape.stroke > THICK or shape.ink > MAX_INK:
+        return Verdict(NO_DIGIT, (), "a scribble or a filled shape, not a digit")
+    outputs = np.asarray(output, dtype=np.float64).reshape(-1)
+    order = np.argsort(outputs)[::-1]
+    first, second = int(order[0]), int(order[1])
+    top = float(outputs[first])
+    if top < LOW:
+        return Verdict(NO_DIGIT, (), "no digit it knows: every output is low")
+    if outputs[second] >= CLOSE * top:
+        return Verdict(CLOSE_CALL, (first, second), "two outputs are close")
+    return Verdict(DIGIT, (first,), "")
