@@ -38,7 +38,7 @@ __all__ = ["Verdict", "Shape", "shape_of", "judge", "DIGIT", "CLOSE_CALL", "NO_D
 DIGIT, CLOSE_CALL, NO_DIGIT = "digit", "close", "none"
 INK = 0.2  # a prepared pixel with at least this much ink counts as ink
 SMALL_BOX = 18.5  # px: a drawing shorter than 3 pen widths comes out under ~18.7 px
-LINE_THINNESS = 0.12  # thickness / length under this: a straight stroke
+LINE_THINNESS = 0.22  # thickness / length under this: a straight stroke (~0.15 drawn)
 LINE_ANGLE = 40.0  # degrees from upright beyond which a straight stroke is no 1
 THICK = 5.0  # px: prepared strokes thicker than this are a filled area
 MAX_INK = 190.0  # total ink (sum of pixels): MNIST's digits have 30-190 (99.9 %)
@@ -63,7 +63,7 @@ class Verdict:
 
     kind: str  # DIGIT, CLOSE_CALL or NO_DIGIT
     digits: tuple[int, ...]  # (answer,), (first, second) for a close call, () for none
-    reason: str  # why, in a few plain words, for the page
+    reason: str  # why, in a few plain words that end "Not sure it is a digit: ..."
 
     @property
     def answer(self) -> str:
@@ -109,17 +109,17 @@ def judge(image: np.ndarray, output: np.ndarray) -> Verdict:
     """The page's verdict on a prepared drawing and the network's ten outputs (see above)."""
     shape = shape_of(image)
     if shape.side < SMALL_BOX:
-        return Verdict(NO_DIGIT, (), "a dot: too small to be a digit, draw it larger")
+        return Verdict(NO_DIGIT, (), "it looks like a dot: draw a digit larger")
     if shape.thinness < LINE_THINNESS and shape.angle > LINE_ANGLE:
-        return Verdict(NO_DIGIT, (), "a line, not a digit")
+        return Verdict(NO_DIGIT, (), "it looks like a straight line")
     if shape.stroke > THICK or shape.ink > MAX_INK:
-        return Verdict(NO_DIGIT, (), "a scribble or a filled shape, not a digit")
+        return Verdict(NO_DIGIT, (), "it looks like a scribble or a filled shape")
     outputs = np.asarray(output, dtype=np.float64).reshape(-1)
     order = np.argsort(outputs)[::-1]
     first, second = int(order[0]), int(order[1])
     top = float(outputs[first])
     if top < LOW:
-        return Verdict(NO_DIGIT, (), "no digit it knows: every output is low")
+        return Verdict(NO_DIGIT, (), "no output fires strongly")
     if outputs[second] >= CLOSE * top:
-        return Verdict(CLOSE_CALL, (first, second), "two outputs are close")
+        return Verdict(CLOSE_CALL, (first, second), "two outputs fire almost as strongly")
     return Verdict(DIGIT, (first,), "")

@@ -10,12 +10,14 @@ panel (`ui.teach`) is part of the row.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit_drawable_canvas import st_canvas
 
 from nn.models import read
 from nn.preprocess import canvas_to_mnist
+from nn.verdict import CLOSE_CALL, DIGIT, Verdict, judge
 
 from .charts import hidden_figure, output_figure, pixelated, show
 from .neurons import NEURONS
@@ -51,7 +53,7 @@ def drawing_ui() -> None:
         return
     reading = read(current().net, image)
     with seen_col:
-        seen_ui(image, reading.answer)
+        seen_ui(image, reading.output)
     with charts_col:
         show(output_figure(reading.output, reading.answer), key="output_chart")
         for i, layer in enumerate(reading.hidden):
@@ -112,15 +114,36 @@ def canvas_ui() -> None:
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 
 
-def seen_ui(image, answer: int) -> None:
+def seen_ui(image, output) -> None:
+    """The answer, as `nn.verdict.judge` allows it, then the image the network read.
+
+    The answer comes first: on a phone the seen column falls below the canvas, and
+    PAGE_STYLE pins the answer to the bottom of the screen there, in sight while drawing."""
+    verdict = judge(image, output)
     st.subheader("What it reads")
-    with st.container(key="answer"):  # first: on a phone, just below the canvas
-        st.metric("The network's answer", str(answer))
+    with st.container(key="answer"):
+        st.metric("The network's answer", verdict.answer)
+        st.caption(verdict_note(verdict, output))
     st.image(
         pixelated(image, PREVIEW_SCALE),
         width=28 * PREVIEW_SCALE,
         caption="28 × 28 pixels, cropped, scaled and centred like MNIST's digits",
     )
+
+
+def verdict_note(verdict: Verdict, output) -> str:
+    """One short honest line under the answer: why there is no plain digit, if there is not."""
+    top = int(np.argmax(output))
+    if verdict.kind == DIGIT:
+        return f"Output {verdict.digits[0]} fires at {output[top]:.2f}."
+    if verdict.kind == CLOSE_CALL:
+        first, second = verdict.digits
+        return (
+            f"A close call: {first} fires at {output[first]:.2f}, {second} at {output[second]:.2f}."
+        )
+    if "fires" in verdict.reason:  # all outputs low
+        return f"Not sure it is a digit: {verdict.reason} (the highest, {top}: {output[top]:.2f})."
+    return f"Not sure it is a digit: {verdict.reason}."
 
 
 def clear_canvas() -> None:

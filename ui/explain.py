@@ -28,10 +28,14 @@ def explanation_ui() -> None:
         )
     with right:
         st.markdown(
-            "**The bars.** How strongly each output neuron fires. The answer is the digit "
-            "whose neuron fires most. They are not probabilities and need not add up to 1: "
-            "two high bars mean the network hesitates, all low bars that it recognises "
-            "nothing."
+            "**The bars.** How strongly each output neuron fires; the highest is the "
+            "network's pick. They are not probabilities and need not add up to 1. The "
+            'network has no neuron for "none of these": a tap, a line or a scribble can '
+            "light one bar as brightly as a real digit does, so high bars alone prove "
+            "nothing. The page names a digit only when the drawing is shaped like one "
+            "(not a dot, a straight line far from upright or a filled scribble) and one bar "
+            'clearly leads; when two bars are close it names both ("4 or 9?"), and '
+            "otherwise it says it is not sure."
         )
         st.markdown(
             "**The squares.** The hidden neurons' activations: patterns the network learned "

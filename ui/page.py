@@ -9,9 +9,23 @@ import streamlit as st
 PAGE_STYLE = """<style>
 .st-key-answer [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1;
                                                color: #ff4b4b; }
-@media (max-width: 700px) { div:has(> .st-key-drawing_charts) { min-width: 100% !important; } }
-</style>"""  # the answer in large type, in the answer bar's colour; on a phone the charts
-# take a line of their own instead of being squeezed beside the 28x28 image
+@media (max-width: 700px) {
+  div:has(> .st-key-drawing_charts) { min-width: 100% !important; }
+  .stMainBlockContainer { padding-top: 3.75rem; padding-bottom: 6rem; }
+  .stMainBlockContainer h1 { font-size: 2rem; padding: 0.25rem 0; }
+  .stMainBlockContainer h3 { font-size: 1.3rem; padding: 0.25rem 0; }
+  .st-key-answer { position: fixed; left: 0; right: 0; bottom: 0; z-index: 99;
+                   flex-direction: row; align-items: center; gap: 0.75rem;
+                   padding: 0.3rem 1rem 0.4rem; background: rgb(23, 22, 20);
+                   border-top: 2px solid #ff4b4b; }
+  .st-key-answer [data-testid="stMetricValue"] { font-size: 2.2rem; }
+  .st-key-answer [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
+  .st-key-answer [data-testid="stMetric"] { width: auto; flex: none; }
+}
+</style>"""  # the answer in large type, in the answer bar's colour. On a phone the charts take
+# a line of their own instead of being squeezed beside the 28x28 image; the title is smaller;
+# and the answer is pinned to the bottom of the screen (the page keeps room for it below),
+# so it is in sight beside the canvas right after every stroke, not a scroll away below it.
 
 
 def setup_page() -> None:
