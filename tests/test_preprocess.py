@@ -218,7 +218,7 @@ def test_ink_covering_most_of_the_canvas_and_touching_every_edge():
     # A filled disc is a blob (2 of its "stroke widths" across), not a digit: it stays a
     # centred round blob, smaller than a digit's 20 px box (nn.preprocess.BLOB_RATIO).
     height, width = ink_box(result)
-    assert 8 <= min(height, width) and max(height, width) <= 18 and abs(height - width) <= 1
+    assert min(height, width) >= 8 and max(height, width) <= 18 and abs(height - width) <= 1
 
 
 def pieces(mask: np.ndarray) -> int:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.helpers import (
     ARTIFACTS,
     ONE,
+    PIXEL_7,
     PROMPT,
     SEVEN,
     WAIT,
@@ -48,3 +51,68 @@ def test_phone_draws_with_a_finger(phone):
     touch_draw(page, SEVEN)
     read_as(page, 7)
     page.screenshot(path=ARTIFACTS / "phone-drawn-7.png")
+
+
+# A small phone (iPhone SE sized), touch-only, besides the Pixel 7 of the `phone` fixture.
+SMALL_PHONE = {
+    **PIXEL_7,
+    "viewport": {"width": 375, "height": 667},
+    "screen": {"width": 375, "height": 667},
+    "device_scale_factor": 2,
+}
+
+
+def dense(*corners, step: float = 8.0) -> list:
+    """A finger's stroke through the corners: a touch point every `step` px or so."""
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        count = max(1, round(max(abs(x1 - x0), abs(y1 - y0)) / step))
+        points += [
+            (x0 + (x1 - x0) * k / count, y0 + (y1 - y0) * k / count) for k in range(1, count + 1)
+        ]
+    return points
+
+
+# A 4 in two strokes: the answer must be in sight after the first stroke as after the second.
+FOUR = [dense((85, 50), (75, 165), (205, 165)), dense((165, 60), (165, 245))]
+
+
+def in_sight(box, viewport) -> bool:
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["x"] >= 0
+        and box["y"] + box["height"] <= viewport["height"]
+        and box["x"] + box["width"] <= viewport["width"]
+    )
+
+
+@pytest.mark.parametrize("device", [PIXEL_7, SMALL_PHONE], ids=["412x839", "375x667"])
+def test_the_answer_is_in_sight_with_the_canvas_after_every_stroke(browser, app_url, device):
+    context = browser.new_context(**device)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        canvas = page.locator("canvas.upper-canvas")
+        expect(canvas).to_be_visible(timeout=WAIT)
+        viewport = device["viewport"]
+        name = f"{viewport['width']}x{viewport['height']}"
+        for k, stroke in enumerate(FOUR):
+            touch_draw(page, [stroke])
+            box = page.locator(".st-key-answer")
+            if k == len(FOUR) - 1:
+                expect(answer(page)).to_have_text("4", timeout=WAIT)
+            else:
+                expect(answer(page)).to_have_count(1, timeout=WAIT)
+            assert page.evaluate("window.scrollY") == 0  # nobody scrolled
+            answer_box, canvas_box = box.bounding_box(), canvas.bounding_box()
+            assert in_sight(answer_box, viewport), (name, k, answer_box)
+            assert in_sight(canvas_box, viewport), (name, k, canvas_box)
+            # side by side or one above the other, never one over the other
+            assert answer_box["y"] >= canvas_box["y"] + canvas_box["height"], (
+                answer_box,
+                canvas_box,
+            )
+            page.screenshot(path=ARTIFACTS / f"phone-{name}-stroke-{k + 1}.png")
+    finally:
+        context.close()
