@@ -1,0 +1,70 @@
+"""How nn.verdict's output thresholds (LOW, CLOSE) were chosen, on data that is not a test set.
+
+    python benchmarks/calibrate_verdict.py [--model assets/models/default.npz]
+
+Real digits: MNIST's validation images (the last 10,000 training images, never trained on by
+the shipped models) and fresh drawings from the training generator `nn.glyphs` (another seed).
+Non-digits: fresh drawings of `nn.glyphs.non_digit_set`'s kind (the training generator's
+letters, signs and scrawls, another seed). For a grid of (LOW, CLOSE) it prints the share of
+real digits that keep a plain answer and the share of non-digits held back. The held-out sets
+of benchmarks/world.py are never looked at here. No assertions: a script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from nn import glyphs, verdict  # noqa: E402
+
+
+def shares(images, outputs, low: float, close: float) -> np.ndarray:
+    saved = verdict.LOW, verdict.CLOSE
+    verdict.LOW, verdict.CLOSE = low, close
+    try:
+        return np.array(
+            [verdict.judge(im, o).kind == verdict.DIGIT for im, o in zip(images, outputs)]
+        )
+    finally:
+        verdict.LOW, verdict.CLOSE = saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(REPO / "assets" / "models" / "default.npz"))
+    parser.add_argument("--seed", type=int, default=77)
+    args = parser.parse_args()
+    from nn.mnist import load_mnist
+    from nn.modelfile import load_model
+
+    net, _ = load_model(args.model)
+    data = load_mnist(os.environ.get("MNIST_DIR"))
+    sets = {
+        "MNIST validation": data.val_images.reshape(-1, 28, 28).astype(np.float32) / 255,
+        "glyph strokes": glyphs.stroke_set(60, seed=args.seed)[0].reshape(-1, 28, 28) / 255,
+    }
+    fonts = glyphs.pinned_fonts()[::6]
+    sets["glyph non-digits"] = (
+        glyphs.non_digit_set(fonts, 4, 300, seed=args.seed)[0].reshape(-1, 28, 28) / 255
+    )
+    outputs = {name: net.feedforward(x.reshape(len(x), 784)) for name, x in sets.items()}
+    print("LOW  CLOSE  " + "  ".join(f"{name:>18s}" for name in sets))
+    for low in (0.3, 0.4, 0.5, 0.6):
+        for close in (0.3, 0.4, 0.5, 0.6, 0.7):
+            row = []
+            for name, x in sets.items():
+                given = shares(x, outputs[name], low, close).mean()
+                row.append(f"{(1 - given if 'non' in name else given):18.2%}")
+            print(f"{low:.1f}  {close:.1f}   " + "  ".join(row))
+    print("(digits: share with a plain answer; non-digits: share held back)")
+
+
+if __name__ == "__main__":
+    main()
