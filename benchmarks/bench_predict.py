@@ -4,7 +4,8 @@
 
 Each drawing is a 280x280 RGBA canvas image, as the page gets it on every stroke. Prints the
 median and the 95th percentile in ms for each shipped network; the page's budget is 5 ms
-median. Timed: canvas_to_mnist + Network.activations (what the page shows: hidden and output).
+median. Timed: canvas_to_mnist + Network.activations (what the page shows: hidden and output)
++ nn.verdict.judge (whether the page gives the digit, a close call or no digit).
 """
 
 import argparse
@@ -20,6 +21,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.models import SHIPPED, read  # noqa: E402
 from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.verdict import judge  # noqa: E402
 from tests.helpers import ONE, SEVEN, ZERO, canvas_image  # noqa: E402
 
 SIZE, PEN = 280, 22
@@ -28,6 +30,7 @@ STROKES = {
     "7": SEVEN,
     "0": ZERO,
     "small 4 in a corner": [[(30, 20), (18, 60), (60, 60)], [(50, 30), (50, 90)]],
+    "tap": [[(140, 140), (140.5, 140)]],
 }
 
 
@@ -35,7 +38,8 @@ def timings_ms(net, image: np.ndarray, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        read(net, canvas_to_mnist(image))
+        image_28 = canvas_to_mnist(image)
+        judge(image_28, read(net, image_28).output)
         times.append((time.perf_counter() - start) * 1000)
     return times
 

@@ -117,3 +117,43 @@ def test_find_fonts_leaves_out_hershey_and_the_held_out_families(tmp_path, pillo
     assert found == ["Sans.ttf", "Serif.otf"]
     every = [p.relative_to(tmp_path).as_posix() for p in glyphs.find_fonts(tmp_path, exclude=())]
     assert "fonts-kristi/Kristi.ttf" in every and "hershey/Futural.ttf" not in every
+
+
+def test_pinned_fonts_are_checked_file_by_file(tmp_path, pillow_font):
+    root = tmp_path / "fonts"
+    (root / "pillow").mkdir(parents=True)
+    font = root / "pillow" / "PillowDefault.ttf"
+    font.write_bytes(pillow_font.read_bytes())
+    digest = glyphs._sha256(font)
+    manifest = tmp_path / "fonts.txt"
+    manifest.write_text(
+        "# a comment\npackage fonts-pillow 1.0\n"
+        f"file fonts-pillow pillow/PillowDefault.ttf {digest}\n"
+    )
+    assert glyphs.pinned_fonts(manifest, root) == [font]
+    font.write_bytes(pillow_font.read_bytes() + b"\0")  # another version of the file
+    with pytest.raises(glyphs.FontsMissing, match="differs.*install-fonts.sh"):
+        glyphs.pinned_fonts(manifest, root)
+    font.unlink()
+    with pytest.raises(
+        glyphs.FontsMissing, match="PillowDefault.ttf \\(missing; package fonts-pillow"
+    ):
+        glyphs.pinned_fonts(manifest, root)
+
+
+def test_the_shipped_font_manifest_pins_no_held_out_or_kept_back_font():
+    lines = glyphs.MANIFEST.read_text().splitlines()
+    files = [line.split()[2].lower() for line in lines if line.startswith("file ")]
+    packages = {line.split()[1] for line in lines if line.startswith("package ")}
+    assert len(files) > 300 and all(len(line.split()) == 4 for line in lines if line[:5] == "file ")
+    assert not any(name in path for path in files for name in (*glyphs.HELD_OUT, *glyphs.NEVER))
+    assert {line.split()[1] for line in lines if line.startswith("file ")} <= packages
+
+
+def test_non_digit_drawings_are_labelled_no_digit():
+    from nn.sgd import NO_DIGIT
+
+    images, labels = glyphs.non_digit_set([], 0, 12, seed=0)
+    assert images.shape == (12, 784) and images.dtype == np.uint8
+    assert (labels == NO_DIGIT).all() and images.max() == 255
+    assert not set(glyphs.NOT_DIGITS) & set("0123456789OoIlZzSsBbGgqy")

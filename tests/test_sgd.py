@@ -182,3 +182,15 @@ def test_bad_training_data_is_refused():
         SGD(net, np.zeros((4, 6), dtype=np.float32), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="length"):
         SGD(net, np.zeros((4, 6), dtype=np.uint8), np.zeros(3, dtype=int))
+
+
+def test_the_no_digit_label_asks_every_output_to_stay_low():
+    from nn.sgd import NO_DIGIT
+
+    net = Network([784, 5, 10], seed=0)
+    images = np.zeros((3, 784), dtype=np.uint8)
+    sgd = SGD(net, images, np.array([3, NO_DIGIT, 9]))
+    assert sgd.targets.shape == (3, 10)  # still ten outputs, no eleventh
+    assert sgd.targets[0, 3] == 1 and sgd.targets[0].sum() == 1
+    assert not sgd.targets[1].any()
+    assert sgd.targets[2, 9] == 1
