@@ -109,7 +109,7 @@ def judge(image: np.ndarray, output: np.ndarray) -> Verdict:
     """The page's verdict on a prepared drawing and the network's ten outputs (see above)."""
     shape = shape_of(image)
     if shape.side < SMALL_BOX:
-        return Verdict(NO_DIGIT, (), "it looks like a dot: draw a digit larger")
+        return Verdict(NO_DIGIT, (), "it looks like a dot (draw a digit larger)")
     if shape.thinness < LINE_THINNESS and shape.angle > LINE_ANGLE:
         return Verdict(NO_DIGIT, (), "it looks like a straight line")
     if shape.stroke > THICK or shape.ink > MAX_INK:

@@ -121,8 +121,8 @@ def seen_ui(image, output) -> None:
     PAGE_STYLE pins the answer to the bottom of the screen there, in sight while drawing."""
     verdict = judge(image, output)
     st.subheader("What it reads")
-    with st.container(key="answer"):
-        st.metric("The network's answer", verdict.answer)
+    with st.container(key="answer"), st.container(key=f"answer_{verdict.kind}"):
+        st.metric("The network's answer", verdict.answer)  # "7", "4 or 9?" or "?"
         st.caption(verdict_note(verdict, output))
     st.image(
         pixelated(image, PREVIEW_SCALE),

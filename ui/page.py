@@ -9,6 +9,8 @@ import streamlit as st
 PAGE_STYLE = """<style>
 .st-key-answer [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1;
                                                color: #ff4b4b; }
+.st-key-answer_close [data-testid="stMetricValue"] { font-size: 2.6rem; white-space: nowrap; }
+.st-key-answer_none [data-testid="stMetricValue"] { color: #a3a8b8; }
 @media (max-width: 700px) {
   div:has(> .st-key-drawing_charts) { min-width: 100% !important; }
   .stMainBlockContainer { padding-top: 3.75rem; padding-bottom: 6rem; }
@@ -19,13 +21,16 @@ PAGE_STYLE = """<style>
                    padding: 0.3rem 1rem 0.4rem; background: rgb(23, 22, 20);
                    border-top: 2px solid #ff4b4b; }
   .st-key-answer [data-testid="stMetricValue"] { font-size: 2.2rem; }
+  .st-key-answer_digit, .st-key-answer_close, .st-key-answer_none {
+      flex-direction: row; align-items: center; gap: 0.75rem; }
   .st-key-answer [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
   .st-key-answer [data-testid="stMetric"] { width: auto; flex: none; }
 }
-</style>"""  # the answer in large type, in the answer bar's colour. On a phone the charts take
-# a line of their own instead of being squeezed beside the 28x28 image; the title is smaller;
-# and the answer is pinned to the bottom of the screen (the page keeps room for it below),
-# so it is in sight beside the canvas right after every stroke, not a scroll away below it.
+</style>"""  # the answer in large type, in the answer bar's colour ("4 or 9?" smaller, "?"
+# grey). On a phone the charts take a line of their own instead of being squeezed beside the
+# 28x28 image; the title is smaller; and the answer is pinned to the bottom of the screen (the
+# page keeps room for it below), in sight with the canvas right after every stroke, not a
+# scroll away below it.
 
 
 def setup_page() -> None:
