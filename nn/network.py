@@ -177,7 +177,8 @@ class Network:
         neurons (a exactly 0 or 1 in float32) give a large finite cost, never inf or NaN.
         """
         labels = np.asarray(labels)
-        targets = np.eye(self.sizes[-1], dtype=DTYPE)
+        # one-hot rows; the label one past the last output (nn.sgd.NO_DIGIT) is all zeros
+        targets = np.eye(self.sizes[-1] + 1, self.sizes[-1], dtype=DTYPE)
         total = 0.0
         for i in range(0, len(images), _CHUNK):
             layers, z = self._forward(as_unit_float(images[i : i + _CHUNK]))

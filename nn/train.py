@@ -121,6 +121,21 @@ def parser() -> argparse.ArgumentParser:
         "...: nn.glyphs.SHAPES) (default 0)",
     )
     p.add_argument(
+        "--eta-decay",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply eta by F before each epoch from --decay-from on (a step decay that "
+        "settles the last epochs; recorded in the model's eta_changes) (default 1: none)",
+    )
+    p.add_argument(
+        "--decay-from",
+        type=int,
+        default=0,
+        metavar="E",
+        help="the first epoch (counting from 0, as printed) trained with a decayed eta (default 0)",
+    )
+    p.add_argument(
         "--non-digits",
         type=int,
         default=0,
@@ -164,7 +179,7 @@ def main(argv=None) -> int:
             settings,
             data,
             limits=Limits.unlimited(),
-            listener=_epoch_printer(),
+            listener=_epoch_printer(args.eta_decay, args.decay_from),
             report_every=float("inf"),
             extra=extra,
         )
@@ -195,6 +210,8 @@ def main(argv=None) -> int:
 
 def _styled_digits(args):
     """The font and stroke digits asked for: ((images, labels) or None, metadata)."""
+    if not 0 < args.eta_decay <= 1 or args.decay_from < 0:
+        raise ValueError("--eta-decay must be in (0, 1] and --decay-from at least 0")
     if args.font_copies < 1 or args.synthetic < 0 or args.non_digits < 0:
         raise ValueError(
             "--font-copies must be at least 1, --synthetic and --non-digits at least 0"
@@ -237,8 +254,9 @@ def _styled_digits(args):
     return (images, labels), meta
 
 
-def _epoch_printer():
-    """A listener printing the book's line for each epoch, with the epoch's own time."""
+def _epoch_printer(decay: float = 1.0, decay_from: int = 0):
+    """A listener printing the book's line for each epoch, with the epoch's own time; and,
+    with `decay` != 1, multiplying eta by it before each epoch from `decay_from` on."""
     last_end = [0.0]
 
     def listener(run: TrainingRun, point) -> None:
@@ -249,6 +267,8 @@ def _epoch_printer():
                 flush=True,
             )
             last_end[0] = point.elapsed
+            if decay != 1.0 and point.epoch >= decay_from and point.epoch < run.settings.epochs:
+                run.set_eta(run.eta * decay)
 
     return listener
 

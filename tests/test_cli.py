@@ -145,3 +145,28 @@ def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_pat
 def test_a_font_folder_without_fonts_is_a_clear_error(mnist_dir, tmp_path, capsys):
     assert main(["--fonts", str(tmp_path), "--data-dir", str(mnist_dir)]) == 2
     assert "no usable font" in capsys.readouterr().err
+
+
+def test_eta_decays_from_the_epoch_asked_and_non_digits_join_with_the_fonts(
+    mnist_dir, tmp_path, capsys
+):
+    from PIL import ImageFont
+
+    font = ImageFont.load_default(size=40)
+    if not getattr(font, "font_bytes", None):
+        pytest.skip("this Pillow has no scalable default font")
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "PillowDefault.ttf").write_bytes(font.font_bytes)
+    path = tmp_path / "decayed.npz"
+    args = ["--hidden", "10", "--epochs", "3", "--train-size", "300", "--eta", "0.8"]
+    args += ["--eta-decay", "0.5", "--decay-from", "1", "--fonts", str(tmp_path / "fonts")]
+    args += ["--font-copies", "1", "--non-digits", "2", "--data-dir", str(mnist_dir)]
+    assert main([*args, "--save", str(path)]) == 0
+    capsys.readouterr()
+    _net, meta = load_model(path)
+    # epochs 1 and 2 (counting from 0) train at 0.4 and 0.2; none after the last
+    assert [round(eta, 6) for _at, eta in meta["eta_changes"]] == [0.4, 0.2]
+    assert [round(at) for at, _eta in meta["eta_changes"]] == [1, 2]
+    assert meta["non_digits"]["images"] == 2 + 200  # 2 letters from the font, 100 x 2 scrawls
+    assert main(["--eta-decay", "1.5", "--data-dir", str(mnist_dir)]) == 2
+    assert "--eta-decay" in capsys.readouterr().err
