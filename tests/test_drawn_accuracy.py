@@ -5,7 +5,7 @@ MNIST test digits are redrawn the way a person would draw them on the page's 280
 across the whole canvas, with a crisp pen whose width (10-24 px) does not follow the digit's
 size, i.e. thick strokes on small digits and thin ones on large digits. `canvas_to_mnist`
 must bring them back close enough to MNIST that the shipped default model reads them within
-2 points of its accuracy on the untouched test images. Shrinking the whole canvas to 28x28
+1.5 points of its accuracy on the untouched test images. Shrinking the whole canvas to 28x28
 (what many drawing demos do) is scored too, for comparison.
 """
 
@@ -24,7 +24,7 @@ CANVAS = 280
 SUBSET = 2000
 SEED = 20240601
 MIDRES = 4  # the digit's pen is changed at 4x MNIST's resolution
-TOLERANCE = 0.02
+TOLERANCE = 0.015  # issue 14: within 1.5 points of the untouched digits
 PLAIN = 0.98  # share of redrawn digits that get a plain answer from nn.verdict
 
 
