@@ -103,14 +103,19 @@ def test_missing_mnist_says_what_to_do(monkeypatch, tmp_path, capsys):
     assert "MNIST_DIR" in err and "error:" in err
 
 
-def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_path, capsys):
+def pillow_font_folder(folder):
+    """A font folder holding the scalable font that ships inside Pillow (skip if none)."""
     from PIL import ImageFont
 
     font = ImageFont.load_default(size=40)
     if not getattr(font, "font_bytes", None):
         pytest.skip("this Pillow has no scalable default font")
-    (tmp_path / "fonts").mkdir()
-    (tmp_path / "fonts" / "PillowDefault.ttf").write_bytes(font.font_bytes)
+    folder.mkdir()
+    (folder / "PillowDefault.ttf").write_bytes(font.font_bytes)
+
+
+def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_path, capsys):
+    pillow_font_folder(tmp_path / "fonts")
     path = tmp_path / "styled.npz"
     code = main(
         [
@@ -150,13 +155,7 @@ def test_a_font_folder_without_fonts_is_a_clear_error(mnist_dir, tmp_path, capsy
 def test_eta_decays_from_the_epoch_asked_and_non_digits_join_with_the_fonts(
     mnist_dir, tmp_path, capsys
 ):
-    from PIL import ImageFont
-
-    font = ImageFont.load_default(size=40)
-    if not getattr(font, "font_bytes", None):
-        pytest.skip("this Pillow has no scalable default font")
-    (tmp_path / "fonts").mkdir()
-    (tmp_path / "fonts" / "PillowDefault.ttf").write_bytes(font.font_bytes)
+    pillow_font_folder(tmp_path / "fonts")
     path = tmp_path / "decayed.npz"
     args = ["--hidden", "10", "--epochs", "3", "--train-size", "300", "--eta", "0.8"]
     args += ["--eta-decay", "0.5", "--decay-from", "1", "--fonts", str(tmp_path / "fonts")]
