@@ -9,59 +9,38 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    ONE,
-    VIEWPORT,
-    answer,
-    draw,
-    free_port,
-    missing,
-    playwright_expect,
-    start_page,
-    stop,
-    wait_healthy,
-)
+from tests import helpers
+from tests.helpers import ARTIFACTS, ONE, VIEWPORT, answer, draw, playwright_expect
 
 expect = playwright_expect()
 
 
 @pytest.fixture(scope="module")
-def first_visit():
-    """A server of its own, one visit that draws a 1 and opens every panel: the requests the
-    browser made (URL, resource type) and the server's log."""
-    if not CHROMIUM.exists():
-        missing(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def first_visit(browser):
+    """A server of its own (a fresh log), one visit that draws a 1 and opens every panel: the
+    requests the browser made (URL, resource type) and the server's log."""
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "streamlit-first-visit.log"
-    port = free_port()
+    port = helpers.free_port()
     requests: list[tuple[str, str]] = []
     with open(log_path, "wb") as log:
-        proc = start_page(port, log)
+        proc = helpers.start_page(port, log)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, proc, log_path)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-                )
-                context = browser.new_context(viewport=VIEWPORT)
-                context.on("request", lambda r: requests.append((r.url, r.resource_type)))
-                page = context.new_page()
-                page.goto(url)
-                expect(page.locator("canvas.upper-canvas")).to_be_visible()
-                draw(page, ONE)
-                expect(answer(page)).to_have_text("1")
-                for expander in page.get_by_test_id("stExpander").all():
-                    expander.locator("summary").click()
-                page.screenshot(path=str(ARTIFACTS / "first-visit.png"), full_page=True)
-                browser.close()
+            helpers.wait_healthy(url, proc, log_path)
+            context = browser.new_context(viewport=VIEWPORT)
+            context.on("request", lambda r: requests.append((r.url, r.resource_type)))
+            page = context.new_page()
+            page.goto(url)
+            expect(page.locator("canvas.upper-canvas")).to_be_visible()
+            draw(page, ONE)
+            expect(answer(page)).to_have_text("1")
+            for expander in page.get_by_test_id("stExpander").all():
+                expander.locator("summary").click()
+            page.screenshot(path=str(ARTIFACTS / "first-visit.png"))
+            context.close()
         finally:
-            stop(proc)
+            helpers.stop(proc)
     return url, requests, log_path.read_text(errors="replace")
 
 
