@@ -2,14 +2,16 @@
 
 Plain functions of plain numbers, so they are tested on constructed and recorded timelines.
 
-`seconds_left(samples, epochs, end_cost)`: `samples` are a run's (training seconds, epochs
-done) pairs as its reports brought them. Once a whole epoch is behind it, the speed is that
-of its last epoch of progress, which includes everything an epoch costs (the mini-batches,
-the measurements between epochs and the one at its end). During the first epoch the speed is
-measured from the end of the first measurement (epoch 0, which costs time but makes no
-progress) to now, and each epoch still to end adds `end_cost`, what one end-of-epoch
-measurement takes (the page passes `END_COST_RATIO` times the first measurement's time: an
-epoch's end measures 21,000 images where the first point measures 5,000).
+`seconds_left(samples, epochs, measures, report_every)`: `samples` are a run's (training
+seconds, epochs done) pairs as its reports brought them (about every 0.2 s), `measures` the
+training seconds at which each metric point was taken, with whether it was an epoch's end.
+A run's time goes to two things, told apart by the samples: between two samples with no
+measurement in between, it trained, and those give the mini-batches' speed; two samples
+around a measurement also include its cost, which is what they took beyond that speed. The
+time left is the mini-batches left at that speed, plus the measurements still to come (one
+every `report_every` s, and one at each epoch's end; an end's cost, until one is seen, is
+`END_COST_RATIO` times a between-epochs one). Only the newest `WINDOW` samples count, so the
+estimate follows a machine that gets busier or quieter.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ import heapq
 import math
 from collections.abc import Sequence
 
+WINDOW = 100  # samples (about 20 s of reports)
 END_COST_RATIO = 4.2  # (10,000 + 10,000 + 1,000) / (2,000 + 2,000 + 1,000) images measured
 
 
 def seconds_left(
-    samples: Sequence[tuple[float, float]], epochs: float, end_cost: float = 0.0
+    samples: Sequence[tuple[float, float]],
+    epochs: float,
+    measures: Sequence[tuple[float, bool]] = (),
+    report_every: float = 0.5,
 ) -> float | None:
     """Training seconds left, or None while there is not yet enough to measure a speed."""
     if not samples:
@@ -30,21 +36,31 @@ def seconds_left(
     now, done = samples[-1]
     if done >= epochs:
         return 0.0
-    if done >= 1:  # a whole epoch behind: the last epoch of progress, everything included
-        start = next(
-            (s for s in reversed(samples) if s[1] <= done - 1), samples[0]
-        )  # the newest sample at least one epoch back
-        spent, gained = now - start[0], done - start[1]
-        extra = 0.0
-    else:  # the first epoch: from the end of the first measurement
-        start = next((s for s in reversed(samples) if s[1] == 0), None)
-        if start is None:
-            start = samples[0]
-        spent, gained = now - start[0], done - start[1]
-        extra = max(0.0, end_cost) * (math.ceil(epochs) - math.floor(done))
-    if gained <= 0 or spent <= 0:
+    samples = samples[-WINDOW:]
+    times = sorted(measures)
+    trained = gained = 0.0
+    spans = []  # (seconds, epochs gained, end?) of the pairs around a measurement
+    for (t0, p0), (t1, p1) in zip(samples, samples[1:]):
+        inside = [end for t, end in times if t0 < t <= t1]
+        if inside:
+            spans.append((t1 - t0, p1 - p0, any(inside)))
+        else:
+            trained, gained = trained + t1 - t0, gained + p1 - p0
+    if gained <= 0 and measures:  # every pair had a measurement (early on): assume each
+        first = min(measures)[0]  # cost what the first one did
+        trained = sum(t - first for t, _, _ in spans)
+        gained = sum(g for _, g, _ in spans)
+    if gained <= 0 or trained <= 0:
         return None
-    return (epochs - done) * spent / gained + extra
+    per_epoch = trained / gained  # seconds of mini-batches per epoch
+    partial = [max(0.0, t - g * per_epoch) for t, g, end in spans if not end]
+    full = [max(0.0, t - g * per_epoch) for t, g, end in spans if end]
+    partial_cost = sum(partial) / len(partial) if partial else 0.0
+    full_cost = sum(full) / len(full) if full else END_COST_RATIO * partial_cost
+    train_left = (epochs - done) * per_epoch
+    between = train_left / report_every if report_every > 0 else 0.0
+    ends_left = math.ceil(epochs) - math.floor(done)
+    return train_left + between * partial_cost + ends_left * full_cost
 
 
 def expected_wait(busy_for: Sequence[float], slots: int, ahead: Sequence[float]) -> float:

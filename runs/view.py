@@ -15,7 +15,7 @@ from nn.protocol import State
 from nn.settings import Settings
 from nn.trainer import PARTIAL_SAMPLE, Point
 
-from .estimate import END_COST_RATIO, seconds_left
+from .estimate import seconds_left
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
     history = tuple(record.history)
     left = None
     if settings is not None and record.state in (State.RUNNING, State.PAUSED, State.STARTING):
-        end_cost = END_COST_RATIO * history[0].elapsed if history else 0.0
-        left = seconds_left(record.samples, settings.epochs, end_cost)
+        measures = [(p.elapsed, p.end_of_epoch) for p in history]
+        left = seconds_left(record.samples, settings.epochs, measures, record.job.report_every)
     ips = 0.0
     if settings is not None and record.elapsed > 0:
         ips = record.progress * settings.train_size * (1 + settings.augment) / record.elapsed
