@@ -287,7 +287,7 @@ class RunManager:
                     "please press Train again"
                 )
             if cls._shared is None or cls._shared._closed:
-                cls._shared = cls()
+                cls._shared = cls(spare=os.environ.get("DIGITLAB_SPARE_WORKER", "1") != "0")
             return cls._shared
 
     @classmethod

@@ -132,6 +132,9 @@ def reattach(manager: RunManager) -> None:
     if handle is not None and handle.kind == "train":
         tab().runs.append(handle)
         st.query_params[RUN_PARAM] = handle.token
+        apply_settings(handle.settings)  # the widgets show the run's settings, as before
+        preset = matching_preset(handle.settings)
+        st.session_state.t_preset = preset.name if preset else st.session_state.t_preset
     elif why:
         tab().train_error = (
             "Your run was lost when the server restarted. Press Train to start it again."
@@ -416,10 +419,11 @@ def status_text(view: RunView) -> str:
     epochs = view.settings.epochs
     if view.state is State.QUEUED:
         wait = f", about {duration(view.wait_seconds)} to wait" if view.wait_seconds else ""
+        slots = run_manager().limits.max_concurrent
+        at_once = "1 run trains" if slots == 1 else f"{slots} runs train"
         return (
             f"Waiting for a free slot: number {view.queue_position} in the queue{wait} "
-            f"({run_manager().limits.max_concurrent} runs train at once on this server). "
-            "It starts by itself."
+            f"({at_once} at once on this server). It starts by itself."
         )
     text = f"Epoch {view.progress:.1f} of {epochs}"
     if view.images_per_second:
@@ -488,10 +492,7 @@ def run_result_ui(handle, view: RunView) -> None:
     left.metric("Validation accuracy", f"{100 * last.val_accuracy:.2f} %", help=subset)
     right.metric("Test accuracy", f"{100 * last.test_accuracy:.2f} %", help=subset)
     if subset:
-        left.caption(
-            f"Measured {subset} of each set: the run stopped between two epochs' ends, "
-            "where the whole sets are measured."
-        )
+        left.caption(f"Measured {subset} of each set (stopped mid-epoch).")
     with actions:
         st.button(
             "Use this network for drawing",
