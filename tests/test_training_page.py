@@ -258,3 +258,27 @@ def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatc
     canvas.image = canvas_image(SEVEN)
     run(app)
     assert app.metric[0].value == "7"
+
+
+def test_a_reloaded_page_finds_its_run_by_the_token_in_its_url(page, manager):
+    quick(page, epochs=50, train_size=50_000)
+    button(page, "Train").click()
+    run(page)
+    handle = current(page)
+    token = page.query_params["run"]
+    token = token[0] if isinstance(token, list) else token
+    assert token == handle.token
+    reloaded = AppTest.from_file(APP, default_timeout=30)  # a new session: the reload
+    reloaded.query_params["run"] = token
+    run(reloaded)
+    assert current(reloaded).id == handle.id and "Stop" in labels(reloaded)
+    assert reloaded.slider(key="t_epochs").value == 50  # the run's settings, not the preset's
+    handle.stop()
+
+
+def test_a_page_naming_a_run_of_a_restarted_server_says_it_was_lost(canvas, manager):
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.query_params["run"] = "0badb00t.1.abc"  # a token of another server process
+    run(app)
+    assert any("lost when the server restarted" in e.value for e in app.error)
+    assert "Train" in labels(app) and app.session_state["runs"] == []
