@@ -11,7 +11,9 @@ around a measurement also include its cost, which is what they took beyond that 
 time left is the mini-batches left at that speed, plus the measurements still to come (one
 every `report_every` s, and one at each epoch's end; an end's cost, until one is seen, is
 `END_COST_RATIO` times a between-epochs one). Only the newest `WINDOW` samples count, so the
-estimate follows a machine that gets busier or quieter.
+estimate follows a machine that gets busier or quieter, and once the second epoch is under way
+the first no longer counts: a fresh process's first epoch was measured up to twice as slow as
+the rest (its memory and caches warming up), which no estimate made during it can know.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 from collections.abc import Sequence
 
 WINDOW = 100  # samples (about 20 s of reports)
+WARM_UP = 0.2  # epochs into the second one from which the first no longer counts
 END_COST_RATIO = 4.2  # (10,000 + 10,000 + 1,000) / (2,000 + 2,000 + 1,000) images measured
 
 
@@ -36,31 +39,46 @@ def seconds_left(
     now, done = samples[-1]
     if done >= epochs:
         return 0.0
-    samples = samples[-WINDOW:]
+    recent = samples
+    if done >= 1 + WARM_UP:  # the first epoch runs slower (a process warming up): left out
+        recent = [s for s in samples if s[1] >= 1] or samples
+    recent = recent[-WINDOW:]
     times = sorted(measures)
-    trained = gained = 0.0
-    spans = []  # (seconds, epochs gained, end?) of the pairs around a measurement
-    for (t0, p0), (t1, p1) in zip(samples, samples[1:]):
-        inside = [end for t, end in times if t0 < t <= t1]
-        if inside:
-            spans.append((t1 - t0, p1 - p0, any(inside)))
-        else:
+
+    def inside(t0: float, t1: float) -> list[bool]:
+        return [end for t, end in times if t0 < t <= t1]
+
+    trained = gained = 0.0  # the mini-batches' speed: recent pairs with no measurement
+    for (t0, p0), (t1, p1) in zip(recent, recent[1:]):
+        if not inside(t0, t1):
             trained, gained = trained + t1 - t0, gained + p1 - p0
+    spans = []  # (seconds, epochs gained, measurements between epochs, ends)
+    for pairs in (recent, samples):  # the recent ones; all the run's if there are none
+        for (t0, p0), (t1, p1) in zip(pairs, pairs[1:]):
+            found = inside(t0, t1)
+            if found:
+                spans.append((t1 - t0, p1 - p0, found.count(False), found.count(True)))
+        if spans:
+            break
     if gained <= 0 and measures:  # every pair had a measurement (early on): assume each
         first = min(measures)[0]  # cost what the first one did
-        trained = sum(t - first for t, _, _ in spans)
-        gained = sum(g for _, g, _ in spans)
+        trained = sum(t - (n + m) * first for t, _, n, m in spans)
+        gained = sum(g for _, g, _, _ in spans)
     if gained <= 0 or trained <= 0:
         return None
     per_epoch = trained / gained  # seconds of mini-batches per epoch
-    partial = [max(0.0, t - g * per_epoch) for t, g, end in spans if not end]
-    full = [max(0.0, t - g * per_epoch) for t, g, end in spans if end]
-    partial_cost = sum(partial) / len(partial) if partial else 0.0
-    full_cost = sum(full) / len(full) if full else END_COST_RATIO * partial_cost
+    between = [(t - g * per_epoch, n) for t, g, n, m in spans if not m]
+    count = sum(n for _, n in between)
+    partial_cost = max(0.0, sum(c for c, _ in between) / count) if count else 0.0
+    ends = [(t - g * per_epoch - n * partial_cost, m) for t, g, n, m in spans if m]
+    if ends:
+        full_cost = max(0.0, sum(c for c, _ in ends) / sum(m for _, m in ends))
+    else:
+        full_cost = END_COST_RATIO * partial_cost
     train_left = (epochs - done) * per_epoch
-    between = train_left / report_every if report_every > 0 else 0.0
+    to_come = train_left / report_every if report_every > 0 else 0.0
     ends_left = math.ceil(epochs) - math.floor(done)
-    return train_left + between * partial_cost + ends_left * full_cost
+    return train_left + to_come * partial_cost + ends_left * full_cost
 
 
 def expected_wait(busy_for: Sequence[float], slots: int, ahead: Sequence[float]) -> float:

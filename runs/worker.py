@@ -214,6 +214,8 @@ def main(argv: list[str]) -> None:
     if folder:
         try:
             data = open_shared_data(folder)
+            for name in ("train_images", "val_images", "test_images"):
+                int(getattr(data, name).sum(dtype=np.int64))  # map its pages now, not mid-run
         except OSError:
             data = None  # the Start's folder is opened then, and a failure reported
     Worker(conn, data=data, folder=folder).main()
