@@ -61,6 +61,22 @@ def wait_for(condition, what: str, touch=()):
     return wait_until(check, DEADLINE, what, every=0.01)
 
 
+def teach(m: RunManager):
+    """Submit a teach job: one drawing, a small network."""
+    from nn.network import Network
+
+    drawing = FakeData().test_images[0].reshape(28, 28) / 255
+    return m.submit_teach(Network([784, 6, 10], seed=0), [drawing], [3])
+
+
+def fails_and_frees_its_slot(m: RunManager, handle, reason: str) -> None:
+    """A teach job's result raises the reason; its slot frees; the next job runs."""
+    with pytest.raises(TeachError, match=reason):
+        handle.result(DEADLINE)
+    wait_for(lambda: m.counts()["training"] == 0, "the slot freed")
+    next_run_finishes(m)
+
+
 def next_run_finishes(m: RunManager) -> None:
     """The slot is free and the queue goes on: a fresh job runs to its end."""
     m.worker_command = [*FAKE, "train"]
@@ -87,15 +103,9 @@ def test_a_worker_that_dies_before_reading_start_fails_its_run_alone(managers):
 
 @spawns
 def test_a_teach_job_whose_worker_dies_at_start_raises_and_frees_the_slot(managers):
-    from nn.network import Network
-
     m = managers("exit")
-    net = Network([784, 6, 10], seed=0)
-    handle = m.submit_teach(net, [FakeData().test_images[0].reshape(28, 28) / 255], [3])
-    with pytest.raises(TeachError, match="ended before it could start"):
-        handle.result(DEADLINE)
-    wait_for(lambda: m.counts()["training"] == 0, "the slot freed")
-    next_run_finishes(m)
+    handle = teach(m)
+    fails_and_frees_its_slot(m, handle, "ended before it could start")
 
 
 @spawns
@@ -148,29 +158,17 @@ def test_a_worker_that_ignores_stop_is_killed_after_the_grace(managers, monkeypa
 def test_a_teach_job_outliving_its_page_is_ended(managers):
     """The page stops waiting after its own timeout and withdraws the job: killed at once,
     it never holds the slot for the next visitor."""
-    from nn.network import Network
-
     m = managers("teach-hang")
-    net = Network([784, 6, 10], seed=0)
-    handle = m.submit_teach(net, [FakeData().test_images[0].reshape(28, 28) / 255], [3])
+    handle = teach(m)
     assert handle.result(0.2) is None
     handle.stop("no answer in time")
-    with pytest.raises(TeachError, match="no answer in time"):
-        handle.result(DEADLINE)
-    wait_for(lambda: m.counts()["training"] == 0, "the slot freed")
-    next_run_finishes(m)
+    fails_and_frees_its_slot(m, handle, "no answer in time")
 
 
 @spawns
 def test_a_teach_job_past_its_time_limit_is_ended(managers):
-    from nn.network import Network
-
     m = managers("teach-hang", teach_seconds=0.5)
-    net = Network([784, 6, 10], seed=0)
-    handle = m.submit_teach(net, [FakeData().test_images[0].reshape(28, 28) / 255], [3])
-    with pytest.raises(TeachError, match="teaching took longer than 0.5 s"):
-        handle.result(DEADLINE)
-    next_run_finishes(m)
+    fails_and_frees_its_slot(m, teach(m), "teaching took longer than 0.5 s")
 
 
 @spawns
