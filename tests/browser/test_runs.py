@@ -75,6 +75,7 @@ def test_reload_queue_and_a_stroke_with_a_picker_change(browser):
             second.get_by_role("button", name="Train", exact=True).click()
             waiting = second.get_by_text(re.compile(r"number 1 in the queue, about \d+ (s|min)"))
             expect(waiting).to_be_visible()
+            waiting.scroll_into_view_if_needed()
             second.screenshot(path=str(ARTIFACTS / "runs-queued.png"))
 
             first.reload()  # the visitor presses F5 mid-run
@@ -84,6 +85,7 @@ def test_reload_queue_and_a_stroke_with_a_picker_change(browser):
                 "aria-valuetext", "100"
             )
             more_points_than(first, first.evaluate(COUNT))  # the same run, still live
+            first.get_by_role("button", name="Stop").scroll_into_view_if_needed()
             first.screenshot(path=str(ARTIFACTS / "runs-reloaded.png"))
 
             # a stroke and a picker change reaching the server together: one whole-page run
