@@ -393,7 +393,8 @@ def live_ui(every: float | None) -> None:
             # A stroke since the last tick: its answer may have been dropped with a run's
             # undelivered messages; the drawing row reruns once after this tick to bring it.
             tab().live_drawing_gen = tab().drawing_gen
-            compat.request_fragment_rerun([DRAWING])
+            if compat.fragment_run():  # (a whole-page run has just drawn the row itself)
+                compat.request_fragment_rerun([DRAWING])
         if not views:
             st.info(
                 "No run yet. Press **Train**: the curves grow here, one point every half second.",
