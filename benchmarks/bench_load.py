@@ -757,7 +757,7 @@ class ServerMeter:
         self.worker_cpu: dict[int, tuple[float, float]] = {}  # pid -> (first, last) seen
 
     def workers(self) -> list[int]:
-        return [c for pid in self.pids for c in children(pid) if "nn.worker" in cmdline(c)]
+        return [c for pid in self.pids for c in children(pid) if "runs.worker" in cmdline(c)]
 
     def cpu(self) -> dict:
         per = [cpu_seconds(p) for p in self.pids]

@@ -238,8 +238,8 @@ def cmdline(pid: int) -> str:
 
 
 def workers_of(pid: int) -> list[int]:
-    """PIDs of the training workers (`python -m nn.worker`) a page server has started."""
-    return [child for child in children_of(pid) if "nn.worker" in cmdline(child)]
+    """PIDs of the training workers (`python -m runs.worker`) a page server has started."""
+    return [child for child in children_of(pid) if "runs.worker" in cmdline(child)]
 
 
 def stop(proc: subprocess.Popen) -> None:

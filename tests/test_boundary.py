@@ -1,6 +1,6 @@
-"""The engine (`nn/`) imports neither Streamlit nor Plotly nor the canvas: one fresh
-interpreter imports each engine module in turn and reports which page libraries each import
-brought into sys.modules."""
+"""The engine (`nn/`) and the run service (`runs/`) import neither Streamlit nor Plotly nor
+the canvas, and the engine never imports the run service: one fresh interpreter imports each
+module in turn and reports which of those libraries each import brought into sys.modules."""
 
 import json
 import subprocess
@@ -12,6 +12,9 @@ from tests.helpers import REPO
 
 ENGINE_MODULES = ["nn"] + sorted(
     f"nn.{path.stem}" for path in (REPO / "nn").glob("*.py") if path.stem != "__init__"
+)
+SERVICE_MODULES = ["runs"] + sorted(
+    f"runs.{path.stem}" for path in (REPO / "runs").glob("*.py") if path.stem != "__init__"
 )
 PAGE_LIBRARIES = ("streamlit", "plotly", "streamlit_drawable_canvas")
 
@@ -33,10 +36,11 @@ print(json.dumps(report))
 
 @pytest.fixture(scope="module")
 def page_libraries_loaded() -> dict[str, list[str]]:
-    """For each engine module, then `plotly` itself (to show the probe sees one), the page
-    libraries its import added."""
+    """For each engine module, then each run-service module, then `plotly` itself (to show
+    the probe sees one), the page libraries (and `runs`) its import added."""
+    watched = ",".join([*PAGE_LIBRARIES, "runs"])
     probe = subprocess.run(
-        [sys.executable, "-c", PROBE, ",".join(PAGE_LIBRARIES), *ENGINE_MODULES, "plotly"],
+        [sys.executable, "-c", PROBE, watched, *ENGINE_MODULES, *SERVICE_MODULES, "plotly"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -47,8 +51,13 @@ def page_libraries_loaded() -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("module", ENGINE_MODULES)
-def test_engine_module_imports_no_page_library(module, page_libraries_loaded):
+def test_engine_module_imports_no_page_library_nor_the_run_service(module, page_libraries_loaded):
     assert page_libraries_loaded[module] == []
+
+
+@pytest.mark.parametrize("module", SERVICE_MODULES)
+def test_run_service_module_imports_no_page_library(module, page_libraries_loaded):
+    assert [m for m in page_libraries_loaded[module] if m.split(".")[0] != "runs"] == []
 
 
 def test_the_probe_sees_a_page_library(page_libraries_loaded):

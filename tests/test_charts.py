@@ -6,22 +6,34 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from nn.protocol import State
 from nn.settings import Limits, Settings
+from nn.trainer import Point
+from runs.view import RunView
 from ui.charts import accuracy_figure, as_grid, cost_figure, hidden_figure, output_figure, pixelated
 from ui.presets import PRESETS, matching_preset, preset_named
 
 
-def view(run_id, points, eta_changes=()):
-    history = [
-        {"epoch": e, "test_accuracy": t, "val_accuracy": v, "train_cost": c}
-        for e, t, v, c in points
-    ]
-    return {
-        "id": run_id,
-        "label": f"run {run_id}",
-        "history": history,
-        "eta_changes": list(eta_changes),
-    }
+def view(run_id, points, eta_changes=()) -> RunView:
+    history = tuple(
+        Point(e, v, t, int(10_000 * t), c, e, 3.0, e == int(e)) for e, t, v, c in points
+    )
+    return RunView(
+        id=run_id,
+        kind="train",
+        token="",
+        state=State.RUNNING,
+        reason="",
+        settings=Settings(hidden=run_id),
+        progress=history[-1].epoch,
+        elapsed=1.0,
+        history=history,
+        eta_changes=tuple(eta_changes),
+        queue_position=None,
+        seconds_left=None,
+        wait_seconds=None,
+        images_per_second=0.0,
+    )
 
 
 def valid(spec: dict) -> dict:

@@ -1,12 +1,12 @@
 """The drawing's and the training's charts, as plain plotly figure dicts, and the images'
 pixel helpers.
 
-Plain functions of plain data (a reading's activations, the runs' views from
-`RunHandle.view()`), so the page only places the figures and tests read the data without a
-browser. These figures are built as dicts, never through plotly's graph objects: `show()`
-hands a dict to Streamlit without plotly checking it again (`ui.compat.unvalidated_figure`;
-plotly's validation of a figure cost more than everything else a stroke does). The insight
-panels (`ui.neurons`, `ui.mistakes`) build their few figures as plotly graph objects.
+Plain functions of plain data (a reading's activations, the runs' `runs.view.RunView`s),
+so the page only places the figures and tests read the data without a browser. Figures
+are built as dicts, never through plotly's graph objects: `show()` hands a dict to Streamlit
+without plotly checking it again (`ui.compat.unvalidated_figure`; plotly's validation of a
+figure cost more than everything else a stroke does). The insight panels (`ui.neurons`,
+`ui.mistakes`) build their few figures as plotly graph objects.
 
 Training charts: each run keeps one colour across both; validation accuracy is dashed, test
 accuracy solid. An eta change is a dotted vertical line on the run's curve, labelled with the
@@ -119,20 +119,20 @@ def hidden_figure(layer: np.ndarray, name: str) -> dict:
     }
 
 
-def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool = False) -> dict:
+def accuracy_figure(views: list, references: dict[str, float], zoom: bool = False) -> dict:
     """Validation and test accuracy (%) against epochs, one colour per run.
 
     `zoom` shows 80-100 %, where good runs differ.
     """
     traces, shapes, notes = [], [], []
     for i, view in enumerate(views):
-        points, label, id_ = view["history"], view["label"], view["id"]
-        x = [p["epoch"] for p in points]
+        points, label, id_ = view.history, view.label, view.id
+        x = [p.epoch for p in points]
         traces.append(
             dict(
                 type="scatter",
                 x=x,
-                y=[100 * p["test_accuracy"] for p in points],
+                y=[100 * p.test_accuracy for p in points],
                 name=f"{label}: test",
                 mode="lines+markers",
                 line=dict(color=colour(i), width=2),
@@ -144,14 +144,14 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
             dict(
                 type="scatter",
                 x=x,
-                y=[100 * p["val_accuracy"] for p in points],
+                y=[100 * p.val_accuracy for p in points],
                 name=f"{label}: validation",
                 mode="lines",
                 line=dict(color=colour(i), width=1, dash="dash"),
                 meta={"run": id_, "series": "validation"},
             )
         )
-        for epoch, eta in view["eta_changes"]:
+        for epoch, eta in view.eta_changes:
             shapes.append(
                 dict(
                     type="line",
@@ -217,17 +217,17 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
     }
 
 
-def cost_figure(views: list[dict]) -> dict:
+def cost_figure(views: list) -> dict:
     """The training cost (on a fixed sample of training images) against epochs."""
     traces = [
         dict(
             type="scatter",
-            x=[p["epoch"] for p in view["history"]],
-            y=[p["train_cost"] for p in view["history"]],
-            name=view["label"],
+            x=[p.epoch for p in view.history],
+            y=[p.train_cost for p in view.history],
+            name=view.label,
             mode="lines",
             line=dict(color=colour(i), width=2),
-            meta={"run": view["id"], "series": "cost"},
+            meta={"run": view.id, "series": "cost"},
         )
         for i, view in enumerate(views)
     ]

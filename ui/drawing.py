@@ -17,7 +17,7 @@ from nn.models import read
 from nn.preprocess import canvas_to_mnist
 
 from .charts import hidden_figure, output_figure, pixelated, show
-from .compat import canvas_with_toolbar_style
+from .compat import canvas_with_toolbar_style, reruns_only_fragments
 from .neurons import NEURONS
 from .page import freeze_heap
 from .state import add_network, current, tab
@@ -96,7 +96,10 @@ def canvas_ui() -> None:
         on_change=rerun_readers,
     )
     pixels = result.image_data
-    tab().drawing = None if pixels is None else canvas_to_mnist(pixels)
+    drawing = None if pixels is None else canvas_to_mnist(pixels)
+    if not _same(drawing, tab().drawing):
+        tab().drawing_gen += 1  # the training's live part follows it (ui.training)
+    tab().drawing = drawing
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 
 
@@ -111,9 +114,14 @@ def seen_ui(image, answer: int) -> None:
     )
 
 
+def _same(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and (a == b).all())
+
+
 def clear_canvas() -> None:
     tab().canvas_gen += 1
     tab().drawing = None
+    tab().drawing_gen += 1
     rerun_readers()
 
 
@@ -121,8 +129,13 @@ def rerun_readers() -> None:
     """A widget callback: rerun the drawing row and, where they are on show, the hidden
     neurons' panel (its order follows the drawing) and the training section's re-reading.
 
-    With neither, the row's own rerun (the default for a widget in a fragment) is enough.
+    With neither, the row's own rerun (the default for a widget in a fragment) is enough. In
+    a whole-page run (a stroke merged with a change outside the fragments, e.g. the picker)
+    everything is redrawn anyway, and replacing that run by a keyed rerun right after its
+    start would leave the browser without the live part's timer (the freeze): never then.
     """
+    if not reruns_only_fragments():
+        return
     keys = [DRAWING]
     if st.session_state.get("neurons_open"):
         keys.append(NEURONS)

@@ -2,7 +2,7 @@
 the digits of one mix-up ("true 4, read as 9") and its most confident mistakes.
 
 `mistakes_ui(net, label, run=None)`: `net`/`label` the network that answers; `run` this
-tab's latest training run (an nn.run_manager.RunHandle) or None: once it has finished, the panel
+tab's latest training run (a runs.manager.RunHandle) or None: once it has finished, the panel
 offers its network too. Everything is computed once per network (by its weights'
 fingerprint) and the panel runs only while its expander is open. Without MNIST on the
 server it says so; drawing is not affected.

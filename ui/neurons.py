@@ -3,7 +3,7 @@
 
 `neurons_ui(net, label, image, run=None)`: `net`/`label` the network that answers, `image`
 the current (28, 28) drawing or None, `run` this tab's latest training run (an
-nn.run_manager.RunHandle) or None; the visitor can then look at the network being trained, whose
+runs.manager.RunHandle) or None; the visitor can then look at the network being trained, whose
 pictures refresh with the curves while it trains.
 
 The panel sits in an expander that runs only while it is open (`on_change="rerun"`), so a

@@ -62,11 +62,21 @@ def network_facts(net: Network, meta: dict) -> str:
     if settings:
         facts.append(
             f"Trained {plain(settings.get('epochs', '?'))} epochs with "
-            f"η = {plain(settings.get('eta', '?'))}, {net.cost} cost"
+            f"η = {plain(etas_text(meta) or settings.get('eta', '?'))}, {net.cost} cost"
             + (f", L2 λ = {net.l2:g}" if net.l2 else "")
             + "."
         )
     return " ".join(facts)
+
+
+def etas_text(meta: dict) -> str | None:
+    """'3 → 1' for a run whose eta changed (its metadata's "etas"), else None."""
+    etas = meta.get("etas")
+    if not isinstance(etas, list) or len(etas) < 2 or len(etas) > 20:
+        return None
+    if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in etas):
+        return None
+    return " → ".join(f"{e:g}" for e in etas)
 
 
 def take_upload() -> None:

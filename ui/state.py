@@ -44,8 +44,10 @@ class TabState:
     canvas_gen: int = 0  # bumped by "Clear canvas": part of the canvas's key, so a
     #                                 new (empty) canvas mounts
     upload_note: tuple[str, str] | None = None  # (kind, Markdown) about the last uploaded file
-    runs: list = field(default_factory=list)  # this tab's nn.run_manager.RunHandle, oldest first;
+    runs: list = field(default_factory=list)  # this tab's runs.manager.RunHandle, oldest first;
     #                                             the last is the current run
+    drawing_gen: int = 0  # bumped whenever the drawing changes (a stroke, Clear canvas)
+    live_drawing_gen: int = 0  # the drawing_gen the training's live part last saw
     used_runs: set[int] = field(default_factory=set)  # runs already added to the picker
     train_error: str | None = None  # why the last press of Train started nothing
     t_buttons: str = "train"  # which run buttons are drawn ('train', 'pause', 'resume',

@@ -4,9 +4,11 @@ taught in this tab, mixed with replayed MNIST digits, and offers the result in t
 "Taught: ...", where it answers and can be downloaded like any other network.
 
 The fine-tune is training: it runs in a training worker (`RunManager.submit_teach`), under the
-same slot limit and queue as visitors' training runs, never in the page's server process. The
-click waits up to `WAIT_SECONDS` for it (the server thread only waits; the worker works); with
-no free slot by then the panel says so and the taught drawings stay listed.
+same slot limit and queue as visitors' training runs, never in the page's server process (a
+warm spare worker takes it at once when a slot is free). The click waits up to `WAIT_SECONDS`
+for it (the server thread only waits; the worker works); with no free slot by then the job is
+withdrawn, the panel says so and the taught drawings stay listed. The message gives the time
+the visitor waited, end to end.
 
 `teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
 answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
@@ -23,11 +25,13 @@ Session state (this panel's own keys):
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir
-from nn.run_manager import RunManager
 from nn.teach import MAX_TAUGHT, TeachError
+from runs.manager import QueueFull, RunManager, ServiceError
 
 from .charts import pixelated
 from .compat import reruns_only_fragments
@@ -78,7 +82,7 @@ def _result_ui(box, result: dict) -> None:
         f"Taught: it now reads your last drawing as **{now}** (it read "
         f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
         f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
-        f"{result['seconds']:.2f} s.",
+        f"{result['seconds']:.2f} s.",  # the click's whole wait
         icon=":material/school:",
     )
 
@@ -144,8 +148,12 @@ def _retrain(networks: dict, add_network) -> None:
     base_net, base_meta = base.net, base.meta
     images = [drawing for drawing, _ in state.taught]
     digits = [digit for _, digit in state.taught]
+    started = time.perf_counter()
     try:
         result = _fine_tune_in_a_worker(base_net, images, digits)
+    except (QueueFull, ServiceError) as e:
+        state.teach_error = f"Could not teach it right now: {e}."
+        return
     except MnistError as e:
         state.teach_error = f"The MNIST files on this server cannot be read: {e}"
         return
@@ -177,14 +185,14 @@ def _retrain(networks: dict, add_network) -> None:
         "accuracy_before": result.accuracy_before,
         "accuracy_after": result.accuracy_after,
         "count": len(images),
-        "seconds": result.seconds,
+        "seconds": time.perf_counter() - started,  # end to end, not only the fine-tune
     }
     state.teach_rerun = True
 
 
 def _fine_tune_in_a_worker(net, images, digits):
-    """The fine-tune's result (nn.teach.TeachResult) from a training worker, or None if no
-    slot freed up within WAIT_SECONDS (the job is then withdrawn)."""
+    """The fine-tune's result (nn.teach.TeachResult) from a training worker, or None if it
+    did not come within WAIT_SECONDS (the job is then withdrawn, its worker ended)."""
     handle = RunManager.shared().submit_teach(net, images, digits)
     result = handle.result(0.05)  # a free slot: no waiting message
     if result is None:
