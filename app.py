@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ui.drawing import drawing_ui
 from ui.explain import explanation_ui
+from ui.landing import landing_section_ui
 from ui.mistakes import mistakes_section_ui
 from ui.neurons import neurons_section_ui
 from ui.page import header_ui, setup_page
@@ -32,6 +33,7 @@ def main() -> None:
     model_picker_ui()
     drawing_ui()
     neurons_section_ui()
+    landing_section_ui()
     mistakes_section_ui()
     training_ui()
     explanation_ui()

@@ -52,9 +52,36 @@ class _Checked(Figure):
         return self._spec
 
 
-def show(spec: dict, key: str) -> None:
-    """Place a figure dict on the page, full width, without plotly's mode bar."""
-    st.plotly_chart(_Checked(spec), width="stretch", config=CONFIG, key=key)
+def show(spec: dict, key: str, on_select=None):
+    """Place a figure dict on the page, full width, without plotly's mode bar.
+
+    With `on_select` ("rerun" or a callback) a click on a point selects it: the chart is
+    then a widget and its selection (`selection.points`, each with its `customdata`) is in
+    st.session_state[key]; returned too."""
+    if on_select is None:
+        return st.plotly_chart(_Checked(spec), width="stretch", config=CONFIG, key=key)
+    return st.plotly_chart(
+        _Checked(spec),
+        width="stretch",
+        config=CONFIG,
+        key=key,
+        on_select=on_select,
+        selection_mode="points",
+    )
+
+
+def picked(selection) -> list | None:
+    """The customdata of the point a click selected on a `show(..., on_select=...)` chart
+    (its widget value or return value), or None."""
+    try:
+        points = selection["selection"]["points"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for point in points or ():
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if data is not None:
+            return list(data) if isinstance(data, (list, tuple)) else [data]
+    return None
 
 
 @functools.cache
@@ -100,9 +127,13 @@ def output_figure(output: np.ndarray, answer: int) -> dict:
 
 
 def hidden_figure(layer: np.ndarray, name: str) -> dict:
-    """One hidden layer's activations as a near-square heatmap."""
+    """One hidden layer's activations as a near-square heatmap, neuron 0 at the top left,
+    row by row. Over each square an invisible point carries the neuron's number (hover: "neuron
+    #i", click: selects it; a heatmap's own squares cannot be selected in plotly)."""
     grid = as_grid(layer)
     z = [[None if np.isnan(v) else float(v) for v in row] for row in grid]
+    cols = grid.shape[1]
+    n = len(layer)
     return {
         "data": [
             {
@@ -114,19 +145,103 @@ def hidden_figure(layer: np.ndarray, name: str) -> dict:
                 "xgap": 2,
                 "ygap": 2,
                 "colorbar": {"thickness": 10, "tickvals": [0, 0.5, 1]},
-                "hovertemplate": "activation %{z:.2f}<extra></extra>",
-            }
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [i % cols for i in range(n)],
+                "y": [i // cols for i in range(n)],
+                "customdata": list(range(n)),
+                "text": [f"{float(a):.2f}" for a in layer],
+                "marker": {"symbol": "square", "size": 12, "color": "rgba(0,0,0,0)"},
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}},
+                "hovertemplate": "neuron #%{customdata}: activation %{text}<extra></extra>",
+                "showlegend": False,
+            },
         ],
         "layout": {
             "title": {
                 "text": name,
-                "subtitle": {"text": f"activations of its {len(layer)} neurons"},
+                "subtitle": {"text": f"activations of its {n} neurons; click one to open it"},
             },
             "template": template("streamlit"),
             "height": 240,
             "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
             "xaxis": {"visible": False},
             "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+            "hoverdistance": -1,  # the nearest square answers wherever the pointer is
+        },
+    }
+
+
+def image_grid_figure(
+    png: bytes,
+    size: tuple[int, int],
+    centres: list[tuple[float, float]],
+    neurons: list[int],
+    hover: list[str],
+) -> dict:
+    """A picture (PNG bytes, (width, height) px) of a grid of neurons, with an invisible point
+    over each tile carrying its neuron's number: hover names it, a click selects it."""
+    import base64
+
+    width, height = size
+    source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [x for x, _ in centres],
+                "y": [y for _, y in centres],
+                "customdata": [int(i) for i in neurons],
+                "text": hover,
+                "marker": {"symbol": "square", "size": 24, "color": "rgba(0,0,0,0)"},
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}},
+                "hovertemplate": "%{text}<extra></extra>",
+                "showlegend": False,
+            }
+        ],
+        "layout": {
+            "images": [
+                {
+                    "source": source,
+                    "xref": "x",
+                    "yref": "y",
+                    "x": 0,
+                    "y": 0,
+                    "sizex": width,
+                    "sizey": height,
+                    "sizing": "stretch",
+                    "layer": "below",
+                    "xanchor": "left",
+                    "yanchor": "top",
+                }
+            ],
+            "height": height,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "xaxis": {
+                "range": [0, width],
+                "visible": False,
+                "fixedrange": True,
+                "constrain": "domain",
+                "constraintoward": "left",
+            },
+            "yaxis": {
+                "range": [height, 0],
+                "visible": False,
+                "fixedrange": True,
+                "scaleanchor": "x",
+                "constrain": "domain",
+                "constraintoward": "top",
+            },
+            "hovermode": "closest",
+            "hoverdistance": -1,  # the nearest tile answers wherever the pointer is
         },
     }
 
@@ -277,3 +392,85 @@ def as_grid(values: np.ndarray) -> np.ndarray:
     grid = np.full(rows * cols, np.nan)
     grid[: values.size] = values
     return grid.reshape(rows, cols)
+
+
+# --- the lab's figures -----------------------------------------------------------------------
+
+DIGIT_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)  # one per digit, 0-9 (a common qualitative palette)
+
+
+def map_traces(points: np.ndarray, labels: np.ndarray, answers: np.ndarray) -> list[dict]:
+    """The map's digits: one trace per true digit (its legend entry), each point's
+    customdata [test index, digit read]. Built once per map: a stroke only adds its point."""
+    traces = []
+    for d in range(10):
+        where = np.flatnonzero(labels == d)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(d),
+                "x": np.round(points[where, 0], 3).tolist(),
+                "y": np.round(points[where, 1], 3).tolist(),
+                "customdata": [[int(i), int(answers[i])] for i in where],
+                "marker": {"color": DIGIT_COLOURS[d], "size": 5, "opacity": 0.75},
+                "hovertemplate": f"test digit #%{{customdata[0]}}: a {d}, read as "
+                "%{customdata[1]}<extra></extra>",
+            }
+        )
+    return traces
+
+
+def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explained) -> dict:
+    """The hidden layer's map: the digits' traces and, if any, the drawing as a star."""
+    data = list(traces)
+    if drawing is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": "your drawing",
+                "x": [drawing[0]],
+                "y": [drawing[1]],
+                "text": ["you"],
+                "textposition": "top center",
+                "textfont": {"size": 13, "color": "#111"},
+                "marker": {
+                    "symbol": "star",
+                    "size": 20,
+                    "color": ACCENT,
+                    "line": {"color": "#111", "width": 1.5},
+                },
+                "hovertemplate": "your drawing<extra></extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "template": template("streamlit"),
+            "height": 460,
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "legend": {"orientation": "h", "y": -0.12, "x": 0, "itemsizing": "constant"},
+            "xaxis": {
+                "title": {"text": f"1st direction ({100 * explained[0]:.0f} % of the variance)"},
+                "zeroline": False,
+                "showticklabels": False,
+            },
+            "yaxis": {
+                "title": {"text": f"2nd ({100 * explained[1]:.0f} %)"},
+                "zeroline": False,
+                "showticklabels": False,
+            },
+        },
+    }

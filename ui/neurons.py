@@ -22,6 +22,9 @@ from PIL import Image
 
 from nn import insight
 
+from .charts import image_grid_figure, picked, show
+from .surgery import operate_ui
+
 LIVE_EVERY = 0.5  # s: the training section's refresh
 DETAIL_SCALE = 5  # the chosen neuron's pictures: 140 px wide, three fit beside its numbers
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
@@ -84,7 +87,7 @@ def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
             live = not run.over
             _neurons_fragment(run, image, f"the run {run.settings.label()}", live)
         else:
-            _neurons_body(net, label, image)
+            _neurons_body(net, label, image, operable=True)
 
 
 def _neurons_fragment(run, image, label: str, live: bool) -> None:
@@ -97,7 +100,57 @@ def _neurons_fragment(run, image, label: str, live: bool) -> None:
     refresh()
 
 
-def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False) -> None:
+def _grid_ui(picture: bytes, blocks, shown, activations, caption: str) -> None:
+    """The grid picture as a chart: hovering a tile names its neuron, clicking opens it."""
+    h, w = blocks.shape[1:3]
+    bar = insight.ACTIVATION_BAR + 2 if activations is not None else 0
+    columns = insight.grid_columns(len(shown))
+    rows = max(1, -(-len(shown) // columns))
+    gap = 4
+    size = (columns * (w + gap) - gap, rows * (h + bar + gap))
+    centres = [
+        ((k % columns) * (w + gap) + w / 2, (k // columns) * (h + bar + gap) + h / 2)
+        for k in range(len(shown))
+    ]
+    hover = [
+        f"neuron #{i}" + ("" if activations is None else f": fires at {activations[i]:.2f}")
+        for i in shown
+    ]
+    spec = image_grid_figure(picture, size, centres, [int(i) for i in shown], hover)
+    show(spec, key="neuron_grid", on_select=_open_from_grid)
+    st.caption(caption)
+
+
+def _open_from_grid() -> None:
+    chosen = picked(st.session_state.get("neuron_grid"))
+    if chosen:
+        _pick(int(chosen[0]))
+
+
+def _pick(index: int) -> None:
+    state = st.session_state
+    state.neuron_pick = index
+    state.neuron_auto = None  # picked by the visitor: no longer follows the most active
+
+
+def open_neuron_from(chart_key: str):
+    """A callback for a chart whose points carry neuron numbers (the drawing row's hidden
+    layer): open this panel on the clicked neuron, and rerun the page to show it."""
+
+    def callback() -> None:
+        chosen = picked(st.session_state.get(chart_key))
+        if chosen:
+            st.session_state.neurons_open = True
+            st.session_state.neurons_source = ANSWERING
+            _pick(int(chosen[0]))
+            st.rerun()  # the panel is outside the row's fragment
+
+    return callback
+
+
+def _neurons_body(
+    net, label: str, image: np.ndarray | None, live: bool = False, operable: bool = False
+) -> None:
     n = net.sizes[1]
     st.caption(
         f"Each square is one of the {n} hidden neurons of *{label}*, drawn as its 784 input "
@@ -124,28 +177,34 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
             if n <= MAX_GRID
             else f"The first {MAX_GRID} of {n}, by number."
         )
-        st.image(
+        shown = np.arange(min(n, MAX_GRID))
+        _grid_ui(
             _png_by_number(key, blocks),  # the same for every drawing: encoded once
-            caption=caption
-            if image is not None
-            else f"{caption} Draw a digit to see which fire most.",
+            blocks,
+            shown,
+            None,
+            caption
+            + " Click a picture to open that neuron."
+            + ("" if image is not None else " Draw a digit to see which fire most."),
         )
     else:
         # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
         order, activations = insight.neuron_order(net, image)
         top = order[:MOST_ACTIVE]
-        st.image(
+        _grid_ui(
             png(insight.weight_grid(blocks, top, activations)),
-            caption=(
-                f"The {len(top)} that fire most on your drawing, strongest first"
-                + (f" (of {n})" if len(top) < n else "")
-                + "; under each its number and a bar: how strongly it fires."
-            ),
+            blocks,
+            top,
+            activations,
+            f"The {len(top)} that fire most on your drawing, strongest first"
+            + (f" (of {n})" if len(top) < n else "")
+            + "; under each its number and a bar: how strongly it fires. Click a picture "
+            "to open that neuron.",
         )
-    _detail_ui(net, image, n, int(order[0]))
+    _detail_ui(net, image, n, int(order[0]), operable)
 
 
-def _detail_ui(net, image, n: int, first: int) -> None:
+def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
     state = st.session_state
     # The most active neuron is shown (and followed as the drawing changes) until the
     # visitor picks one; "The most active one" goes back to following.
@@ -193,6 +252,8 @@ def _detail_ui(net, image, n: int, first: int) -> None:
                 f"with bias {detail.bias:+.2f}.",
             )
         _outgoing_chart(detail.outgoing, net.sizes)
+    if operable:
+        operate_ui(detail.index, n)
 
 
 def _follow() -> None:
