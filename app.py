@@ -17,6 +17,7 @@ from ui.drawing import drawing_ui
 from ui.explain import explanation_ui
 from ui.landing import landing_section_ui
 from ui.mistakes import mistakes_section_ui
+from ui.neighbours import neighbours_section_ui
 from ui.neurons import neurons_section_ui
 from ui.page import header_ui, setup_page
 from ui.sidebar import model_picker_ui
@@ -34,6 +35,7 @@ def main() -> None:
     drawing_ui()
     neurons_section_ui()
     landing_section_ui()
+    neighbours_section_ui()
     mistakes_section_ui()
     training_ui()
     explanation_ui()

@@ -261,7 +261,10 @@ def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_
     selected = app.session_state.selected
     assert selected.startswith("Taught: The book's + 1 drawing: [784, 30, 10]")
     assert app.metric[0].value == "6"  # the taught copy answers now
-    assert "now reads your last drawing as **6** (it read 0)" in texts(app)
+    assert (
+        f"now reads your last drawing as **6** (*{BOOK}* was answering and read it as **0**)"
+        in texts(app)
+    )
     assert app.session_state.teach_digit is None  # one click, one lesson
     assert BOOK in app.session_state.networks  # the original is still offered
     app.button(key="untaught_0").click()

@@ -246,15 +246,64 @@ def image_grid_figure(
     }
 
 
+PLOT_HEIGHT_PX = 200  # the training charts' plot area, at least (320 px less title, axes, legend)
+PLOT_WIDTH_PX = 300  # ... and its width on a phone: label sizes are judged against these
+LABEL_PX = (14, 7)  # one line of annotation text: height, width per character
+
+
+def place_labels(values: list[float], span: float) -> list[tuple[str, str]]:
+    """For reference lines at `values` (data units, `span` the axis's visible range), where
+    to write each one's label so that no two overprint: (xanchor, yanchor) each, "right" or
+    "left" of the chart, "top" (under its line) or "bottom" (over it)."""
+    height = span * LABEL_PX[0] / PLOT_HEIGHT_PX
+    taken: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    slots = (("right", "top"), ("right", "bottom"), ("left", "top"), ("left", "bottom"))
+    placed: dict[int, tuple[str, str]] = {}
+    for i in sorted(range(len(values)), key=lambda i: values[i]):
+        v = values[i]
+        for side, anchor in slots:
+            low, high = (v - height, v) if anchor == "top" else (v, v + height)
+            if all(high <= a or low >= b for a, b in taken[side]):
+                break
+        else:  # four labels within one line's height: the last slot, as good as any
+            side, anchor = slots[len(placed) % 4]
+            low, high = (v - height, v) if anchor == "top" else (v, v + height)
+        taken[side].append((low, high))
+        placed[i] = (side, anchor)
+    return [placed[i] for i in range(len(values))]
+
+
+def label_rows(starts: list[float], widths: list[float]) -> list[int]:
+    """Rows for labels that each cover [start - width, start] on one axis (written to the
+    left of their x): the first row where no earlier label in it overlaps, 0 = top."""
+    ends: list[float] = []  # per row, the right end of the last label placed in it
+    rows = [0] * len(starts)
+    for i in sorted(range(len(starts)), key=lambda i: starts[i]):
+        left = starts[i] - widths[i]
+        row = next((r for r, end in enumerate(ends) if left > end), len(ends))
+        if row == len(ends):
+            ends.append(starts[i])
+        else:
+            ends[row] = starts[i]
+        rows[i] = row
+    return rows
+
+
 def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool = False) -> dict:
     """Validation and test accuracy (%) against epochs, one colour per run.
 
-    `zoom` shows 80-100 %, where good runs differ.
+    `zoom` shows 80-100 %, where good runs differ. Labels never overprint: reference lines'
+    labels go under or over their line, right or left (`place_labels`); eta changes' labels
+    stack in rows at the top when they are close (`label_rows`).
     """
+    low, high = (80, 100) if zoom else (0, 100)
     traces, shapes, notes = [], [], []
+    changes = []  # (epoch, eta, colour)
+    x_max = 1.0
     for i, view in enumerate(views):
         points, label, id_ = view["history"], view["label"], view["id"]
         x = [p["epoch"] for p in points]
+        x_max = max([x_max, *x, *(epoch for epoch, _ in view["eta_changes"])])
         traces.append(
             dict(
                 type="scatter",
@@ -278,54 +327,63 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
                 meta={"run": id_, "series": "validation"},
             )
         )
-        for epoch, eta in view["eta_changes"]:
-            shapes.append(
-                dict(
-                    type="line",
-                    x0=epoch,
-                    x1=epoch,
-                    xref="x",
-                    y0=0,
-                    y1=1,
-                    yref="paper",
-                    line=dict(color=colour(i), dash="dot", width=1),
-                )
+        changes += [(epoch, eta, colour(i)) for epoch, eta in view["eta_changes"]]
+    texts = [f"eta {eta:g}" for _, eta, _ in changes]
+    per_px = x_max / PLOT_WIDTH_PX
+    rows = label_rows(
+        [epoch for epoch, _, _ in changes], [(len(t) + 1) * LABEL_PX[1] * per_px for t in texts]
+    )
+    row_height = LABEL_PX[0] / PLOT_HEIGHT_PX
+    for (epoch, _, line_colour), text, row in zip(changes, texts, rows):
+        shapes.append(
+            dict(
+                type="line",
+                x0=epoch,
+                x1=epoch,
+                xref="x",
+                y0=0,
+                y1=1,
+                yref="paper",
+                line=dict(color=line_colour, dash="dot", width=1),
             )
-            notes.append(
-                dict(
-                    text=f"eta {eta:g}",
-                    x=epoch,
-                    xref="x",
-                    y=1,
-                    yref="paper",
-                    xanchor="right",
-                    yanchor="top",
-                    showarrow=False,
-                    font=dict(color=colour(i)),
-                )
+        )
+        notes.append(
+            dict(
+                text=text,
+                x=epoch,
+                xref="x",
+                y=1 - row * row_height,
+                yref="paper",
+                xanchor="right",
+                yanchor="top",
+                showarrow=False,
+                font=dict(color=line_colour),
             )
-    for name, value in references.items():
+        )
+    shown = {name: 100 * value for name, value in references.items() if low <= 100 * value <= high}
+    places = place_labels(list(shown.values()), high - low)
+    for (name, value), (side, anchor) in zip(shown.items(), places):
         shapes.append(
             dict(
                 type="line",
                 x0=0,
                 x1=1,
                 xref="paper",
-                y0=100 * value,
-                y1=100 * value,
+                y0=value,
+                y1=value,
                 yref="y",
                 line=dict(color="#888", dash="dot", width=1),
             )
         )
         notes.append(
             dict(
-                text=f"{name} {100 * value:.2f} %",
-                x=1,
+                text=f"{name} {value:.2f} %",
+                x=1 if side == "right" else 0,
                 xref="paper",
-                y=100 * value,
+                y=value,
                 yref="y",
-                xanchor="right",
-                yanchor="top",
+                xanchor=side,
+                yanchor=anchor,
                 showarrow=False,
                 font=dict(color="#aaa"),
             )
@@ -335,7 +393,7 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
         "layout": dict(
             title={"text": "Accuracy (%)"},
             xaxis={"title": {"text": "epoch"}},
-            yaxis={"range": [80, 100] if zoom else [0, 100]},
+            yaxis={"range": [low, high]},
             shapes=shapes,
             annotations=notes,
             template=template("plotly_dark"),
@@ -344,8 +402,27 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
     }
 
 
+def log_ticks(values) -> list[float]:
+    """Tick values for a log axis over `values`: 1, 2 and 5 times powers of ten inside their
+    range (at least two; the range's ends when it holds fewer)."""
+    values = [v for v in values if v > 0 and np.isfinite(v)]
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    ticks = [
+        m * 10.0**k
+        for k in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**k <= high
+    ]
+    if len(ticks) < 2:
+        ticks = sorted({float(f"{low:.2g}"), *ticks, float(f"{high:.2g}")})
+    return ticks
+
+
 def cost_figure(views: list[dict]) -> dict:
-    """The training cost (on a fixed sample of training images) against epochs."""
+    """The training cost (on a fixed sample of training images) against epochs, on a log
+    axis with a title and plain-number ticks (1-2-5 steps)."""
     traces = [
         dict(
             type="scatter",
@@ -358,12 +435,16 @@ def cost_figure(views: list[dict]) -> dict:
         )
         for i, view in enumerate(views)
     ]
+    ticks = log_ticks([y for trace in traces for y in trace["y"]])
+    yaxis = {"type": "log", "title": {"text": "cost (log scale)"}}
+    if ticks:
+        yaxis.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return {
         "data": traces,
         "layout": dict(
             title={"text": "Training cost"},
             xaxis={"title": {"text": "epoch"}},
-            yaxis={"type": "log"},
+            yaxis=yaxis,
             showlegend=False,
             template=template("plotly_dark"),
             **LAYOUT,
