@@ -192,8 +192,10 @@ def weight_grid(
     order: np.ndarray | None = None,
     activations: np.ndarray | None = None,
     gap: int = 4,
+    columns: int | None = None,
 ) -> np.ndarray:
-    """The blocks of `neuron_tiles` as ONE RGB grid image, in `order` (default: by number).
+    """The blocks of `neuron_tiles` as ONE RGB grid image, in `order` (default: by number),
+    `columns` tiles a row (default `grid_columns`).
 
     With `activations`, each block gets a bar under it as long as the neuron's activation
     on the drawing (full width = 1): the most active neurons are the ones with long bars.
@@ -201,7 +203,7 @@ def weight_grid(
     n, h, w = blocks.shape[:3]
     order = np.arange(n) if order is None else np.asarray(order)
     bar = ACTIVATION_BAR + 2 if activations is not None else 0
-    columns = grid_columns(len(order))
+    columns = columns or grid_columns(len(order))
     rows = max(1, -(-len(order) // columns))
     cell_h, cell_w = h + bar + gap, w + gap
     out = np.full((rows * cell_h, columns * cell_w - gap, 3), BACKGROUND, dtype=np.uint8)

@@ -169,8 +169,8 @@ def hidden_figure(layer: np.ndarray, name: str) -> dict:
             "template": template("streamlit"),
             "height": 240,
             "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+            "xaxis": {"visible": False, "range": [-0.5, cols - 0.5]},
+            "yaxis": {"visible": False, "range": [len(z) - 0.5, -0.5], "scaleanchor": "x"},
             "hoverdistance": -1,  # the nearest square answers wherever the pointer is
         },
     }
@@ -526,12 +526,13 @@ def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explaine
                 "y": [drawing[1]],
                 "text": ["you"],
                 "textposition": "top center",
-                "textfont": {"size": 13, "color": "#111"},
+                "textfont": {"size": 13},
+                "cliponaxis": False,
                 "marker": {
                     "symbol": "star",
                     "size": 20,
                     "color": ACCENT,
-                    "line": {"color": "#111", "width": 1.5},
+                    "line": {"color": "#ffffff", "width": 1.5},
                 },
                 "hovertemplate": "your drawing<extra></extra>",
             }
@@ -542,7 +543,14 @@ def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explaine
             "template": template("streamlit"),
             "height": 460,
             "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-            "legend": {"orientation": "h", "y": -0.12, "x": 0, "itemsizing": "constant"},
+            "legend": {
+                "orientation": "h",
+                "y": -0.12,
+                "x": 0,
+                "itemsizing": "constant",
+                "entrywidth": 30,  # narrow entries: the ten digits fit a phone's width
+                "entrywidthmode": "pixels",
+            },
             "xaxis": {
                 "title": {"text": f"1st direction ({100 * explained[0]:.0f} % of the variance)"},
                 "zeroline": False,

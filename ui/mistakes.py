@@ -239,12 +239,17 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
         hoverdistance=-1,  # the nearest cell answers wherever the pointer is
         plot_bgcolor="#eef0f4",
         xaxis=dict(
-            title="read as", type="category", constrain="domain", showgrid=False, zeroline=False
+            title="read as",
+            type="category",
+            range=[-0.5, 9.5],  # the cells alone: the click points would pad the axes
+            constrain="domain",
+            showgrid=False,
+            zeroline=False,
         ),
         yaxis=dict(
             title="true digit",
             type="category",
-            autorange="reversed",
+            range=[9.5, -0.5],
             scaleanchor="x",
             showgrid=False,
             zeroline=False,

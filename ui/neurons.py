@@ -45,10 +45,28 @@ def _tiles(key: str, _net) -> np.ndarray:
 
 
 @st.cache_data(max_entries=12, show_spinner=False)
-def _png_by_number(key: str, _blocks) -> bytes:
+def _png_by_number(key: str, columns: int, _blocks) -> bytes:
     """The grid in neuron order as PNG bytes: the same for every drawing, so encoded once.
     At most MAX_GRID neurons (an uploaded network may have thousands)."""
-    return png(insight.weight_grid(_blocks, np.arange(min(len(_blocks), MAX_GRID))))
+    shown = np.arange(min(len(_blocks), MAX_GRID))
+    return png(insight.weight_grid(_blocks, shown, columns=columns))
+
+
+PHONE_COLUMNS = 5  # pictures a row on a phone: 5 x 60 px fits its ~330 px
+WIDTH = {"phone": 330, "laptop": 860}  # px the panel's pictures have, about
+
+
+def _on_a_phone() -> bool:
+    """Whether the visitor's browser says it is a phone (its User-Agent)."""
+    try:
+        agent = st.context.headers.get("User-Agent", "")
+    except Exception:  # no browser (a test): a laptop
+        return False
+    return any(word in agent for word in ("Mobile", "iPhone", "Android"))
+
+
+def _columns(count: int) -> int:
+    return min(PHONE_COLUMNS, count) if _on_a_phone() else insight.grid_columns(count)
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -104,10 +122,12 @@ def _grid_ui(picture: bytes, blocks, shown, activations, caption: str) -> None:
     """The grid picture as a chart: hovering a tile names its neuron, clicking opens it."""
     h, w = blocks.shape[1:3]
     bar = insight.ACTIVATION_BAR + 2 if activations is not None else 0
-    columns = insight.grid_columns(len(shown))
+    columns = _columns(len(shown))
     rows = max(1, -(-len(shown) // columns))
     gap = 4
     size = (columns * (w + gap) - gap, rows * (h + bar + gap))
+    # The chart's height is fixed: the picture's, shrunk as it will be to fit the width.
+    fit = min(1.0, WIDTH["phone" if _on_a_phone() else "laptop"] / size[0])
     centres = [
         ((k % columns) * (w + gap) + w / 2, (k // columns) * (h + bar + gap) + h / 2)
         for k in range(len(shown))
@@ -117,6 +137,7 @@ def _grid_ui(picture: bytes, blocks, shown, activations, caption: str) -> None:
         for i in shown
     ]
     spec = image_grid_figure(picture, size, centres, [int(i) for i in shown], hover)
+    spec["layout"]["height"] = max(60, round(size[1] * fit))
     show(spec, key="neuron_grid", on_select=_open_from_grid)
     st.caption(caption)
 
@@ -179,7 +200,7 @@ def _neurons_body(
         )
         shown = np.arange(min(n, MAX_GRID))
         _grid_ui(
-            _png_by_number(key, blocks),  # the same for every drawing: encoded once
+            _png_by_number(key, _columns(len(shown)), blocks),  # the same for every drawing
             blocks,
             shown,
             None,
@@ -192,7 +213,7 @@ def _neurons_body(
         order, activations = insight.neuron_order(net, image)
         top = order[:MOST_ACTIVE]
         _grid_ui(
-            png(insight.weight_grid(blocks, top, activations)),
+            png(insight.weight_grid(blocks, top, activations, columns=_columns(len(top)))),
             blocks,
             top,
             activations,
