@@ -18,6 +18,7 @@ browser and the server far more than one PNG.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,6 +52,21 @@ def fingerprint(net: Network) -> str:
     for layer in net.params:
         digest.update(np.ascontiguousarray(layer).tobytes())
     return digest.hexdigest()
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fingerprint_once(net: Network) -> str:
+    """`fingerprint(net)`, computed once per Network object (a stroke then hashes nothing).
+
+    Only for networks that are never changed in place once made, as the page's are (shipped,
+    uploaded, a run's snapshots, taught and operated copies): a change made to the same
+    object afterwards would not be seen."""
+    key = _FINGERPRINTS.get(net)
+    if key is None:
+        key = _FINGERPRINTS[net] = fingerprint(net)
+    return key
 
 
 # --- what each hidden neuron looks for -----------------------------------------------------
@@ -378,6 +394,7 @@ __all__ = [
     "diverging",
     "enlarge",
     "fingerprint",
+    "fingerprint_once",
     "grid_columns",
     "ink_overlay",
     "neuron_detail",

@@ -60,9 +60,8 @@ def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
                 icon=":material/download:",
             )
             return
-        run_net = run.network() if run is not None else None
         source = ANSWERING
-        if run_net is not None and len(run_net.sizes) >= 3:
+        if run is not None:  # offered from the run's start: its weights follow in a moment
             source = st.radio(
                 "Map",
                 (ANSWERING, TRAINING),
@@ -83,7 +82,9 @@ def _live_map(run, image, live: bool) -> None:
     @st.fragment(run_every=LIVE_EVERY if live else None)
     def refresh() -> None:
         net = run.network()
-        if net is not None:
+        if net is None:
+            st.caption("The run's first weights arrive in a moment: its map follows.")
+        else:
             label = f"the run {run.settings.label()}"
             hidden_map_ui(net, label, image, key="map_chart_run", live=live and not run.over)
 
@@ -93,7 +94,7 @@ def _live_map(run, image, live: bool) -> None:
 def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: bool = False) -> None:
     """The map of `net`'s first hidden layer with `image` (or None) as a star; `key` the
     chart's widget key (one per place it is drawn)."""
-    hidden_map, traces = _map(insight.fingerprint(net), net)
+    hidden_map, traces = _map(insight.fingerprint_once(net), net)
     point = hidden_map.place(net, image) if image is not None else None
     n = net.sizes[1]
     text = (

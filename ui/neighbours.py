@@ -95,7 +95,7 @@ def neighbours_ui(net, image: np.ndarray | None) -> None:
                     "top: 50,000 of these, each with its label, are all a network here learns "
                     "from. Note how differently people write the same digit."
                 )
-                st.image(_examples_png())
+                st.image(_examples_png(), output_format="PNG")
             with average:
                 st.caption(
                     "Each class's 5,000 or so training digits averaged pixel by pixel: the "
@@ -103,7 +103,7 @@ def neighbours_ui(net, image: np.ndarray | None) -> None:
                     "a digit by how much ink it has compared with these (22 % right); a "
                     "network does far better by learning which strokes matter."
                 )
-                st.image(_averages_png())
+                st.image(_averages_png(), output_format="PNG")
         except MnistError as e:
             st.error(f"The MNIST files on this server cannot be read: {e}")
 
@@ -123,7 +123,10 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
     names = [f"a {int(d)} · {r:.1f}" for d, r in zip(labels, distances)]
     answer = int(net.predict(np.clip(np.nan_to_num(image.reshape(-1)), 0, 1)))
     guess = vote(labels)
-    st.image(_png(insight.tile_grid(tiles, names, columns=NEIGHBOURS, scale=3, gap=8)))
+    st.image(
+        _png(insight.tile_grid(tiles, names, columns=NEIGHBOURS, scale=3, gap=8)),
+        output_format="PNG",  # as it is: "auto" would decode it and encode a JPEG
+    )
     st.caption(
         f"The {NEIGHBOURS} training digits nearest to your drawing (among {len(pool.labels):,}), "
         "nearest first: its label and its distance (the square root of the summed squared "

@@ -16,13 +16,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
 from nn import insight
 
-from .charts import image_grid_figure, picked, show
+from .charts import image_grid_figure, picked, show, template
 from .surgery import operate_ui
 
 LIVE_EVERY = 0.5  # s: the training section's refresh
@@ -57,12 +56,15 @@ WIDTH = {"phone": 330, "laptop": 860}  # px the panel's pictures have, about
 
 
 def _on_a_phone() -> bool:
-    """Whether the visitor's browser says it is a phone (its User-Agent)."""
-    try:
-        agent = st.context.headers.get("User-Agent", "")
-    except Exception:  # no browser (a test): a laptop
-        return False
-    return any(word in agent for word in ("Mobile", "iPhone", "Android"))
+    """Whether the visitor's browser says it is a phone (its User-Agent; read once a tab)."""
+    state = st.session_state
+    if "on_a_phone" not in state:
+        try:
+            agent = st.context.headers.get("User-Agent", "")
+        except Exception:  # no browser (a test): a laptop
+            agent = ""
+        state.on_a_phone = any(word in agent for word in ("Mobile", "iPhone", "Android"))
+    return bool(state.on_a_phone)
 
 
 def _columns(count: int) -> int:
@@ -187,7 +189,7 @@ def _neurons_body(
         label_visibility="collapsed",
         disabled=image is None,
     )
-    key = insight.fingerprint(net)
+    key = insight.fingerprint_once(net)
     blocks = _tiles(key, net)
     if image is None or order_by == BY_NUMBER:
         order = np.arange(n)
@@ -282,32 +284,37 @@ def _follow() -> None:
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
+    """Its weights to the next layer as bars (a figure dict: plotly's validation of a
+    go.Figure cost more than the rest of the panel per stroke)."""
     to_digits = len(sizes) == 3
-    names = [str(d) for d in range(len(outgoing))]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=outgoing.tolist(),
-            marker_color=["#c81e28" if w > 0 else "#2350c8" for w in outgoing],
-            hovertemplate=("digit" if to_digits else "neuron")
-            + " %{x}: weight %{y:.2f}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=dict(
-            text="Its votes" if to_digits else "Its weights to the next layer",
-            subtitle=dict(
-                text="for (red) and against (blue) each digit"
-                if to_digits
-                else "one bar per neuron of the next layer"
-            ),
-        ),
-        height=200,
-        margin=dict(l=10, r=10, t=55, b=10),
-        xaxis=dict(type="category", title=None),
-        yaxis=dict(title=None, zeroline=True),
-    )
-    st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="neuron_votes")
+    spec = {
+        "data": [
+            {
+                "type": "bar",
+                "x": [str(d) for d in range(len(outgoing))],
+                "y": [float(w) for w in outgoing],
+                "marker": {"color": ["#c81e28" if w > 0 else "#2350c8" for w in outgoing]},
+                "hovertemplate": ("digit" if to_digits else "neuron")
+                + " %{x}: weight %{y:.2f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {
+                "text": "Its votes" if to_digits else "Its weights to the next layer",
+                "subtitle": {
+                    "text": "for (red) and against (blue) each digit"
+                    if to_digits
+                    else "one bar per neuron of the next layer"
+                },
+            },
+            "template": template("streamlit"),
+            "height": 200,
+            "margin": {"l": 10, "r": 10, "t": 55, "b": 10},
+            "xaxis": {"type": "category"},
+            "yaxis": {"zeroline": True},
+        },
+    }
+    show(spec, key="neuron_votes")
 
 
 @st.fragment(key=NEURONS)

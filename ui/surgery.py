@@ -83,7 +83,7 @@ def _outcome_ui(box) -> None:
     base, operated = networks.get(state.op_base), networks.get(state.op_label)
     if base is None or operated is None:
         return
-    before = test_accuracy(insight.fingerprint(base.net), base.net)
+    before = test_accuracy(insight.fingerprint_once(base.net), base.net)
     after = operated.meta.get("test_accuracy")
     text = f"Operated: {describe_factors(state.op_factors)}."
     if before is not None and isinstance(after, float):
@@ -131,7 +131,7 @@ def apply(factors: dict[int, float]) -> str:
         operated=describe_factors(factors),
         operated_factors={str(i): f for i, f in sorted(factors.items())},
         operated_from=str(state.op_base),
-        test_accuracy=test_accuracy(insight.fingerprint(net), net),
+        test_accuracy=test_accuracy(insight.fingerprint_once(net), net),
     )
     if state.get("op_label") in state.networks:
         state.networks.pop(state.op_label)
