@@ -7,8 +7,9 @@ the network, the drawing's preparation, model files and training runs live in `n
 never imports Streamlit. The tab's session state is declared in `ui/state.py`.
 
 A stroke reruns only what follows the drawing: the drawing row with its teaching panel and
-the hidden neurons' panel (fragments, `ui.drawing`, `ui.neurons`); a training run's live part
-redraws itself twice a second (a fragment, `ui.training`); the other widgets rerun the page.
+the hidden neurons' panel (fragments, `ui.drawing`, `ui.neurons`), and the lab's panels while
+open (`ui.landing`, `ui.neighbours`, see `ui.follow`); a training run's live part redraws
+itself twice a second (a fragment, `ui.training`); the other widgets rerun the page.
 """
 
 from __future__ import annotations

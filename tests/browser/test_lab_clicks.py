@@ -186,3 +186,37 @@ def test_the_lab_on_a_phone(phone):
     expect(data.get_by_text(re.compile(r"among 10,000"))).to_be_visible()
     data.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "lab-phone-neighbours.png")
+
+
+def choose_preset(page, name: str) -> None:
+    box = page.get_by_role("combobox", name="The book's experiments")
+    expect(box).to_be_visible()  # the training section is in
+    box.click()
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+
+
+def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
+    """The eta 100 experiment: after its first epoch, still near chance, the book's hint
+    appears under the progress bar; its button sets eta for the next run."""
+    need_mnist()
+    choose_preset(page, "eta too large: 100")
+    expect(page.get_by_text("Stuck near chance")).to_be_visible()
+    page.get_by_role("button", name="Train", exact=True).click()
+    hint = page.locator(".st-key-hint_eta-large")
+    expect(hint).to_contain_text("about what guessing gets", timeout=120_000)
+    expect(hint).to_contain_text("chapter 1")
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-hint.png")
+    hint.get_by_role("button", name="Next run: eta 10").click()
+    eta = page.get_by_role("slider", name=re.compile("Learning rate"))
+    expect(eta).to_have_attribute("aria-valuetext", "10.0")
+    expect(page.get_by_role("combobox", name="The book's experiments")).to_have_value(
+        "Your own settings"
+    )
+    if page.get_by_role("button", name="Stop").is_visible():
+        page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
+    # picking the experiment again restores every one of its settings
+    choose_preset(page, "eta too large: 100")
+    expect(eta).to_have_attribute("aria-valuetext", "100.0")
