@@ -14,7 +14,8 @@ The rules (thresholds chosen on the book's runs and our own, see tests/test_hint
   accuracy is still near chance (below 20 %) while eta is above 1.
 - eta too small: after a whole epoch the accuracy is below 50 % and the cost has fallen by
   less than a quarter, with eta below 0.5.
-- saturated start (the book's "seed 3" stall): weights from N(0, 1), a sane eta, and after
+- saturated start (the book's "seed 3" stall): weights from N(0, 1), eta from 0.5 to 5
+  (where the book's runs learn; a stall with a larger eta is more likely the eta), and after
   an epoch the accuracy sits between 20 % and 90 % and gained less than half a point over
   the last epoch.
 - overfitting: the best validation accuracy is at least 3 epochs old (no gain of 0.1 point
@@ -130,7 +131,7 @@ def _eta_small(settings: Settings, points) -> Hint | None:
 
 
 def _saturated(settings: Settings, points) -> Hint | None:
-    if settings.init != "normal" or not 0.1 <= settings.eta <= 20:
+    if settings.init != "normal" or not 0.5 <= settings.eta <= 5:
         return None
     later = _after_an_epoch(points)
     if not later:

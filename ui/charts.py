@@ -29,7 +29,7 @@ COLOURS = ("#4cc9f0", "#f77f00", "#90be6d", "#f94144", "#b5179e", "#f9c74f", "#5
 LAYOUT = dict(
     height=320,
     margin=dict(l=10, r=10, t=40, b=10),
-    legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+    legend=dict(orientation="h", yanchor="top", y=-0.28, x=0),  # under the axis's title
     paper_bgcolor="rgba(0,0,0,0)",
     plot_bgcolor="rgba(0,0,0,0)",
 )
@@ -309,7 +309,7 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
                 type="scatter",
                 x=x,
                 y=[100 * p["test_accuracy"] for p in points],
-                name=f"{label}: test",
+                name=label,  # the legend names runs; the subtitle says which line is which
                 mode="lines+markers",
                 line=dict(color=colour(i), width=2),
                 marker=dict(size=4),
@@ -323,6 +323,7 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
                 y=[100 * p["val_accuracy"] for p in points],
                 name=f"{label}: validation",
                 mode="lines",
+                showlegend=False,  # one legend line per run: a phone has room for few
                 line=dict(color=colour(i), width=1, dash="dash"),
                 meta={"run": id_, "series": "validation"},
             )
@@ -358,6 +359,7 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
                 yanchor="top",
                 showarrow=False,
                 font=dict(color=line_colour),
+                bgcolor="rgba(17,17,17,0.75)",  # legible where it crosses a curve
             )
         )
     shown = {name: 100 * value for name, value in references.items() if low <= 100 * value <= high}
@@ -386,18 +388,22 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
                 yanchor=anchor,
                 showarrow=False,
                 font=dict(color="#aaa"),
+                bgcolor="rgba(17,17,17,0.75)",
             )
         )
     return {
         "data": traces,
         "layout": dict(
-            title={"text": "Accuracy (%)"},
+            title={
+                "text": "Accuracy (%)",
+                "subtitle": {"text": "solid: test digits · dashed: validation digits"},
+            },
             xaxis={"title": {"text": "epoch"}},
             yaxis={"range": [low, high]},
             shapes=shapes,
             annotations=notes,
             template=template("plotly_dark"),
-            **LAYOUT,
+            **{**LAYOUT, "margin": dict(l=10, r=10, t=60, b=10)},  # room for the subtitle
         ),
     }
 
