@@ -16,6 +16,8 @@ from nn.lab import HiddenMap, Neighbours, operate, vote
 from nn.models import read
 from nn.preprocess import canvas_to_mnist
 from tests.helpers import APP, STROKES, canvas_image
+from tests.helpers import app_texts as texts
+from tests.helpers import rerun_app as rerun
 from tests.helpers import shipped_models as load_shipped
 from ui.presets import PRESETS
 
@@ -28,20 +30,6 @@ def page(**state) -> AppTest:
     for name, value in state.items():
         app.session_state[name] = value
     return rerun(app)
-
-
-def rerun(app: AppTest) -> AppTest:
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def texts(app: AppTest) -> str:
-    parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
-    parts += [
-        e.value for kind in ("info", "warning", "success", "error") for e in getattr(app, kind)
-    ]
-    return "\n".join(str(p) for p in parts)
 
 
 def figures(app: AppTest) -> list[dict]:
@@ -92,9 +80,9 @@ def test_the_map_is_drawn_only_while_open(canvas, mnist_dir, monkeypatch):
 
 
 def test_the_map_without_mnist_says_so(canvas, monkeypatch):
-    import ui.landing
+    import ui.follow
 
-    monkeypatch.setattr(ui.landing, "find_mnist_dir", lambda: None)
+    monkeypatch.setattr(ui.follow, "find_mnist_dir", lambda: None)
     app = page(map_open=True)
     assert "not on this server yet" in texts(app)
     canvas.image = SEVEN
@@ -202,9 +190,9 @@ def test_a_template_matcher_that_disagrees_is_named(canvas, mnist_dir, monkeypat
 
 
 def test_the_data_panel_without_mnist_says_so(canvas, monkeypatch):
-    import ui.neighbours
+    import ui.follow
 
-    monkeypatch.setattr(ui.neighbours, "find_mnist_dir", lambda: None)
+    monkeypatch.setattr(ui.follow, "find_mnist_dir", lambda: None)
     app = page(data_open=True)
     assert "not on this server yet" in texts(app)
 

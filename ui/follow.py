@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nn.mnist import find_mnist_dir
+
 FOLLOWERS = "stroke_followers"  # session-state key: the set of fragment keys
 
 
@@ -25,3 +27,23 @@ def follow(key: str, on: bool) -> None:
 def followers() -> list[str]:
     """The fragment keys a stroke reruns besides the drawing row, in a stable order."""
     return sorted(st.session_state.get(FOLLOWERS, ()))
+
+
+def following_panel(title: str, key: str, icon: str, fragment: str):
+    """An expander (`key` its open state) that a stroke reruns while open (`fragment` the
+    key of the fragment it is drawn in); the expander if open, else None."""
+    panel = st.expander(title, key=key, on_change="rerun", icon=icon)
+    follow(fragment, panel.open)
+    return panel if panel.open else None
+
+
+def mnist_here(what: str) -> bool:
+    """Whether MNIST is on the server; if not, say that `what` needs it (and drawing works)."""
+    if find_mnist_dir() is not None:
+        return True
+    st.warning(
+        f"This needs MNIST's {what}, which are not on this server yet (the training section "
+        "below can download them). Drawing works without them.",
+        icon=":material/download:",
+    )
+    return False

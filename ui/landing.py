@@ -21,10 +21,10 @@ import streamlit as st
 
 from nn import insight
 from nn.lab import MAP_DIGITS, HiddenMap
-from nn.mnist import MnistError, find_mnist_dir, shared_test_set
+from nn.mnist import MnistError, shared_test_set
 
 from .charts import map_figure, map_traces, picked, pixelated, show
-from .follow import follow
+from .follow import following_panel, mnist_here
 
 LANDING = "landing"  # the fragment's key
 LIVE_EVERY = 0.5  # s: as the training section's live part
@@ -40,25 +40,16 @@ def _map(key: str, _net) -> tuple[HiddenMap, list[dict]]:
 
 
 def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
-    panel = st.expander(
-        "Where your drawing lands",
-        key="map_open",
-        on_change="rerun",
-        icon=":material/scatter_plot:",
+    panel = following_panel(
+        "Where your drawing lands", "map_open", ":material/scatter_plot:", LANDING
     )
-    follow(LANDING, panel.open)
-    if not panel.open:
+    if panel is None:
         return
     with panel:
         if len(net.sizes) < 3 or net.sizes[0] != 784:
             st.info("This map needs a network with a hidden layer that reads 28 × 28 digits.")
             return
-        if find_mnist_dir() is None:
-            st.warning(
-                "The map needs MNIST's test digits, which are not on this server yet (the "
-                "training section below can download them). Drawing works without them.",
-                icon=":material/download:",
-            )
+        if not mnist_here("test digits"):
             return
         source = ANSWERING
         if run is not None:  # offered from the run's start: its weights follow in a moment

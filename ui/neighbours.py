@@ -21,9 +21,9 @@ from PIL import Image
 
 from nn import insight
 from nn.lab import NEIGHBOURS, Neighbours, examples, vote
-from nn.mnist import TRAIN_POOL, MnistError, find_mnist_dir, shared_train_sample
+from nn.mnist import TRAIN_POOL, MnistError, shared_train_sample
 
-from .follow import follow
+from .follow import following_panel, mnist_here
 
 NEIGHBOURS_KEY = "neighbours"  # the fragment's key
 EXAMPLES_PER_DIGIT = 12
@@ -66,22 +66,16 @@ def _averages_png() -> bytes:
 
 
 def neighbours_ui(net, image: np.ndarray | None) -> None:
-    panel = st.expander(
+    panel = following_panel(
         "The data, and your drawing's neighbours",
-        key="data_open",
-        on_change="rerun",
-        icon=":material/dataset:",
+        "data_open",
+        ":material/dataset:",
+        NEIGHBOURS_KEY,
     )
-    follow(NEIGHBOURS_KEY, panel.open)
-    if not panel.open:
+    if panel is None:
         return
     with panel:
-        if find_mnist_dir() is None:
-            st.warning(
-                "This needs MNIST's training digits, which are not on this server yet (the "
-                "training section below can download them). Drawing works without them.",
-                icon=":material/download:",
-            )
+        if not mnist_here("training digits"):
             return
         try:
             nearest, per_digit, average = st.tabs(
