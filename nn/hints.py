@@ -168,6 +168,7 @@ def _overfitting(settings: Settings, points) -> Hint | None:
         return None
     if (cost_then - cost_now) / cost_then < OVERFIT_COST_DROP:
         return None
+    change: dict[str, float | int]
     if settings.train_size < N_TRAIN:
         change, action = {"train_size": N_TRAIN}, "Next run: all 50,000 training images"
         remedy = "more training images"

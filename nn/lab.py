@@ -66,7 +66,7 @@ class HiddenMap:
         signs = np.sign(axes[np.arange(2), np.argmax(np.abs(axes), axis=1)])
         axes = axes * np.where(signs == 0, 1, signs)[:, None]
         total = float(np.sum(singular**2)) or 1.0
-        explained = tuple(float(s**2 / total) for s in (list(singular[:2]) + [0.0, 0.0])[:2])
+        first, second = (float(s**2 / total) for s in (list(singular[:2]) + [0.0, 0.0])[:2])
         return cls(
             mean=mean,
             axes=axes,
@@ -74,7 +74,7 @@ class HiddenMap:
             labels=labels,
             answers=answers,
             indices=np.arange(len(labels)),
-            explained=explained,
+            explained=(first, second),
         )
 
     def place(self, net: Network, image: np.ndarray) -> tuple[float, float]:

@@ -365,7 +365,8 @@ class TrainSample:
             value.flags.writeable = False
 
 
-_PARTS: dict[tuple, object] = {}
+_TEST_PARTS: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+_TRAIN_PARTS: dict[tuple[Path, int], TrainSample] = {}
 
 
 def shared_test_set(data_dir: Path | str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -379,12 +380,11 @@ def shared_test_set(data_dir: Path | str | None = None) -> tuple[np.ndarray, np.
         if directory in _SHARED:
             data = _SHARED[directory]
             return data.test_images, data.test_labels
-        key = ("test", directory)
-        if key not in _PARTS:
+        if directory not in _TEST_PARTS:
             images, labels = _read(directory, TEST_IMAGES), _read(directory, TEST_LABELS)
             images.flags.writeable = labels.flags.writeable = False
-            _PARTS[key] = (images, labels)
-        return _PARTS[key]
+            _TEST_PARTS[directory] = (images, labels)
+        return _TEST_PARTS[directory]
 
 
 def shared_train_sample(count: int = TRAIN_POOL, data_dir: Path | str | None = None) -> TrainSample:
@@ -395,8 +395,8 @@ def shared_train_sample(count: int = TRAIN_POOL, data_dir: Path | str | None = N
         directory = find_mnist_dir(data_dir)
         if directory is None:
             raise _not_found(data_dir)
-        key = ("train", directory, count)
-        if key not in _PARTS:
+        key = (directory, count)
+        if key not in _TRAIN_PARTS:
             if directory in _SHARED:
                 data = _SHARED[directory]
                 images, labels = data.train_images, data.train_labels
@@ -407,5 +407,5 @@ def shared_train_sample(count: int = TRAIN_POOL, data_dir: Path | str | None = N
             means = np.stack(
                 [images[labels == d].mean(axis=0, dtype=np.float64) for d in range(10)]
             ).astype(np.float32)
-            _PARTS[key] = TrainSample(images[:count].copy(), labels[:count].copy(), means)
-        return _PARTS[key]
+            _TRAIN_PARTS[key] = TrainSample(images[:count].copy(), labels[:count].copy(), means)
+        return _TRAIN_PARTS[key]

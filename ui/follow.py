@@ -33,7 +33,7 @@ def following_panel(title: str, key: str, icon: str, fragment: str):
     """An expander (`key` its open state) that a stroke reruns while open (`fragment` the
     key of the fragment it is drawn in); the expander if open, else None."""
     panel = st.expander(title, key=key, on_change="rerun", icon=icon)
-    follow(fragment, panel.open)
+    follow(fragment, bool(panel.open))
     return panel if panel.open else None
 
 

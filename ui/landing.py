@@ -97,7 +97,7 @@ def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: boo
     if live:
         text += " The map is redrawn as the network learns: watch the colours sort themselves."
     st.caption(text)
-    if point is not None:
+    if image is not None and point is not None:
         near = hidden_map.nearest_class(point)
         st.markdown(
             f"Your drawing (the star) lands among the **{near}s**; the network reads it as "
