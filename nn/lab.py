@@ -58,8 +58,7 @@ class HiddenMap:
         answers = np.argmax(layers[-1], axis=1)
         mean = hidden.mean(axis=0)
         centred = hidden - mean
-        # The two leading right singular vectors: an SVD of (n, N), N <= a few thousand.
-        _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+        singular, vt = _leading_directions(centred)
         axes = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])[:2]
         # A sign convention so the picture does not flip between two refreshes of a run:
         # each axis points towards its largest-magnitude component.
@@ -89,6 +88,26 @@ class HiddenMap:
         d = np.sum((self.points - np.asarray(point)) ** 2, axis=1)
         near = np.argsort(d, kind="stable")[:k]
         return vote(self.labels[near])
+
+
+EXACT_UP_TO = 300  # hidden neurons; beyond, the two directions come from subspace iteration
+
+
+def _leading_directions(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(singular values, right singular vectors as rows) of `centred` (n, N), leading first.
+
+    Exact (an SVD) up to EXACT_UP_TO columns. Beyond (an uploaded network may have
+    thousands of hidden neurons, where an SVD of 2,000 x N takes seconds), the leading few
+    by subspace iteration: a few (n, N) x (N, 8) products, then an SVD of (n, 8)."""
+    if centred.shape[1] <= EXACT_UP_TO:
+        _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+        return singular, vt
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(centred.T @ rng.standard_normal((centred.shape[0], 8)))[0]
+    for _ in range(6):
+        basis = np.linalg.qr(centred.T @ (centred @ basis))[0]
+    _, singular, small = np.linalg.svd(centred @ basis, full_matrices=False)
+    return singular, small @ basis.T
 
 
 # --- operating on neurons --------------------------------------------------------------------

@@ -36,6 +36,19 @@ def test_map_is_pca_of_the_hidden_activations():
     assert 0 < m.explained[1] <= m.explained[0] <= 1
 
 
+def test_a_wide_layer_gets_the_same_leading_direction_by_subspace_iteration():
+    rng = np.random.default_rng(3)
+    # three strong directions (as a layer's activations have) and some noise
+    strong = rng.standard_normal((400, 3)) * [5.0, 3.0, 2.0]
+    hidden = strong @ rng.standard_normal((3, 500)) + 0.3 * rng.standard_normal((400, 500))
+    centred = hidden - hidden.mean(axis=0)
+    singular, vt = lab._leading_directions(centred)  # 500 > EXACT_UP_TO columns
+    exact = np.linalg.svd(centred, full_matrices=False)
+    assert abs(float(vt[0] @ exact[2][0])) > 0.999
+    assert abs(float(vt[1] @ exact[2][1])) > 0.999
+    assert singular[0] == pytest.approx(exact[1][0], rel=1e-3)
+
+
 def test_a_drawing_lands_where_the_same_digit_lands():
     net, (images, labels) = small_net(), random_digits()
     m = lab.HiddenMap.of(net, images, labels, count=100)
