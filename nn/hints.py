@@ -98,14 +98,13 @@ def _eta_large(settings: Settings, points) -> Hint | None:
         else f"After {later[-1][0]:g} epochs it still reads only "
         f"{100 * later[-1][1]:.0f} % of the digits, about what guessing gets."
     )
-    return Hint(
-        kind="eta-large",
-        what=what,
-        why=f"With eta {settings.eta:g} each step down the cost's slope is so long that it "
+    return _eta_hint(
+        "eta-large",
+        what,
+        f"With eta {settings.eta:g} each step down the cost's slope is so long that it "
         "jumps past the valley, and the sigmoids it pushes to 0 or 1 stop learning "
         "(chapter 1, learning with gradient descent: the step must be small enough).",
-        change={"eta": eta},
-        action=f"Next run: eta {eta:g}",
+        eta,
     )
 
 
@@ -118,16 +117,20 @@ def _eta_small(settings: Settings, points) -> Hint | None:
     if later[-1][1] >= SLOW or fell >= 0.25:
         return None
     eta = min(settings.eta * 100, 3.0)
-    return Hint(
-        kind="eta-small",
-        what=f"After {later[-1][0]:g} epochs it reads {100 * later[-1][1]:.0f} % and the cost "
+    return _eta_hint(
+        "eta-small",
+        f"After {later[-1][0]:g} epochs it reads {100 * later[-1][1]:.0f} % and the cost "
         f"has fallen only {100 * fell:.0f} %: it is learning, very slowly.",
-        why=f"With eta {settings.eta:g} every step is tiny: the direction is right but it "
+        f"With eta {settings.eta:g} every step is tiny: the direction is right but it "
         "would take hundreds of epochs to get anywhere (chapter 1: the book's eta 0.001 run "
         "creeps from 11 % to 21 % in 30 epochs).",
-        change={"eta": eta},
-        action=f"Next run: eta {eta:g}",
+        eta,
     )
+
+
+def _eta_hint(kind: str, what: str, why: str, eta: float) -> Hint:
+    """A hint whose change for the next run is another eta."""
+    return Hint(kind=kind, what=what, why=why, change={"eta": eta}, action=f"Next run: eta {eta:g}")
 
 
 def _saturated(settings: Settings, points) -> Hint | None:
