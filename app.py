@@ -7,15 +7,18 @@ the network, the drawing's preparation, model files and training runs live in `n
 never imports Streamlit. The tab's session state is declared in `ui/state.py`.
 
 A stroke reruns only what follows the drawing: the drawing row with its teaching panel and
-the hidden neurons' panel (fragments, `ui.drawing`, `ui.neurons`); a training run's live part
-redraws itself twice a second (a fragment, `ui.training`); the other widgets rerun the page.
+the hidden neurons' panel (fragments, `ui.drawing`, `ui.neurons`), and the lab's panels while
+open (`ui.landing`, `ui.neighbours`, see `ui.follow`); a training run's live part redraws
+itself twice a second (a fragment, `ui.training`); the other widgets rerun the page.
 """
 
 from __future__ import annotations
 
 from ui.drawing import drawing_ui
 from ui.explain import explanation_ui
+from ui.landing import landing_section_ui
 from ui.mistakes import mistakes_section_ui
+from ui.neighbours import neighbours_section_ui
 from ui.neurons import neurons_section_ui
 from ui.page import header_ui, setup_page
 from ui.sidebar import model_picker_ui
@@ -32,6 +35,8 @@ def main() -> None:
     model_picker_ui()
     drawing_ui()
     neurons_section_ui()
+    landing_section_ui()
+    neighbours_section_ui()
     mistakes_section_ui()
     training_ui()
     explanation_ui()

@@ -10,6 +10,8 @@ the other way round).
     modelfile    saving and loading .npz model files, validating everything in them
     models       the shipped models' catalogue; `read`: what a network makes of a drawing
     insight      what a network has learnt: weight pictures, confusion matrix, mistakes
+    lab          where a drawing lands (PCA map), operating on neurons, nearest digits
+    hints        the book's hints over a run's own figures (eta, saturation, overfitting)
     teach        fine-tuning a copy of a network on a visitor's drawings
     settings     Settings (what defines a run) and Limits (what one run may use)
     trainer      TrainingRun, the training loop, steered by a control hook

@@ -381,3 +381,23 @@ def shipped_models() -> dict:
         net, meta = model.load()
         models[label_for(model.title, net, meta)] = (net, meta)
     return models
+
+
+# -- AppTest ---------------------------------------------------------------------------------
+
+
+def rerun_app(app):
+    """Run an AppTest page once more and fail on any exception it shows; returns it."""
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def app_texts(app) -> str:
+    """All the text an AppTest page shows: Markdown, captions, and info/warning/success/error
+    boxes, one per line."""
+    parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    parts += [
+        e.value for kind in ("info", "warning", "success", "error") for e in getattr(app, kind)
+    ]
+    return "\n".join(str(p) for p in parts)

@@ -12,6 +12,10 @@ One module per part of the page, each with its `*_ui()` functions:
 - `ui.teach`: "teach it your handwriting" (part of the drawing row); `ui.neurons`: what
   each hidden neuron looks for (a fragment a stroke reruns); `ui.mistakes`: the confusion
   matrix and galleries of mistakes; `ui.share`: a set-up carried by the page's link.
+- The learner's lab: `ui.landing` (where the drawing lands: a PCA map of the hidden layer),
+  `ui.surgery` (operating on hidden neurons, inside `ui.neurons`), `ui.neighbours` (the data
+  and the drawing's nearest training digits), `ui.hints` (the book's hints under a run's
+  curves); `ui.follow`: which open panels a stroke reruns.
 - `ui.download`: the one background MNIST download per server, with its progress.
 - `ui.explain`: "What am I looking at?"; `ui.page`: the page's frame (configuration, icon,
   style, title).

@@ -18,7 +18,8 @@ from nn.preprocess import canvas_to_mnist
 
 from .charts import hidden_figure, output_figure, pixelated, show
 from .compat import canvas_with_toolbar_style, reruns_only_fragments
-from .neurons import NEURONS
+from .follow import followers
+from .neurons import NEURONS, open_neuron_from
 from .page import freeze_heap
 from .state import add_network, current, tab
 from .teach import teach_ui
@@ -56,7 +57,12 @@ def drawing_ui() -> None:
         show(output_figure(reading.output, reading.answer), key="output_chart")
         for i, layer in enumerate(reading.hidden):
             name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
-            show(hidden_figure(layer, name), key=f"hidden_chart_{i}")
+            key = f"hidden_chart_{i}"  # a click on the first layer's square opens that neuron
+            show(
+                hidden_figure(layer, name),
+                key=key,
+                on_select=open_neuron_from(key) if i == 0 else None,
+            )
     teach_ui(current().net, tab().selected, image, tab().networks, add_network)
     freeze_heap("drawing")
 
@@ -141,6 +147,7 @@ def rerun_readers() -> None:
         keys.append(NEURONS)
     if tab().runs:
         keys.append(REREAD)
+    keys += followers()  # the lab's open panels (ui.follow)
     if len(keys) == 1:
         return
     try:

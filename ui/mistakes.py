@@ -20,6 +20,8 @@ from PIL import Image
 from nn import insight
 from nn.mnist import MnistError, find_mnist_dir, shared_mnist
 
+from .charts import picked
+
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, FINISHED = "The network that answers", "The network just trained"
 GALLERY_SIZE = 40
@@ -103,6 +105,8 @@ def _mistakes_body(net, label: str) -> None:
         width="stretch",
         config=CHART_CONFIG,
         key="confusion_chart",
+        on_select=_pick_cell,  # a click on a cell shows that mix-up below
+        selection_mode="points",
     )
     one, worst = st.tabs(["One mix-up", "Most confident mistakes"])
     with one:
@@ -158,6 +162,14 @@ def _cell_name(cell: str, matrix: np.ndarray) -> str:
     return f"{true} read as {read} · {matrix[true, read]}"
 
 
+def _pick_cell() -> None:
+    """A click on a cell of the confusion matrix: show its digits under "One mix-up"."""
+    chosen = picked(st.session_state.get("confusion_chart"))
+    if chosen and len(chosen) == 2:
+        st.session_state.mix_true, st.session_state.mix_read = int(chosen[0]), int(chosen[1])
+        st.session_state.mix_common = None
+
+
 def _pick_common() -> None:
     choice = st.session_state.get("mix_common")
     if choice:
@@ -186,7 +198,24 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             showscale=False,
             xgap=1,
             ygap=1,
-            hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>",
+            hoverinfo="skip",
+        )
+    )
+    # A heatmap's cells cannot be selected in plotly: an invisible point over each cell
+    # carries (true, read) for a click, and the hover.
+    fig.add_trace(
+        go.Scatter(
+            x=[digits[j] for i in range(10) for j in range(10)],
+            y=[digits[i] for i in range(10) for j in range(10)],
+            customdata=[[i, j] for i in range(10) for j in range(10)],
+            text=[f"{matrix[i, j]:,}" for i in range(10) for j in range(10)],
+            mode="markers",
+            marker=dict(symbol="square", size=26, color="rgba(0,0,0,0)"),
+            selected=dict(marker=dict(opacity=1)),
+            unselected=dict(marker=dict(opacity=1)),
+            hovertemplate="true %{customdata[0]}, read as %{customdata[1]}: %{text}"
+            "<br>click to see them<extra></extra>",
+            showlegend=False,
         )
     )
     fig.add_trace(
@@ -203,18 +232,24 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     fig.update_layout(
         title=dict(
             text="Confusion matrix",
-            subtitle=dict(text="rows: true digit · columns: what the network read"),
+            subtitle=dict(text="rows: true digit · columns: what it read · click a cell to see it"),
         ),
         height=440,
         margin=dict(l=10, r=10, t=75, b=10),
+        hoverdistance=-1,  # the nearest cell answers wherever the pointer is
         plot_bgcolor="#eef0f4",
         xaxis=dict(
-            title="read as", type="category", constrain="domain", showgrid=False, zeroline=False
+            title="read as",
+            type="category",
+            range=[-0.5, 9.5],  # the cells alone: the click points would pad the axes
+            constrain="domain",
+            showgrid=False,
+            zeroline=False,
         ),
         yaxis=dict(
             title="true digit",
             type="category",
-            autorange="reversed",
+            range=[9.5, -0.5],
             scaleanchor="x",
             showgrid=False,
             zeroline=False,

@@ -30,6 +30,7 @@ import time
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir
+from nn.models import read
 from nn.teach import MAX_TAUGHT, TeachError
 from runs.manager import QueueFull, RunManager, ServiceError
 
@@ -69,7 +70,9 @@ def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
 
 
 def _result_ui(box, result: dict) -> None:
-    now = ", ".join(str(a) for a in result["answers"][-1:])
+    """What the last lesson did: what the network that was answering read (the reading the
+    page showed), what the taught copy reads now, and whether the lesson took."""
+    now, digit = result["answers"][-1], result.get("digit")
     before, after = result["accuracy_before"], result["accuracy_after"]
     change = 100 * (after - before)
     drawings = f"{result['count']} drawing{'s' if result['count'] > 1 else ''}"
@@ -78,13 +81,27 @@ def _result_ui(box, result: dict) -> None:
         if change < 0
         else "no cost: the MNIST digits mixed in taught it a little too"
     )
-    box.success(
-        f"Taught: it now reads your last drawing as **{now}** (it read "
-        f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
-        f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
-        f"{result['seconds']:.2f} s.",  # the click's whole wait
-        icon=":material/school:",
+    shown = result.get("shown")
+    if shown is not None:
+        read = f"*{shown['label']}* was answering and read it as **{shown['answer']}**"
+    else:
+        read = f"*{result.get('base', 'the original')}* reads it as **{result['before'][-1]}**"
+    accuracy = (
+        f"On MNIST's 10,000 test digits: {100 * before:.2f} % → {100 * after:.2f} % "
+        f"({change:+.2f} points), {verdict}. Took {result['seconds']:.2f} s."
     )
+    if digit is None or now == digit:
+        box.success(
+            f"Taught: it now reads your last drawing as **{now}** ({read}). {accuracy}",
+            icon=":material/school:",
+        )
+    else:
+        box.warning(
+            f"The lesson did not take: the taught copy still reads your last drawing as "
+            f"**{now}**, not **{digit}** ({read}). Teach it once more (each lesson trains "
+            f"a little), or draw it more like MNIST's {digit}s. {accuracy}",
+            icon=":material/school:",
+        )
 
 
 def _taught_ui(box, networks: dict, add_network) -> None:
@@ -113,6 +130,12 @@ def _teach(image, networks: dict, add_network) -> None:
     state.teach_digit = None  # one click, one lesson: the control springs back
     if digit is None or image is None:
         return
+    answering = networks.get(state.get("selected"))
+    state.teach_shown = (
+        None
+        if answering is None
+        else {"label": str(state.get("selected")), "answer": read(answering.net, image).answer}
+    )  # the reading the page showed when the visitor clicked (for the message)
     if state.get("selected") != state.taught_label or state.get("teach_base") not in networks:
         state.teach_base = state.get("selected")  # teaching another network: start from it
     state.taught = (state.taught + [(image.copy(), int(digit))])[-MAX_TAUGHT:]
@@ -123,6 +146,7 @@ def _forget(index: int, networks: dict, add_network) -> None:
     state = st.session_state
     if 0 <= index < len(state.taught):
         state.taught = state.taught[:index] + state.taught[index + 1 :]
+    state.teach_shown = None  # the last drawing's reading was not on show
     if state.taught:
         _retrain(networks, add_network)
         return
@@ -186,6 +210,9 @@ def _retrain(networks: dict, add_network) -> None:
         "accuracy_after": result.accuracy_after,
         "count": len(images),
         "seconds": time.perf_counter() - started,  # end to end, not only the fine-tune
+        "digit": digits[-1],
+        "shown": state.get("teach_shown"),
+        "base": str(state.teach_base),
     }
     state.teach_rerun = True
 

@@ -33,6 +33,7 @@ from runs.view import PARTIAL_SAMPLE, RunView
 from . import compat
 from .charts import accuracy_figure, cost_figure, pixelated, show
 from .download import BackgroundDownload
+from .hints import hints_ui, series
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
@@ -153,9 +154,24 @@ def current_run():
 
 
 def choose_preset() -> None:
+    """Every setting of the chosen preset but the seed (which of its runs: the visitor's)."""
     preset = preset_named(st.session_state.t_preset)
     if preset is not None:
         apply_settings(preset.settings.replace(seed=int(st.session_state.t_seed)))
+
+
+OWN_SETTINGS = "Your own settings"  # the preset box once a setting differs from its preset
+
+
+def sync_preset_box(settings: Settings) -> None:
+    """Before the box is drawn: it names a preset only while the settings are that preset's
+    (seed aside), so that picking the preset again is a change that restores it."""
+    state = st.session_state
+    chosen = preset_named(state.get("t_preset"))
+    if chosen is not None and chosen.settings.replace(seed=settings.seed) == settings:
+        return
+    same = next((p for p in PRESETS if p.settings.replace(seed=settings.seed) == settings), None)
+    state.t_preset = same.name if same is not None else OWN_SETTINGS
 
 
 def eta_moved() -> None:
@@ -271,9 +287,10 @@ def download_progress_ui() -> None:
 
 
 def preset_ui() -> None:
+    sync_preset_box(widget_settings())
     st.selectbox(
         "The book's experiments",
-        [p.name for p in PRESETS],
+        [p.name for p in PRESETS] + [OWN_SETTINGS],
         key="t_preset",
         on_change=choose_preset,
         help="Sets every control below to that run.",
@@ -402,6 +419,7 @@ def live_ui(every: float | None) -> None:
             )
             return
         run_status_ui(views[-1])
+        hints_ui(views[-1].settings, *series(views[-1].history))  # ui.hints
         if views[-1].over:
             run_result_ui(current_run(), views[-1])
         relearned_drawing_ui()
