@@ -19,7 +19,6 @@ from nn.preprocess import canvas_to_mnist
 
 from .charts import hidden_figure, output_figure, pixelated, show
 from .neurons import NEURONS
-from .page import freeze_heap
 from .state import add_network, current, tab
 from .teach import teach_ui
 
@@ -58,7 +57,6 @@ def drawing_ui() -> None:
             name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
             show(hidden_figure(layer, name), key=f"hidden_chart_{i}")
     teach_ui(current().net, tab().selected, image, tab().networks, add_network)
-    freeze_heap("drawing")
 
 
 # streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top

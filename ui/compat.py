@@ -1,0 +1,203 @@
+"""Streamlit internals the page relies on, each behind one clearly named function.
+
+Everything here reaches below Streamlit's public API (streamlit 1.67), so each function
+has a fast test in tests/test_compat_bounds.py that fails when the internal it uses
+changes. The page calls `install_bounds()` once per server (ui.page.setup_page).
+
+Bounds (issue 18; the numbers are in ui.bounds and docs/bounds.md):
+
+- `bound_upload_store`: Streamlit keeps the bytes of every PUT to
+  `/_stcore/upload_file/<session>/<id>` in `MemoryUploadedFileManager.file_storage` until
+  the session shuts down, with no limit on how many. Wrapped so that a session keeps at
+  most its newest files within a byte and count budget, the whole copy keeps at most a
+  byte budget (the oldest files go first), and files of sessions that no longer exist are
+  dropped. The page reads an upload once (ui.sidebar.take_upload), so an evicted file
+  costs nobody their network.
+- `sender_only_clear_cache`: any websocket client can send the `clear_cache` message,
+  which clears `st.cache_data`/`st.cache_resource` for every visitor of the server. It
+  now clears only the sender's own session state.
+- `start_session_sweeper`: a closed tab's session waits `disconnectedSessionTTL` in
+  Streamlit's session storage (a TTLCache), whose expired entries are dropped without
+  `AppSession.shutdown()` (so their uploads stayed in the store) and only when the storage
+  is next touched. The sweeper expires them on time, shuts them down, and runs one
+  garbage collection when sessions have ended (cycles in a session's objects are not freed
+  otherwise: Streamlit's per-run collection is off, .streamlit/config.toml).
+"""
+
+from __future__ import annotations
+
+import collections
+import gc
+import logging
+import threading
+import time
+
+_LOG = logging.getLogger("digitlab.compat")
+_INSTALLED = threading.Lock()
+_installed = False
+
+
+def _runtime():
+    from streamlit.runtime import Runtime
+
+    return Runtime.instance()
+
+
+def install_bounds(session_bytes: int, session_files: int, copy_bytes: int, sweep_every: float):
+    """Once per process: every bound below on the running server. Returns True the first
+    time, False afterwards (and without a running Streamlit server, e.g. under AppTest)."""
+    global _installed
+    with _INSTALLED:
+        if _installed:
+            return False
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return False
+        runtime = Runtime.instance()
+        bound_upload_store(
+            runtime.uploaded_file_mgr,
+            session_bytes,
+            session_files,
+            copy_bytes,
+            alive=lambda sid: session_exists(runtime, sid),
+        )
+        sender_only_clear_cache()
+        start_session_sweeper(runtime, sweep_every)
+        _installed = True
+        return True
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def upload_store_bytes(manager) -> int:
+    """Bytes the upload store holds now (all sessions)."""
+    with manager._lock:
+        return sum(len(f.data) for files in manager.file_storage.values() for f in files.values())
+
+
+def bound_upload_store(
+    manager, session_bytes: int, session_files: int, copy_bytes: int, alive=None
+) -> None:
+    """Wrap `manager.add_file` (a MemoryUploadedFileManager) with the budgets above.
+
+    After a file is added: files of sessions `alive(session_id)` says are gone are removed;
+    the adding session's oldest files go until it holds at most `session_files` files and
+    `session_bytes` bytes (its newest file always stays: Streamlit's maxUploadSize bounds
+    it); then the copy's oldest files (of any session) go until the store holds at most
+    `copy_bytes`, never the file just added.
+    """
+    if getattr(manager, "_digitlab_bounded", False):
+        return
+    add_file = manager.add_file
+    order: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+    guard = threading.Lock()
+
+    def bounded_add_file(session_id, file) -> None:
+        add_file(session_id=session_id, file=file)
+        newest = (session_id, file.file_id)
+        with guard:
+            order.pop(newest, None)
+            order[newest] = None
+            if alive is not None:
+                for sid in list(manager.file_storage):
+                    if sid != session_id and not alive(sid):
+                        manager.remove_session_files(sid)
+            own = [key for key in order if key[0] == session_id]
+            while len(own) > 1 and (
+                len(own) > session_files or _session_bytes(manager, session_id) > session_bytes
+            ):
+                manager.remove_file(*own.pop(0))
+            for key in list(order):
+                if upload_store_bytes(manager) <= copy_bytes:
+                    break
+                if key != newest:
+                    manager.remove_file(*key)
+            live = {(sid, fid) for sid, files in manager.file_storage.items() for fid in files}
+            for key in [k for k in order if k not in live]:
+                del order[key]
+
+    manager.add_file = bounded_add_file
+    manager._digitlab_bounded = True
+
+
+def _session_bytes(manager, session_id: str) -> int:
+    with manager._lock:
+        return sum(len(f.data) for f in manager.file_storage.get(session_id, {}).values())
+
+
+def session_exists(runtime, session_id: str) -> bool:
+    """Whether a session is connected or waiting in storage for its tab to reconnect."""
+    if runtime.is_active_session(session_id):
+        return True
+    return runtime._session_mgr._session_storage.get(session_id) is not None
+
+
+# --- clear_cache ----------------------------------------------------------------------------
+
+
+def sender_only_clear_cache() -> None:
+    """A client's `clear_cache` message clears that client's session state only, never the
+    server-wide caches every visitor shares."""
+    from streamlit.runtime.app_session import AppSession
+
+    def clear_own_state(self) -> None:
+        _LOG.info("clear_cache from session %s: cleared its own state only", self.id)
+        self._session_state.clear()
+
+    AppSession._handle_clear_cache_request = clear_own_state
+
+
+# --- closed sessions ------------------------------------------------------------------------
+
+
+class SweepStats:
+    """What the sweeper has done (read by tests and logs)."""
+
+    def __init__(self) -> None:
+        self.sweeps = self.shut_down = self.collections = 0
+        self.last_collect_seconds = 0.0
+
+
+SWEEP = SweepStats()
+
+
+def sweep_sessions(runtime, stats: SweepStats = SWEEP, previous: list | None = None) -> int:
+    """Expire stored sessions whose TTL has passed and shut them down; one gc.collect() if
+    any session ended since the last sweep. Must run on the server's event loop (Streamlit
+    touches its session storage only there). Returns the number shut down now."""
+    manager = runtime._session_mgr
+    expired = manager._session_storage._cache.expire()
+    for _, info in expired:
+        try:
+            info.session.shutdown()
+        except Exception:  # one broken session must not stop the sweep
+            _LOG.exception("shutting down an expired session")
+    count = len(manager.list_active_sessions()) + len(manager._session_storage.list())
+    before = previous[0] if previous else count
+    if previous is not None:
+        previous[:] = [count]
+    stats.sweeps += 1
+    stats.shut_down += len(expired)
+    if expired or count < before:
+        t0 = time.perf_counter()
+        gc.collect()
+        stats.last_collect_seconds = time.perf_counter() - t0
+        stats.collections += 1
+    return len(expired)
+
+
+def start_session_sweeper(runtime, every: float) -> None:
+    """Run `sweep_sessions` every `every` seconds on the server's event loop."""
+    loop = runtime._get_async_objs().eventloop
+    previous: list[int] = []
+
+    def tick() -> None:
+        try:
+            sweep_sessions(runtime, SWEEP, previous)
+        except Exception:
+            _LOG.exception("session sweep failed")
+        loop.call_later(every, tick)
+
+    loop.call_soon_threadsafe(lambda: loop.call_later(every, tick))
