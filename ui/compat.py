@@ -16,6 +16,12 @@ Bounds (issue 18; the numbers are in ui.bounds and docs/bounds.md):
 - `sender_only_clear_cache`: any websocket client can send the `clear_cache` message,
   which clears `st.cache_data`/`st.cache_resource` for every visitor of the server. It
   now clears only the sender's own session state.
+- `drop_undeserialisable_widget_values`: a client can send any value for any widget (NaN
+  for an integer number_input, a string for a slider). Streamlit deserialises every
+  widget's value before the script runs, to find changed widgets, and one that raises
+  (`int(nan)`) failed every run of that tab from then on. Such a value is now replaced
+  (and logged) by what the deserialiser gives when the client sent nothing: the widget's
+  default.
 - `start_session_sweeper`: a closed tab's session waits `disconnectedSessionTTL` in
   Streamlit's session storage (a TTLCache), whose expired entries are dropped without
   `AppSession.shutdown()` (so their uploads stayed in the store) and only when the storage
@@ -63,6 +69,7 @@ def install_bounds(session_bytes: int, session_files: int, copy_bytes: int, swee
             alive=lambda sid: session_exists(runtime, sid),
         )
         sender_only_clear_cache()
+        drop_undeserialisable_widget_values()
         start_session_sweeper(runtime, sweep_every)
         _installed = True
         return True
@@ -147,6 +154,39 @@ def sender_only_clear_cache() -> None:
         self._session_state.clear()
 
     AppSession._handle_clear_cache_request = clear_own_state
+
+
+# --- widget values -------------------------------------------------------------------------
+
+
+def drop_undeserialisable_widget_values() -> None:
+    """A widget value from the client that the widget's own deserialiser refuses (raises)
+    becomes the widget's default (its deserialiser given no value) instead of failing the
+    run."""
+    from streamlit.runtime.state.session_state import Serialized, Value, WStates
+
+    if getattr(WStates.__getitem__, "_digitlab", False):
+        return
+    original = WStates.__getitem__
+
+    def getitem(self, k):
+        try:
+            return original(self, k)
+        except KeyError:
+            raise
+        except Exception as e:
+            if not isinstance(self.states.get(k), Serialized):
+                raise
+            _LOG.warning("refused a client's value for widget %s: %s", k[-40:], type(e).__name__)
+            try:
+                default = self.widget_metadata[k].deserializer(None)
+            except Exception:
+                raise KeyError(k) from None
+            self.states[k] = Value(default)  # same key: safe while the states are iterated
+            return default
+
+    getitem._digitlab = True
+    WStates.__getitem__ = getitem
 
 
 # --- closed sessions ------------------------------------------------------------------------

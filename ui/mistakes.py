@@ -24,6 +24,7 @@ from nn.modelfile import parameter_count
 
 from .analysis import ANALYSE_MAX_PARAMS, analysable, mistakes_of
 from .analysis import test_set as mnist_test_set
+from .text import MNIST_UNREADABLE
 
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, FINISHED = "The network that answers", "The network just trained"
@@ -56,7 +57,7 @@ def mistakes_ui(net, label: str, run=None) -> None:
             data = mnist_test_set()
         except MnistError:
             logging.getLogger("digitlab.mistakes").exception("MNIST's test files")
-            st.error("The MNIST files on this server cannot be read. Drawing still works.")
+            st.error(MNIST_UNREADABLE)
             return
         if data is None:
             st.warning(

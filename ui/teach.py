@@ -23,6 +23,8 @@ Session state (this panel's own keys):
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir
@@ -30,6 +32,7 @@ from nn.run_manager import RunManager
 from nn.teach import MAX_TAUGHT, TeachError
 
 from .charts import pixelated
+from .text import MNIST_UNREADABLE
 
 THUMB_SCALE = 2  # 56 px thumbnails
 WAIT_SECONDS = 10.0  # how long a click waits for a free training slot and the fine-tune
@@ -156,8 +159,9 @@ def _retrain(networks: dict, add_network) -> None:
     digits = [digit for _, digit in state.taught]
     try:
         result = _fine_tune_in_a_worker(base_net, images, digits)
-    except MnistError as e:
-        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.teach").exception("MNIST")
+        state.teach_error = MNIST_UNREADABLE
         return
     except TeachError as e:
         state.teach_error = f"Could not teach it: {e}."

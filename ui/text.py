@@ -27,6 +27,14 @@ def visible(value: object) -> str:
 
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
+# What the page says when MNIST's files are there but cannot be read. nn.mnist's own message
+# (which files, which folders, which function to call) is for the server's log and the
+# command line; a visitor is told no paths or names (issue 18).
+MNIST_UNREADABLE = (
+    "The MNIST files on this server cannot be read, so this needs the server's "
+    "administrator. Drawing still works."
+)
+
 
 def plain(value: object, limit: int = 200) -> str:
     """`value` as literal text for a Markdown body: one line, at most `limit` characters."""

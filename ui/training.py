@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 
 import streamlit as st
 
@@ -25,6 +26,7 @@ from .download import BackgroundDownload
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
+from .text import MNIST_UNREADABLE
 
 ETA_STEPS = (
     0.001,
@@ -124,8 +126,12 @@ def eta_moved() -> None:
 def start_run() -> None:
     try:
         handle = run_manager().submit(widget_settings())
-    except (SettingsError, MnistError) as e:
+    except SettingsError as e:
         tab().train_error = str(e)
+        return
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        tab().train_error = MNIST_UNREADABLE
         return
     tab().train_error = None
     tab().runs.append(handle)
@@ -173,8 +179,9 @@ def training_ui() -> None:
         return
     try:
         manager.prepare_data()  # once per server: the workers' shared copy and the baseline
-    except MnistError as e:
-        st.error(f"The MNIST files on this server cannot be read: {e}")
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        st.error(MNIST_UNREADABLE)
         return
     controls, live = st.columns([1, 2], gap="large")
     with controls:
