@@ -66,32 +66,30 @@ def test_bounding_twice_wraps_once():
     assert manager.add_file is first
 
 
-def test_clear_cache_from_a_client_clears_only_its_own_state():
+def test_clear_cache_from_a_client_is_ignored():
+    import inspect
+
     from streamlit.runtime import caching
     from streamlit.runtime.app_session import AppSession
 
     original = AppSession._handle_clear_cache_request
+    calls = []
+    real = caching.cache_resource.clear, caching.cache_data.clear
     try:
-        compat.sender_only_clear_cache()
-        cleared = []
+        compat.ignore_clear_cache()
+        caching.cache_resource.clear = lambda: calls.append("resource")
+        caching.cache_data.clear = lambda: calls.append("data")
 
         class Fake:
             id = "s1"
-            _session_state = type("S", (), {"clear": lambda self: cleared.append(True)})()
+            _session_state = None  # touching it would raise
 
-        calls = []
-        real = caching.cache_resource.clear
-        caching.cache_resource.clear = lambda: calls.append("resource")
-        try:
-            AppSession._handle_clear_cache_request(Fake())
-        finally:
-            caching.cache_resource.clear = real
-        assert cleared == [True] and calls == []
+        AppSession._handle_clear_cache_request(Fake())
+        assert calls == []
     finally:
+        caching.cache_resource.clear, caching.cache_data.clear = real
         AppSession._handle_clear_cache_request = original
-    # The message Streamlit dispatches to that handler still exists under that name.
-    import inspect
-
+    # Streamlit still dispatches the message to the handler of that name.
     assert "_handle_clear_cache_request" in inspect.getsource(AppSession.handle_backmsg)
 
 
@@ -125,6 +123,11 @@ def test_a_widget_value_its_deserialiser_refuses_becomes_the_default():
         good.set_widget_metadata(metadata)
         good["seed"] = Serialized(WidgetState(id="seed", int_value=42))
         assert good["seed"] == 42  # honest values pass as before
+        typed = WStates()
+        typed.set_widget_metadata(metadata)
+        typed["seed"] = Serialized(WidgetState(id="seed", string_value="x"))  # wrong type
+        assert typed["seed"] == 7
+        assert typed.get_serialized("seed").int_value == 7  # serialisable as its own type
     finally:
         WStates.__getitem__ = original
 
@@ -167,6 +170,10 @@ def test_the_session_storage_exposes_expiry_and_the_sweeper_shuts_sessions_down(
     clock[0] = 6.0
     assert compat.sweep_sessions(Runtime(), stats, previous) == 2
     assert all(info.session.down for info in infos) and stats.collections == 1
+    compat.sweep_sessions(Runtime(), stats, previous)  # and once more on the next sweep
+    assert stats.collections == 2
+    compat.sweep_sessions(Runtime(), stats, previous)  # then not, while nothing changes
+    assert stats.collections == 2
     assert storage.list() == []
 
 

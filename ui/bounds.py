@@ -10,6 +10,9 @@ enforced:
 - networks all tabs of this copy hold: `LEDGER` below (an upload is refused while the
   copy's uploaded and trained networks weigh COPY_NETWORK_BYTES);
 - upload bytes Streamlit keeps per session and per copy: ui.compat.bound_upload_store;
+- the pixels a drawing sent by a client may decode to: MAX_IMAGE_PIXELS (PIL refuses an
+  image of more than twice that: the canvas is 280 x 280, a crafted PNG of 12,000 x 12,000
+  would decode to 576 MB); the websocket message size: .streamlit/config.toml;
 - the server CPU an uploaded network's analysis may take: ANALYSE_MAX_PARAMS (accuracy on
   load and "What it gets wrong" run in the server only for networks up to that size).
 """
@@ -29,6 +32,7 @@ SESSION_UPLOAD_FILES = 2  # upload bytes Streamlit keeps per session: files ...
 SESSION_UPLOAD_BYTES = MAX_FILE_BYTES  # ... and bytes (one largest file)
 COPY_UPLOAD_BYTES = 64 * MB  # upload bytes Streamlit keeps for all sessions of one copy
 ANALYSE_MAX_PARAMS = 800_000  # confusion matrix / accuracy in the server: ~0.2 s of CPU
+MAX_IMAGE_PIXELS = 1_000_000  # PIL.Image.MAX_IMAGE_PIXELS in the page server
 SWEEP_SECONDS = 5.0  # how often ended sessions are looked for (ui.compat)
 
 

@@ -13,21 +13,22 @@ Bounds (issue 18; the numbers are in ui.bounds and docs/bounds.md):
   byte budget (the oldest files go first), and files of sessions that no longer exist are
   dropped. The page reads an upload once (ui.sidebar.take_upload), so an evicted file
   costs nobody their network.
-- `sender_only_clear_cache`: any websocket client can send the `clear_cache` message,
-  which clears `st.cache_data`/`st.cache_resource` for every visitor of the server. It
-  now clears only the sender's own session state.
+- `ignore_clear_cache`: any websocket client can send the `clear_cache` message, which
+  clears `st.cache_data`/`st.cache_resource` for every visitor of the server (and cleared
+  the sender's session state under its running callbacks). It is now ignored.
 - `drop_undeserialisable_widget_values`: a client can send any value for any widget (NaN
   for an integer number_input, a string for a slider). Streamlit deserialises every
   widget's value before the script runs, to find changed widgets, and one that raises
-  (`int(nan)`) failed every run of that tab from then on. Such a value is now replaced
-  (and logged) by what the deserialiser gives when the client sent nothing: the widget's
-  default.
+  (`int(nan)`), or a value of another type than the widget's, failed every run of that tab
+  from then on. Such a value is now replaced (and logged) by what the deserialiser gives
+  when the client sent nothing: the widget's default.
 - `start_session_sweeper`: a closed tab's session waits `disconnectedSessionTTL` in
   Streamlit's session storage (a TTLCache), whose expired entries are dropped without
   `AppSession.shutdown()` (so their uploads stayed in the store) and only when the storage
-  is next touched. The sweeper expires them on time, shuts them down, and runs one
-  garbage collection when sessions have ended (cycles in a session's objects are not freed
-  otherwise: Streamlit's per-run collection is off, .streamlit/config.toml).
+  is next touched. The sweeper expires them on time, shuts them down, and runs a garbage
+  collection when sessions have come or gone (cycles in a session's objects are not freed
+  otherwise: Streamlit's per-run collection is off, .streamlit/config.toml): at most one
+  per `every` seconds, measured in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def install_bounds(session_bytes: int, session_files: int, copy_bytes: int, swee
             copy_bytes,
             alive=lambda sid: session_exists(runtime, sid),
         )
-        sender_only_clear_cache()
+        ignore_clear_cache()
         drop_undeserialisable_widget_values()
         start_session_sweeper(runtime, sweep_every)
         _installed = True
@@ -141,35 +142,34 @@ def session_exists(runtime, session_id: str) -> bool:
     return runtime._session_mgr._session_storage.get(session_id) is not None
 
 
-# --- clear_cache ----------------------------------------------------------------------------
-
-
-def sender_only_clear_cache() -> None:
-    """A client's `clear_cache` message clears that client's session state only, never the
-    server-wide caches every visitor shares."""
-    from streamlit.runtime.app_session import AppSession
-
-    def clear_own_state(self) -> None:
-        _LOG.info("clear_cache from session %s: cleared its own state only", self.id)
-        self._session_state.clear()
-
-    AppSession._handle_clear_cache_request = clear_own_state
-
-
 # --- widget values -------------------------------------------------------------------------
 
 
 def drop_undeserialisable_widget_values() -> None:
-    """A widget value from the client that the widget's own deserialiser refuses (raises)
-    becomes the widget's default (its deserialiser given no value) instead of failing the
-    run."""
+    """A widget value from the client of another type than the widget's (a string for a
+    slider), or one the widget's own deserialiser refuses (NaN for an integer), becomes the
+    widget's default (its deserialiser given no value) instead of failing the run."""
     from streamlit.runtime.state.session_state import Serialized, Value, WStates
 
     if getattr(WStates.__getitem__, "_digitlab", False):
         return
     original = WStates.__getitem__
 
+    def refuse(self, k, why: str):
+        _LOG.warning("refused a client's value for widget %s: %s", k[-40:], why)
+        try:
+            default = self.widget_metadata[k].deserializer(None)
+        except Exception:
+            raise KeyError(k) from None
+        self.states[k] = Value(default)  # same key: safe while the states are iterated
+        return default
+
     def getitem(self, k):
+        state, metadata = self.states.get(k), self.widget_metadata.get(k)
+        if isinstance(state, Serialized) and metadata is not None:
+            sent = state.value.WhichOneof("value")
+            if metadata.value_type and sent != metadata.value_type:
+                return refuse(self, k, f"{sent} for a {metadata.value_type} widget")
         try:
             return original(self, k)
         except KeyError:
@@ -177,16 +177,21 @@ def drop_undeserialisable_widget_values() -> None:
         except Exception as e:
             if not isinstance(self.states.get(k), Serialized):
                 raise
-            _LOG.warning("refused a client's value for widget %s: %s", k[-40:], type(e).__name__)
-            try:
-                default = self.widget_metadata[k].deserializer(None)
-            except Exception:
-                raise KeyError(k) from None
-            self.states[k] = Value(default)  # same key: safe while the states are iterated
-            return default
+            return refuse(self, k, type(e).__name__)
 
     getitem._digitlab = True
     WStates.__getitem__ = getitem
+
+
+def ignore_clear_cache() -> None:
+    """A client's `clear_cache` message does nothing (logged): it would clear the caches
+    every visitor shares, and the page offers no such command."""
+    from streamlit.runtime.app_session import AppSession
+
+    def ignore(self) -> None:
+        _LOG.info("ignored clear_cache from session %s", self.id)
+
+    AppSession._handle_clear_cache_request = ignore
 
 
 # --- closed sessions ------------------------------------------------------------------------
@@ -204,9 +209,17 @@ SWEEP = SweepStats()
 
 
 def sweep_sessions(runtime, stats: SweepStats = SWEEP, previous: list | None = None) -> int:
-    """Expire stored sessions whose TTL has passed and shut them down; one gc.collect() if
-    any session ended since the last sweep. Must run on the server's event loop (Streamlit
-    touches its session storage only there). Returns the number shut down now."""
+    """Expire stored sessions whose TTL has passed and shut them down; a gc.collect() on
+    this sweep and the next whenever sessions ended or arrived. Must run on the server's
+    event loop (Streamlit touches its session storage only there). Returns the number shut
+    down now.
+
+    Why also on arrivals and on the next sweep: Streamlit's runtime loop keeps the list of
+    sessions it last served in a local variable until it serves again, so the last sessions
+    to close stay referenced while nobody is connected, and are released only when a new
+    visitor arrives or the loop runs again; their cycles then need a collection of their
+    own. `previous` carries [session count, collections still due] between sweeps.
+    """
     manager = runtime._session_mgr
     expired = manager._session_storage._cache.expire()
     for _, info in expired:
@@ -215,12 +228,14 @@ def sweep_sessions(runtime, stats: SweepStats = SWEEP, previous: list | None = N
         except Exception:  # one broken session must not stop the sweep
             _LOG.exception("shutting down an expired session")
     count = len(manager.list_active_sessions()) + len(manager._session_storage.list())
-    before = previous[0] if previous else count
+    before, due = previous if previous else (count, 0)
+    if expired or count != before:
+        due = 2
     if previous is not None:
-        previous[:] = [count]
+        previous[:] = [count, max(due - 1, 0)]
     stats.sweeps += 1
     stats.shut_down += len(expired)
-    if expired or count < before:
+    if due:
         t0 = time.perf_counter()
         gc.collect()
         stats.last_collect_seconds = time.perf_counter() - t0

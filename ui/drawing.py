@@ -105,7 +105,10 @@ def canvas_ui() -> None:
         key=f"canvas-{tab().canvas_gen}",
         on_change=rerun_readers,
     )
-    pixels = result.image_data
+    try:
+        pixels = result.image_data
+    except Exception:  # noqa: BLE001 - a client's "drawing" that is no PNG, or too big a one
+        pixels = None
     tab().drawing = None if pixels is None else canvas_to_mnist(pixels)
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 

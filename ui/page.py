@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import logging
 
+import PIL.Image
 import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 from . import compat
-from .bounds import COPY_UPLOAD_BYTES, SESSION_UPLOAD_BYTES, SESSION_UPLOAD_FILES, SWEEP_SECONDS
+from .bounds import (
+    COPY_UPLOAD_BYTES,
+    MAX_IMAGE_PIXELS,
+    SESSION_UPLOAD_BYTES,
+    SESSION_UPLOAD_FILES,
+    SWEEP_SECONDS,
+)
 
 _LOG = logging.getLogger("digitlab.page")
 
@@ -43,6 +50,7 @@ def setup_page() -> None:
     compat.install_bounds(
         SESSION_UPLOAD_BYTES, SESSION_UPLOAD_FILES, COPY_UPLOAD_BYTES, SWEEP_SECONDS
     )
+    PIL.Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # a client's PNG: see ui.bounds
 
 
 def section(part) -> None:
