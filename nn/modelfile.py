@@ -140,6 +140,12 @@ def _read_capped(source, max_bytes: int) -> bytes:
     return data
 
 
+def too_big(size: int, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The message for a file of `size` bytes over the cap (also the page's, for a file it
+    kept by name only)."""
+    return _too_big(size, max_bytes)
+
+
 def _too_big(size: int, max_bytes: int) -> str:
     return (
         f"the model file is too large ({size / 2**20:.1f} MB); "

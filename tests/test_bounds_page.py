@@ -140,3 +140,17 @@ def test_visible_removes_hidden_characters_and_plain_escapes():
     assert plain("x\u202e[y](z)") == "x\\[y\\]\\(z\\)"
     assert visible("日本語 ü") == "日本語 ü"  # letters of any script stay
     assert np.all([c.isprintable() for c in visible("".join(map(chr, range(0, 0x3000, 7))))])
+
+
+def test_a_file_too_large_gets_a_message_naming_it(at):
+    """A file over 16 MB (the browser lets up to 32 MB through; the store keeps its name and
+    size only, ui.compat) is refused by name, replacing the previous message."""
+    from ui.compat import TOO_LARGE_TYPE
+
+    upload(at, "good.npz", model_bytes(Network([784, 5, 10], seed=0)))
+    kind = f"{TOO_LARGE_TYPE}; size={int(17.8 * 2**20)}"
+    at.file_uploader(key="upload").set_value(("big.npz", b"", kind))
+    at.run()
+    (note,) = notes(at)
+    text = note.replace("\\", "")
+    assert "big.npz" in text and "too large (17.8 MB)" in text, note

@@ -111,7 +111,9 @@ def test_a_widget_value_its_deserialiser_refuses_becomes_the_default():
     states = WStates()
     states.set_widget_metadata(metadata)
     states["seed"] = Serialized(sent)
-    original = WStates.__getitem__
+    patched = WStates.__getitem__  # an AppTest run in this process may have installed it
+    original = getattr(patched, "_original", patched)
+    WStates.__getitem__ = original
     try:
         with pytest.raises(ValueError):  # what Streamlit does by itself: every run fails
             states["seed"]
@@ -129,7 +131,7 @@ def test_a_widget_value_its_deserialiser_refuses_becomes_the_default():
         assert typed["seed"] == 7
         assert typed.get_serialized("seed").int_value == 7  # serialisable as its own type
     finally:
-        WStates.__getitem__ = original
+        WStates.__getitem__ = patched
 
 
 def test_the_session_storage_exposes_expiry_and_the_sweeper_shuts_sessions_down():
@@ -189,3 +191,13 @@ def test_the_runtime_offers_what_install_bounds_uses():
     assert "self._session_storage = session_storage" in source
     assert "list_active_sessions" in dir(WebsocketSessionManager)
     assert compat.install_bounds(MB, 1, MB, 5.0) is False  # no server here: nothing done
+
+
+def test_a_file_over_the_sessions_budget_is_kept_by_name_and_size_only():
+    manager = MemoryUploadedFileManager("/_stcore/upload_file")
+    compat.bound_upload_store(manager, session_bytes=MB, session_files=2, copy_bytes=64 * MB)
+    manager.add_file("s1", rec("big", 3 * MB))
+    (kept,) = manager.get_files("s1", ["big"])
+    assert kept.data == b"" and kept.name == "big.npz"
+    assert compat.too_large_size(kept) == 3 * MB
+    assert compat.too_large_size(rec("small", 10)) is None

@@ -85,15 +85,28 @@ def upload_store_bytes(manager) -> int:
         return sum(len(f.data) for files in manager.file_storage.values() for f in files.values())
 
 
+TOO_LARGE_TYPE = "application/x-digitlab-too-large"
+
+
+def too_large_size(uploaded) -> int | None:
+    """The size of an uploaded file the store kept without its bytes (see
+    bound_upload_store), or None for a file that is there in full."""
+    kind = str(getattr(uploaded, "type", ""))
+    if not kind.startswith(TOO_LARGE_TYPE + "; size="):
+        return None
+    return int(kind.rsplit("=", 1)[1])
+
+
 def bound_upload_store(
     manager, session_bytes: int, session_files: int, copy_bytes: int, alive=None
 ) -> None:
     """Wrap `manager.add_file` (a MemoryUploadedFileManager) with the budgets above.
 
-    After a file is added: files of sessions `alive(session_id)` says are gone are removed;
-    the adding session's oldest files go until it holds at most `session_files` files and
-    `session_bytes` bytes (its newest file always stays: Streamlit's maxUploadSize bounds
-    it); then the copy's oldest files (of any session) go until the store holds at most
+    A file over `session_bytes` is stored without its bytes (its type says its size, see
+    `too_large_size`). After a file is added: files of sessions `alive(session_id)` says
+    are gone are removed; the adding session's oldest files go until it holds at most
+    `session_files` files and `session_bytes` bytes (its newest file always stays); then
+    the copy's oldest files (of any session) go until the store holds at most
     `copy_bytes`, never the file just added.
     """
     if getattr(manager, "_digitlab_bounded", False):
@@ -103,6 +116,8 @@ def bound_upload_store(
     guard = threading.Lock()
 
     def bounded_add_file(session_id, file) -> None:
+        if len(file.data) > session_bytes:
+            file = file._replace(data=b"", type=f"{TOO_LARGE_TYPE}; size={len(file.data)}")
         add_file(session_id=session_id, file=file)
         newest = (session_id, file.file_id)
         with guard:
@@ -180,6 +195,7 @@ def drop_undeserialisable_widget_values() -> None:
             return refuse(self, k, type(e).__name__)
 
     getitem._digitlab = True
+    getitem._original = original
     WStates.__getitem__ = getitem
 
 

@@ -13,11 +13,19 @@ import functools
 
 import streamlit as st
 
-from nn.modelfile import MAX_FILE_BYTES, MAX_PARAMS, ModelFileError, load_model, model_bytes
+from nn.modelfile import (
+    MAX_FILE_BYTES,
+    MAX_PARAMS,
+    ModelFileError,
+    load_model,
+    model_bytes,
+    too_big,
+)
 from nn.network import Network
 
 from .analysis import measured_accuracy, not_measured_text
 from .bounds import LEDGER
+from .compat import too_large_size
 from .state import add_network, current, describe, tab, upload_title
 from .text import plain
 
@@ -84,6 +92,9 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
     """Load an uploaded file (or None); add it if good. Returns (kind, Markdown) to show."""
     if uploaded is None:
         return None
+    size = too_large_size(uploaded)  # kept by name only: ui.compat.bound_upload_store
+    if size is not None:
+        return refused(uploaded.name, too_big(size))
     try:
         net, meta = load_model(uploaded.getvalue())
     except ModelFileError as e:
