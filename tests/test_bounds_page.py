@@ -154,3 +154,16 @@ def test_a_file_too_large_gets_a_message_naming_it(at):
     (note,) = notes(at)
     text = note.replace("\\", "")
     assert "big.npz" in text and "too large (17.8 MB)" in text, note
+
+
+def test_the_deploy_units_memory_limit_covers_the_copys_budget():
+    import re as _re
+
+    from tests.helpers import REPO
+    from ui.bounds import MB, copy_budget
+
+    unit = (REPO / "deploy" / "digitlab@.service").read_text()
+    high = int(_re.search(r"^MemoryHigh=(\d+)M$", unit, _re.M).group(1)) * MB
+    most = int(_re.search(r"^MemoryMax=(\d+)M$", unit, _re.M).group(1)) * MB
+    assert copy_budget() <= high < most, (copy_budget() / MB, high / MB)
+    assert f"{round(copy_budget() / MB)} MB" in unit  # the comment's sum is this budget

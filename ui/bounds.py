@@ -79,3 +79,25 @@ class NetworkLedger:
 
 
 LEDGER = NetworkLedger(COPY_NETWORK_BYTES)
+
+
+# --- the copy's memory budget (docs/bounds.md; deploy/digitlab@.service is derived from it) --
+
+BUDGET_TABS = 100  # tabs one copy is sized for (it answers about 80 drawing visitors)
+SERVER_BYTES = 210 * MB  # the server with its imports, MNIST's test split and caches
+SESSION_BYTES = 1 * MB  # one tab's session: page elements, the drawing, widget states
+TRAINED_NETWORK_BYTES = 4 * ((784 + 1) * 200 + (200 + 1) * 10)  # the largest trainable one
+IN_FLIGHT_BYTES = 2 * 32 * MB  # uploads and messages being received at once
+WORKERS_BYTES = 100 * MB + 53 * MB  # one training worker and the workers' MNIST copy
+
+
+def copy_budget(tabs: int = BUDGET_TABS) -> int:
+    """Bytes one copy may hold with `tabs` tabs, each at its bounds (docs/bounds.md)."""
+    return (
+        SERVER_BYTES
+        + COPY_NETWORK_BYTES
+        + tabs * (MAX_TAB_NETWORKS * TRAINED_NETWORK_BYTES + SESSION_BYTES)
+        + COPY_UPLOAD_BYTES
+        + IN_FLIGHT_BYTES
+        + WORKERS_BYTES
+    )
