@@ -201,3 +201,24 @@ def test_a_file_over_the_sessions_budget_is_kept_by_name_and_size_only():
     assert kept.data == b"" and kept.name == "big.npz"
     assert compat.too_large_size(kept) == 3 * MB
     assert compat.too_large_size(rec("small", 10)) is None
+
+
+def test_a_read_upload_keeps_its_record_but_not_its_bytes(monkeypatch):
+    import types
+
+    from streamlit.proto.Common_pb2 import FileURLs
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    manager = MemoryUploadedFileManager("/_stcore/upload_file")
+    manager.add_file("s1", rec("f", MB))
+    ctx = types.SimpleNamespace(uploaded_file_mgr=manager, session_id="s1")
+    monkeypatch.setattr("streamlit.runtime.scriptrunner.get_script_run_ctx", lambda: ctx)
+    (record,) = manager.get_files("s1", ["f"])
+    uploaded = UploadedFile(record, FileURLs())
+    assert len(uploaded.getvalue()) == MB
+    compat.forget_upload_bytes(uploaded)
+    assert uploaded.getvalue() == b""
+    (kept,) = manager.get_files("s1", ["f"])
+    assert kept.file_id == "f" and kept.name == "f.npz" and kept.data == b""
+    assert UploadedFile(kept, FileURLs()) == uploaded  # the same file to Streamlit: no change
+    assert manager._total_bytes == 0 and manager.get_stats()  # its statistics still add up

@@ -97,6 +97,26 @@ def too_large_size(uploaded) -> int | None:
     return int(kind.rsplit("=", 1)[1])
 
 
+def forget_upload_bytes(uploaded) -> None:
+    """Once the page has read an uploaded file: drop its bytes from the widget's value (an
+    UploadedFile, a BytesIO) and from Streamlit's store, keeping the record (same file id,
+    name and type: the uploader's value stays the same file, so no change is seen)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    uploaded.seek(0)
+    uploaded.truncate()
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if manager is None or not hasattr(manager, "file_storage"):
+        return
+    with manager._lock:
+        files = manager.file_storage.get(ctx.session_id, {})
+        record = files.get(uploaded.file_id)
+        if record is not None and record.data:
+            files[uploaded.file_id] = record._replace(data=b"")
+            manager._total_bytes -= len(record.data)  # the store's own statistics
+
+
 def bound_upload_store(
     manager, session_bytes: int, session_files: int, copy_bytes: int, alive=None
 ) -> None:

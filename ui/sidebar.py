@@ -25,7 +25,7 @@ from nn.network import Network
 
 from .analysis import measured_accuracy, not_measured_text
 from .bounds import LEDGER
-from .compat import too_large_size
+from .compat import forget_upload_bytes, too_large_size
 from .state import add_network, current, describe, tab, upload_title
 from .text import plain
 
@@ -84,8 +84,14 @@ def network_facts(net: Network, meta: dict) -> str:
 
 
 def take_upload() -> None:
-    """The uploader changed: validate the file; a good one is added and selected."""
-    tab().upload_note = upload_outcome(st.session_state.get("upload"))
+    """The uploader changed: validate the file; a good one is added and selected.
+
+    The file is read once: then neither the tab's widget value nor Streamlit's store keeps
+    its bytes (ui.compat.forget_upload_bytes); the uploader still shows the file's name."""
+    uploaded = st.session_state.get("upload")
+    tab().upload_note = upload_outcome(uploaded)
+    if uploaded is not None:
+        forget_upload_bytes(uploaded)
 
 
 def upload_outcome(uploaded) -> tuple[str, str] | None:
