@@ -9,6 +9,8 @@ the working tree) with the shipped settings, then:
    network the page accepts ([784, 2000, 10], 6.4 MB) and closes. The server's RSS before,
    at its peak and after the closed sessions ended (disconnectedSessionTTL, then the
    sweeper of ui.compat) is printed: the issue asks for the end within 50 MB of the start.
+   Meanwhile one visitor arrives and leaves every 5 s, as on a copy in use (Streamlit
+   releases the last sessions it served only when it serves again: docs/bounds.md).
 2. hostile: `--honest` honest visitors draw MNIST digits at a human pace (bench_load's
    Visitor) for `--duration` s while hostile clients keep attacking the same server: crafted
    files (a 54 MB declaration, deep metadata, the largest network, again and again), PUT
@@ -86,8 +88,14 @@ async def tabs_phase(url: str, pid: int, tabs: int, ttl: float) -> dict:
     await asyncio.gather(*(one(i) for i in range(tabs)))
     closed_at = time.monotonic()
     samples = []
-    for _ in range(int(ttl + 60)):  # bounded: TTL + a minute
+    for second in range(int(ttl + 60)):  # bounded: TTL + a minute
         await asyncio.sleep(1)
+        if second % 5 == 4:  # a visitor comes and goes
+            visitor = PageSession(url, index=-2)
+            try:
+                await visitor.open()
+            finally:
+                await visitor.close()
         samples.append(rss(pid))
         if samples[-1] - start <= 10 * MB and time.monotonic() - closed_at > ttl + 6:
             break
@@ -187,13 +195,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--skip-tabs", action="store_true")
+    parser.add_argument("--skip-hostile", action="store_true")
+    parser.add_argument("--malloc-default", action="store_true")
     args = parser.parse_args()
     ttl = 30.0  # .streamlit/config.toml's disconnectedSessionTTL
     server = Server(
         "bench-bounds-server.log",
         port=args.port,
         env={
-            "MNIST_DIR": os.environ.get("MNIST_DIR", str(HERE.parent.parent / "shared" / "mnist"))
+            "MNIST_DIR": os.environ.get("MNIST_DIR", str(HERE.parent.parent / "shared" / "mnist")),
+            # as deploy/digitlab@.service sets it (--malloc-default: glibc's own threshold)
+            **({} if args.malloc_default else {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}),
         },
     )
     try:
@@ -212,6 +224,8 @@ def main() -> None:
                 f" opening and uploading took {t['seconds_open']:.0f} s; load {loadavg()}",
                 flush=True,
             )
+        if args.skip_hostile:
+            return
         h = asyncio.run(hostile_phase(url, pid, args.honest, args.duration, args.hostile))
         c = h["counts"]
         print(

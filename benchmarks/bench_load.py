@@ -284,16 +284,9 @@ class Visitor(PageSession):
         t0 = time.monotonic()
         self.stats.command_times[self.index, name] = time.time()
         await self.rerun(trigger=trigger, extra=extra, fragment_id=fid or "")
-        deadline = t0 + COMMAND_TIMEOUT
-        while time.monotonic() < deadline:
-            if acted():
-                self.stats.commands.append((name, time.monotonic() - t0, ""))
-                return True
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
-            except TimeoutError:
-                break
+        if await self.wait_for(acted, COMMAND_TIMEOUT):
+            self.stats.commands.append((name, time.monotonic() - t0, ""))
+            return True
         self.stats.commands.append((name, None, "not acted on"))
         return False
 
