@@ -89,6 +89,8 @@ SESSION_BYTES = 1 * MB  # one tab's session: page elements, the drawing, widget 
 TRAINED_NETWORK_BYTES = 4 * ((784 + 1) * 200 + (200 + 1) * 10)  # the largest trainable one
 IN_FLIGHT_BYTES = 2 * 32 * MB  # uploads and messages being received at once
 WORKERS_BYTES = 100 * MB + 53 * MB  # one training worker and the workers' MNIST copy
+# ui.neurons caches the weight pictures of 6 networks; a [784, 2000, 10] one's are 22.4 MB.
+PANEL_CACHE_BYTES = 6 * 23 * MB
 
 
 def copy_budget(tabs: int = BUDGET_TABS) -> int:
@@ -100,4 +102,5 @@ def copy_budget(tabs: int = BUDGET_TABS) -> int:
         + COPY_UPLOAD_BYTES
         + IN_FLIGHT_BYTES
         + WORKERS_BYTES
+        + PANEL_CACHE_BYTES
     )
