@@ -167,3 +167,18 @@ def test_the_deploy_units_memory_limit_covers_the_copys_budget():
     most = int(_re.search(r"^MemoryMax=(\d+)M$", unit, _re.M).group(1)) * MB
     assert copy_budget() <= high < most, (copy_budget() / MB, high / MB)
     assert f"{round(copy_budget() / MB)} MB" in unit  # the comment's sum is this budget
+
+
+def test_what_it_gets_wrong_is_not_computed_in_the_server_for_a_large_network(at, monkeypatch):
+    import ui.analysis
+
+    def never(*args):
+        raise AssertionError("a large network's confusion matrix was computed")
+
+    monkeypatch.setattr(ui.analysis.insight.Mistakes, "of", never)
+    upload(at, "big.npz", model_bytes(Network([784, 1100, 10], seed=0)))
+    at.session_state["mistakes_open"] = True
+    at.run()
+    assert not at.exception, at.exception
+    infos = " ".join(i.value for i in at.info)
+    assert "874,510 weights and biases" in infos and "800,000" in infos, infos
