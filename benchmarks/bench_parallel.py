@@ -1,4 +1,4 @@
-"""Threads or processes for visitors' training runs? Measured, as the README reports.
+"""Threads or processes for visitors' training runs? Measured, as docs/measuring.md reports.
 
     MNIST_DIR=../shared/mnist python benchmarks/bench_parallel.py
 

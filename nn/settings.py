@@ -36,7 +36,7 @@ def _env_number(name: str, default, kind=int):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run may use. The page's are read from the environment (see README)."""
+    """What one run may use. The page's are read from the environment (docs/deploying.md)."""
 
     max_hidden: int = 200
     max_epochs: int = 50

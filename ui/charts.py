@@ -1,10 +1,12 @@
-"""Every chart on the page, as a plain plotly figure dict, and the images' pixel helpers.
+"""The drawing's and the training's charts, as plain plotly figure dicts, and the images'
+pixel helpers.
 
 Plain functions of plain data (a reading's activations, the runs' views from
 `RunHandle.view()`), so the page only places the figures and tests read the data without a
-browser. Figures are built as dicts, never through plotly's graph objects: `show()` hands a
-dict to Streamlit without plotly checking it again (plotly's validation of a figure cost
-more than everything else a stroke does).
+browser. These figures are built as dicts, never through plotly's graph objects: `show()`
+hands a dict to Streamlit without plotly checking it again (`ui.compat.unvalidated_figure`;
+plotly's validation of a figure cost more than everything else a stroke does). The insight
+panels (`ui.neurons`, `ui.mistakes`) build their few figures as plotly graph objects.
 
 Training charts: each run keeps one colour across both; validation accuracy is dashed, test
 accuracy solid. An eta change is a dotted vertical line on the run's curve, labelled with the
@@ -20,7 +22,8 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 from plotly.colors import get_colorscale
-from plotly.graph_objects import Figure
+
+from .compat import unvalidated_figure
 
 CONFIG = {"displayModeBar": False, "displaylogo": False}
 ACCENT = "#ff4b4b"  # the answer's bar; the theme's primary colour
@@ -37,24 +40,9 @@ DIGITS = [str(d) for d in range(10)]
 VIRIDIS = get_colorscale("Viridis")  # plotly's stops (plotly.js's own "Viridis" differs)
 
 
-class _Checked(Figure):
-    """A figure dict built by this module, passed to st.plotly_chart as it is.
-
-    Streamlit runs any dict through plotly's validators (`Figure(**spec)`), but takes an
-    existing Figure's `to_dict()` as already checked. The dicts here are fixed in shape and
-    covered by tests/test_charts.py, so they skip that step.
-    """
-
-    def __init__(self, spec: dict):  # deliberately not Figure.__init__: nothing to validate
-        self._spec = spec
-
-    def to_dict(self) -> dict:
-        return self._spec
-
-
 def show(spec: dict, key: str) -> None:
     """Place a figure dict on the page, full width, without plotly's mode bar."""
-    st.plotly_chart(_Checked(spec), width="stretch", config=CONFIG, key=key)
+    st.plotly_chart(unvalidated_figure(spec), width="stretch", config=CONFIG, key=key)
 
 
 @functools.cache

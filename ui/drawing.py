@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
-from streamlit_drawable_canvas import st_canvas
 
 from nn.models import read
 from nn.preprocess import canvas_to_mnist
 
 from .charts import hidden_figure, output_figure, pixelated, show
+from .compat import canvas_with_toolbar_style
 from .neurons import NEURONS
 from .state import add_network, current, tab
 from .teach import teach_ui
@@ -63,9 +63,9 @@ def drawing_ui() -> None:
 # right of the canvas (x 139-280, y 0-30), where it swallowed the strokes that started there:
 # every one by touch, and by mouse any press before the hover had slid it up (then still the
 # top 4 px). st_canvas has no option to hide or move it, and the page's CSS cannot reach into
-# the component's shadow root; so the component is registered again under its own name, with
-# its own files plus this style: the toolbar goes below the canvas, always visible, with only
-# Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
+# the component's shadow root; so this style goes into the component itself
+# (`ui.compat.canvas_with_toolbar_style`): the toolbar goes below the canvas, always visible,
+# with only Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
 CANVAS_TOOLBAR_STYLE = """
 .dc-toolbar { position: static !important; opacity: 1 !important; transition: none !important;
               padding: 0.25rem 0 0 !important; justify-content: flex-end; }
@@ -75,24 +75,12 @@ CANVAS_TOOLBAR_STYLE = """
 .dc-toolbar .dc-icon-button { padding: 0.5rem; }
 .dc-toolbar .dc-icon-button svg { width: 1.25rem; height: 1.25rem; }
 """  # the component's own sheet comes after this one: equal selectors would lose to it
-
-
-def restyle_canvas_toolbar() -> None:
-    """Register the canvas component again with CANVAS_TOOLBAR_STYLE; the name, files and
-    root element are the ones streamlit_drawable_canvas/__init__.py registers."""
-    st.components.v2.component(
-        "streamlit-drawable-canvas.streamlit_drawable_canvas",
-        js="index-*.js",
-        css="index-*.css",
-        isolate_styles=True,
-        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>',
-    )
+st_canvas = canvas_with_toolbar_style(CANVAS_TOOLBAR_STYLE)
 
 
 def canvas_ui() -> None:
     st.subheader("Your drawing")
     st.space("small")  # level with the prompt beside it, which has the same space
-    restyle_canvas_toolbar()
     result = st_canvas(
         stroke_width=PEN_WIDTH,
         stroke_color="#FFFFFF",

@@ -15,6 +15,7 @@ and the visitor sees a short message in its place; the rest of the page works.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import PIL.Image
 import streamlit as st
@@ -31,6 +32,9 @@ from .bounds import (
 
 _LOG = logging.getLogger("digitlab.page")
 
+# Served by the page's own server: the page makes no request to any other host.
+FAVICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"
+
 PAGE_STYLE = """<style>
 .st-key-answer [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1;
                                                color: #ff4b4b; }
@@ -45,7 +49,7 @@ SECTION_FAILED = (
 
 
 def setup_page() -> None:
-    st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
+    st.set_page_config(page_title="Digit Lab", page_icon=str(FAVICON), layout="wide")
     st.html(PAGE_STYLE)  # a style-only st.html takes no space on the page
     compat.install_bounds(
         SESSION_UPLOAD_BYTES, SESSION_UPLOAD_FILES, COPY_UPLOAD_BYTES, SWEEP_SECONDS

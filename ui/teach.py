@@ -32,6 +32,7 @@ from nn.run_manager import RunManager
 from nn.teach import MAX_TAUGHT, TeachError
 
 from .charts import pixelated
+from .compat import reruns_only_fragments
 from .text import MNIST_UNREADABLE
 
 THUMB_SCALE = 2  # 56 px thumbnails
@@ -43,7 +44,7 @@ def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
     state.setdefault("taught", [])
     state.setdefault("taught_label", None)
     state.setdefault("teach_result", None)
-    if state.pop("teach_rerun", False) and _fragment_run():
+    if state.pop("teach_rerun", False) and reruns_only_fragments():
         st.rerun()  # a teaching click inside the drawing's fragment: redraw the picker too
     box = st.container(key="teach")
     if image is not None:
@@ -103,17 +104,6 @@ def _taught_ui(box, networks: dict, add_network) -> None:
             on_click=_forget,
             args=(i, networks, add_network),
         )
-
-
-def _fragment_run() -> bool:
-    """Whether this run reruns only a fragment (then the sidebar's picker is not redrawn)."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        ctx = get_script_run_ctx()
-        return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
-    except ImportError:  # a future Streamlit: rerun to be safe
-        return True
 
 
 def _teach(image, networks: dict, add_network) -> None:
