@@ -201,7 +201,7 @@ def forget_upload_bytes(uploaded) -> None:
     uploaded.truncate()
     ctx = get_script_run_ctx()
     manager = getattr(ctx, "uploaded_file_mgr", None)
-    if manager is None or not hasattr(manager, "file_storage"):
+    if ctx is None or manager is None or not hasattr(manager, "file_storage"):
         return
     with manager._lock:
         files = manager.file_storage.get(ctx.session_id, {})
@@ -308,9 +308,9 @@ def drop_undeserialisable_widget_values() -> None:
                 raise
             return refuse(self, k, type(e).__name__)
 
-    getitem._digitlab = True
-    getitem._original = original
-    WStates.__getitem__ = getitem
+    setattr(getitem, "_digitlab", True)  # noqa: B010 - marks the wrapper (idempotence)
+    setattr(getitem, "_original", original)  # noqa: B010 - the unwrapped one, for tests
+    setattr(WStates, "__getitem__", getitem)  # noqa: B010 - replaces a method on purpose
 
 
 def ignore_clear_cache() -> None:
@@ -321,7 +321,7 @@ def ignore_clear_cache() -> None:
     def ignore(self) -> None:
         _LOG.info("ignored clear_cache from session %s", self.id)
 
-    AppSession._handle_clear_cache_request = ignore
+    setattr(AppSession, "_handle_clear_cache_request", ignore)  # noqa: B010 - on purpose
 
 
 # --- closed sessions ------------------------------------------------------------------------
