@@ -125,6 +125,17 @@ def test_a_widget_value_its_deserialiser_refuses_becomes_the_default():
         good.set_widget_metadata(metadata)
         good["seed"] = Serialized(WidgetState(id="seed", int_value=42))
         assert good["seed"] == 42  # honest values pass as before
+        as_double = WStates()  # Streamlit registers an int number_input as "double_value" ...
+        as_double.set_widget_metadata(
+            WidgetMetadata(
+                id="seed",
+                deserializer=serde.deserialize,
+                serializer=serde.serialize,
+                value_type="double_value",
+            )
+        )
+        as_double["seed"] = Serialized(WidgetState(id="seed", int_value=42))  # ... sent so
+        assert as_double["seed"] == 42
         typed = WStates()
         typed.set_widget_metadata(metadata)
         typed["seed"] = Serialized(WidgetState(id="seed", string_value="x"))  # wrong type

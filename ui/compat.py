@@ -297,7 +297,7 @@ def drop_undeserialisable_widget_values() -> None:
         state, metadata = self.states.get(k), self.widget_metadata.get(k)
         if isinstance(state, Serialized) and metadata is not None:
             sent = state.value.WhichOneof("value")
-            if metadata.value_type and sent != metadata.value_type:
+            if _kind(sent) != _kind(metadata.value_type):
                 return refuse(self, k, f"{sent} for a {metadata.value_type} widget")
         try:
             return original(self, k)
@@ -311,6 +311,22 @@ def drop_undeserialisable_widget_values() -> None:
     setattr(getitem, "_digitlab", True)  # noqa: B010 - marks the wrapper (idempotence)
     setattr(getitem, "_original", original)  # noqa: B010 - the unwrapped one, for tests
     setattr(WStates, "__getitem__", getitem)  # noqa: B010 - replaces a method on purpose
+
+
+# WidgetState fields a browser sends interchangeably for one widget (an integer number_input
+# is registered as "double_value" and sent as "int_value"); any other field is its own kind.
+_KINDS = {
+    "int_value": "number",
+    "double_value": "number",
+    "int_array_value": "numbers",
+    "double_array_value": "numbers",
+    "json_value": "json",
+    "json_trigger_value": "json",
+}
+
+
+def _kind(field: str | None) -> str | None:
+    return _KINDS.get(field or "", field)
 
 
 def ignore_clear_cache() -> None:
