@@ -134,3 +134,61 @@ def test_archives_of_arbitrary_arrays_are_refused_or_valid(entries, ndim):
             archive.writestr(f"{name}.npy", member.getvalue())
     with pytest.raises(ModelFileError):
         load_model(buf.getvalue())
+
+
+def _json_values():
+    """Any JSON value: nested containers, long strings, big and odd numbers, control and
+    bidi characters."""
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(10**60), max_value=10**60)
+        | st.floats(allow_nan=False)
+        | st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+        | st.sampled_from(["\u202e", "\x00", "\x1b[31m", "normal", "cross-entropy", "scaled"])
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["l2", "cost", "init", "settings", "test_accuracy", "seed", "sizes", "name", "x"]
+        ),
+        _json_values(),
+        max_size=6,
+    )
+    | _json_values(),
+    st.integers(0, 40),
+)
+def test_hostile_metadata_loads_or_is_refused_and_never_breaks_the_labels(meta, depth):
+    """Any metadata (also nested `depth` lists deep): a ModelFileError or a network whose
+    picker label and facts can be built (what the page does with an uploaded file)."""
+    import json
+
+    from ui.sidebar import network_facts
+    from ui.state import label_for
+
+    for _ in range(depth):
+        meta = [meta]
+    net = Network([784, 3, 10], seed=0)
+    arrays = {"sizes": np.array(net.sizes)}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        loaded, loaded_meta = load_model(buf.getvalue())
+    except ModelFileError:
+        return
+    assert isinstance(loaded_meta, dict)
+    label = label_for("Uploaded x.npz", loaded, loaded_meta)
+    assert isinstance(label, str) and isinstance(network_facts(loaded, loaded_meta), str)

@@ -224,9 +224,9 @@ def test_mistakes_panel_counts_the_test_digits(canvas, mnist_dir, mnist_data, mo
 
 
 def test_mistakes_panel_without_mnist_says_so(canvas, monkeypatch):
-    import ui.mistakes
+    import ui.analysis
 
-    monkeypatch.setattr(ui.mistakes, "find_mnist_dir", lambda: None)
+    monkeypatch.setattr(ui.analysis, "find_mnist_dir", lambda: None)  # ui.mistakes reads it there
     app = page(canvas, mistakes_open=True)
     assert "not on this server" in texts(app)
     canvas.image = SEVEN

@@ -18,12 +18,14 @@ One module per part of the page, each with its `*_ui()` functions:
   curves); `ui.follow`: which open panels a stroke reruns.
 - `ui.download`: the one background MNIST download per server, with its progress.
 - `ui.explain`: "What am I looking at?"; `ui.page`: the page's frame (configuration, icon,
-  style, title).
+  style, title, the bounds installed once per server, the guard around each section).
 - `ui.charts`: the drawing's and the training's charts, as plain plotly dicts (the insight
   panels build theirs as plotly figures); `ui.presets`: the book's runs; `ui.text`: untrusted
   text made safe to show.
 - `ui.compat`: every use of Streamlit's or the canvas component's internals, each checked by
-  tests/test_compat.py.
+  tests/test_compat.py or tests/test_compat_bounds.py.
+- `ui.bounds`: what one visitor and one server copy may make the server hold (docs/bounds.md);
+  `ui.analysis`: an uploaded network measured on MNIST's test digits within a CPU bound.
 
 The engine (`nn/`) never imports Streamlit or plotly; the page only calls it.
 """

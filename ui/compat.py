@@ -20,13 +20,45 @@ Run service (docs/runs.md):
 - `browser_id()`: an identity of the browser (not of the tab or the websocket), from a cookie
   every request of the browser carries: nginx's `digitlab_route` behind the deploy's proxy,
   else the XSRF cookie Streamlit sets on the browser's first visit.
+
+Bounds (issue 18; the numbers are in ui.bounds and docs/bounds.md; their tests are in
+tests/test_compat_bounds.py; the page calls `install_bounds()` once per server):
+
+- `bound_upload_store`: Streamlit keeps the bytes of every PUT to
+  `/_stcore/upload_file/<session>/<id>` in `MemoryUploadedFileManager.file_storage` until
+  the session shuts down, with no limit on how many. Wrapped so that a session keeps at
+  most its newest files within a byte and count budget, the whole copy keeps at most a
+  byte budget (the oldest files go first), and files of sessions that no longer exist are
+  dropped. The page reads an upload once (ui.sidebar.take_upload), so an evicted file
+  costs nobody their network.
+- `ignore_clear_cache`: any websocket client can send the `clear_cache` message, which
+  clears `st.cache_data`/`st.cache_resource` for every visitor of the server (and cleared
+  the sender's session state under its running callbacks). It is now ignored.
+- `drop_undeserialisable_widget_values`: a client can send any value for any widget (NaN
+  for an integer number_input, a string for a slider). Streamlit deserialises every
+  widget's value before the script runs, to find changed widgets, and one that raises
+  (`int(nan)`), or a value of another type than the widget's, failed every run of that tab
+  from then on. Such a value is now replaced (and logged) by what the deserialiser gives
+  when the client sent nothing: the widget's default.
+- `start_session_sweeper`: a closed tab's session waits `disconnectedSessionTTL` in
+  Streamlit's session storage (a TTLCache), whose expired entries are dropped without
+  `AppSession.shutdown()` (so their uploads stayed in the store) and only when the storage
+  is next touched. The sweeper expires them on time, shuts them down, and runs a garbage
+  collection when sessions have come or gone (cycles in a session's objects are not freed
+  otherwise: Streamlit's per-run collection is off, .streamlit/config.toml): at most one
+  per `every` seconds, measured in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import collections
+import gc
 import hashlib
 import importlib
+import logging
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -204,3 +236,276 @@ def _xsrf_token(cookie: str) -> str | None:
         return None
     token = bytes(b ^ mask_bytes[i % len(mask_bytes)] for i, b in enumerate(masked_bytes))
     return token.hex()
+
+
+# --- issue 18: bounds on what a visitor can make the server hold ----------------------------
+
+_LOG = logging.getLogger("digitlab.compat")
+_INSTALLED = threading.Lock()
+_installed = False
+
+
+def _runtime():
+    from streamlit.runtime import Runtime
+
+    return Runtime.instance()
+
+
+def install_bounds(session_bytes: int, session_files: int, copy_bytes: int, sweep_every: float):
+    """Once per process: every bound below on the running server. Returns True the first
+    time, False afterwards (and without a running Streamlit server, e.g. under AppTest)."""
+    global _installed
+    with _INSTALLED:
+        if _installed:
+            return False
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return False
+        runtime = Runtime.instance()
+        bound_upload_store(
+            runtime.uploaded_file_mgr,
+            session_bytes,
+            session_files,
+            copy_bytes,
+            alive=lambda sid: session_exists(runtime, sid),
+        )
+        ignore_clear_cache()
+        drop_undeserialisable_widget_values()
+        start_session_sweeper(runtime, sweep_every)
+        _installed = True
+        return True
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def upload_store_bytes(manager) -> int:
+    """Bytes the upload store holds now (all sessions)."""
+    with manager._lock:
+        return sum(len(f.data) for files in manager.file_storage.values() for f in files.values())
+
+
+TOO_LARGE_TYPE = "application/x-digitlab-too-large"
+
+
+def too_large_size(uploaded) -> int | None:
+    """The size of an uploaded file the store kept without its bytes (see
+    bound_upload_store), or None for a file that is there in full."""
+    kind = str(getattr(uploaded, "type", ""))
+    if not kind.startswith(TOO_LARGE_TYPE + "; size="):
+        return None
+    return int(kind.rsplit("=", 1)[1])
+
+
+def forget_upload_bytes(uploaded) -> None:
+    """Once the page has read an uploaded file: drop its bytes from the widget's value (an
+    UploadedFile, a BytesIO) and from Streamlit's store, keeping the record (same file id,
+    name and type: the uploader's value stays the same file, so no change is seen)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    uploaded.seek(0)
+    uploaded.truncate()
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if ctx is None or manager is None or not hasattr(manager, "file_storage"):
+        return
+    with manager._lock:
+        files = manager.file_storage.get(ctx.session_id, {})
+        record = files.get(uploaded.file_id)
+        if record is not None and record.data:
+            files[uploaded.file_id] = record._replace(data=b"")
+            manager._total_bytes -= len(record.data)  # the store's own statistics
+
+
+def bound_upload_store(
+    manager, session_bytes: int, session_files: int, copy_bytes: int, alive=None
+) -> None:
+    """Wrap `manager.add_file` (a MemoryUploadedFileManager) with the budgets above.
+
+    A file over `session_bytes` is stored without its bytes (its type says its size, see
+    `too_large_size`). After a file is added: files of sessions `alive(session_id)` says
+    are gone are removed; the adding session's oldest files go until it holds at most
+    `session_files` files and `session_bytes` bytes (its newest file always stays); then
+    the copy's oldest files (of any session) go until the store holds at most
+    `copy_bytes`, never the file just added.
+    """
+    if getattr(manager, "_digitlab_bounded", False):
+        return
+    add_file = manager.add_file
+    order: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+    guard = threading.Lock()
+
+    def bounded_add_file(session_id, file) -> None:
+        if len(file.data) > session_bytes:
+            file = file._replace(data=b"", type=f"{TOO_LARGE_TYPE}; size={len(file.data)}")
+        add_file(session_id=session_id, file=file)
+        newest = (session_id, file.file_id)
+        with guard:
+            order.pop(newest, None)
+            order[newest] = None
+            if alive is not None:
+                for sid in list(manager.file_storage):
+                    if sid != session_id and not alive(sid):
+                        manager.remove_session_files(sid)
+            own = [key for key in order if key[0] == session_id]
+            while len(own) > 1 and (
+                len(own) > session_files or _session_bytes(manager, session_id) > session_bytes
+            ):
+                manager.remove_file(*own.pop(0))
+            for key in list(order):
+                if upload_store_bytes(manager) <= copy_bytes:
+                    break
+                if key != newest:
+                    manager.remove_file(*key)
+            live = {(sid, fid) for sid, files in manager.file_storage.items() for fid in files}
+            for key in [k for k in order if k not in live]:
+                del order[key]
+
+    manager.add_file = bounded_add_file
+    manager._digitlab_bounded = True
+
+
+def _session_bytes(manager, session_id: str) -> int:
+    with manager._lock:
+        return sum(len(f.data) for f in manager.file_storage.get(session_id, {}).values())
+
+
+def session_exists(runtime, session_id: str) -> bool:
+    """Whether a session is connected or waiting in storage for its tab to reconnect."""
+    if runtime.is_active_session(session_id):
+        return True
+    return runtime._session_mgr._session_storage.get(session_id) is not None
+
+
+# --- widget values -------------------------------------------------------------------------
+
+
+def drop_undeserialisable_widget_values() -> None:
+    """A widget value from the client of another type than the widget's (a string for a
+    slider), or one the widget's own deserialiser refuses (NaN for an integer), becomes the
+    widget's default (its deserialiser given no value) instead of failing the run."""
+    from streamlit.runtime.state.session_state import Serialized, Value, WStates
+
+    if getattr(WStates.__getitem__, "_digitlab", False):
+        return
+    original = WStates.__getitem__
+
+    def refuse(self, k, why: str):
+        _LOG.warning("refused a client's value for widget %s: %s", k[-40:], why)
+        try:
+            default = self.widget_metadata[k].deserializer(None)
+        except Exception:
+            raise KeyError(k) from None
+        self.states[k] = Value(default)  # same key: safe while the states are iterated
+        return default
+
+    def getitem(self, k):
+        state, metadata = self.states.get(k), self.widget_metadata.get(k)
+        if isinstance(state, Serialized) and metadata is not None:
+            sent = state.value.WhichOneof("value")
+            if _kind(sent) != _kind(metadata.value_type):
+                return refuse(self, k, f"{sent} for a {metadata.value_type} widget")
+        try:
+            return original(self, k)
+        except KeyError:
+            raise
+        except Exception as e:
+            if not isinstance(self.states.get(k), Serialized):
+                raise
+            return refuse(self, k, type(e).__name__)
+
+    setattr(getitem, "_digitlab", True)  # noqa: B010 - marks the wrapper (idempotence)
+    setattr(getitem, "_original", original)  # noqa: B010 - the unwrapped one, for tests
+    setattr(WStates, "__getitem__", getitem)  # noqa: B010 - replaces a method on purpose
+
+
+# WidgetState fields a browser sends interchangeably for one widget (an integer number_input
+# is registered as "double_value" and sent as "int_value"); any other field is its own kind.
+_KINDS = {
+    "int_value": "number",
+    "double_value": "number",
+    "int_array_value": "numbers",
+    "double_array_value": "numbers",
+    "json_value": "json",
+    "json_trigger_value": "json",
+}
+
+
+def _kind(field: str | None) -> str | None:
+    return _KINDS.get(field or "", field)
+
+
+def ignore_clear_cache() -> None:
+    """A client's `clear_cache` message does nothing (logged): it would clear the caches
+    every visitor shares, and the page offers no such command."""
+    from streamlit.runtime.app_session import AppSession
+
+    def ignore(self) -> None:
+        _LOG.info("ignored clear_cache from session %s", self.id)
+
+    setattr(AppSession, "_handle_clear_cache_request", ignore)  # noqa: B010 - on purpose
+
+
+# --- closed sessions ------------------------------------------------------------------------
+
+
+class SweepStats:
+    """What the sweeper has done (read by tests and logs)."""
+
+    def __init__(self) -> None:
+        self.sweeps = self.shut_down = self.collections = 0
+        self.last_collect_seconds = 0.0
+
+
+SWEEP = SweepStats()
+
+
+def sweep_sessions(runtime, stats: SweepStats = SWEEP, previous: list | None = None) -> int:
+    """Expire stored sessions whose TTL has passed and shut them down; a gc.collect() on
+    this sweep and the next whenever sessions ended or arrived. Must run on the server's
+    event loop (Streamlit touches its session storage only there). Returns the number shut
+    down now.
+
+    Why also on arrivals and on the next sweep: Streamlit's runtime loop keeps the list of
+    sessions it last served in a local variable until it serves again, so the last sessions
+    to close stay referenced while nobody is connected, and are released only when a new
+    visitor arrives or the loop runs again; their cycles then need a collection of their
+    own. `previous` carries [session count, collections still due] between sweeps.
+    """
+    manager = runtime._session_mgr
+    expired = manager._session_storage._cache.expire()
+    for _, info in expired:
+        try:
+            info.session.shutdown()
+        except Exception:  # one broken session must not stop the sweep
+            _LOG.exception("shutting down an expired session")
+    count = len(manager.list_active_sessions()) + len(manager._session_storage.list())
+    before, due = previous if previous else (count, 0)
+    if expired or count != before:
+        due = 2
+    if previous is not None:
+        previous[:] = [count, max(due - 1, 0)]
+    stats.sweeps += 1
+    stats.shut_down += len(expired)
+    if due:
+        t0 = time.perf_counter()
+        gc.collect()
+        stats.last_collect_seconds = time.perf_counter() - t0
+        stats.collections += 1
+    return len(expired)
+
+
+def start_session_sweeper(runtime, every: float) -> None:
+    """Run `sweep_sessions` every `every` seconds on the server's event loop."""
+    loop = runtime._get_async_objs().eventloop
+    previous: list[int] = []
+
+    def tick() -> None:
+        try:
+            sweep_sessions(runtime, SWEEP, previous)
+        except Exception:
+            _LOG.exception("session sweep failed")
+        loop.call_later(every, tick)
+
+    loop.call_soon_threadsafe(lambda: loop.call_later(every, tick))

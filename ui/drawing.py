@@ -20,7 +20,6 @@ from .charts import hidden_figure, output_figure, pixelated, show
 from .compat import canvas_with_toolbar_style, reruns_only_fragments
 from .follow import followers
 from .neurons import NEURONS, open_neuron_from
-from .page import freeze_heap
 from .state import add_network, current, tab
 from .teach import teach_ui
 
@@ -64,7 +63,6 @@ def drawing_ui() -> None:
                 on_select=open_neuron_from(key) if i == 0 else None,
             )
     teach_ui(current().net, tab().selected, image, tab().networks, add_network)
-    freeze_heap("drawing")
 
 
 # streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top
@@ -101,7 +99,10 @@ def canvas_ui() -> None:
         key=f"canvas-{tab().canvas_gen}",
         on_change=rerun_readers,
     )
-    pixels = result.image_data
+    try:
+        pixels = result.image_data
+    except Exception:  # noqa: BLE001 - a client's "drawing" that is no PNG, or too big a one
+        pixels = None
     drawing = None if pixels is None else canvas_to_mnist(pixels)
     if not _same(drawing, tab().drawing):
         tab().drawing_gen += 1  # the training's live part follows it (ui.training)

@@ -11,6 +11,7 @@ server it says so; drawing is not affected.
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,27 +19,17 @@ import streamlit as st
 from PIL import Image
 
 from nn import insight
-from nn.mnist import MnistError, find_mnist_dir, shared_mnist
+from nn.mnist import MnistError
+from nn.modelfile import parameter_count
 
+from .analysis import ANALYSE_MAX_PARAMS, analysable, mistakes_of
+from .analysis import test_set as mnist_test_set
 from .charts import picked
+from .text import MNIST_UNREADABLE
 
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, FINISHED = "The network that answers", "The network just trained"
 GALLERY_SIZE = 40
-
-
-def mnist_test_set():
-    """MNIST's test digits (images, labels), or None when the files are not on the server."""
-    if find_mnist_dir() is None:
-        return None
-    data = shared_mnist()
-    return data.test_images, data.test_labels
-
-
-@st.cache_resource(max_entries=12, show_spinner=False)
-def _mistakes(key: str, _net) -> insight.Mistakes:
-    images, labels = mnist_test_set()
-    return insight.Mistakes.of(_net, images, labels)
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -65,8 +56,9 @@ def mistakes_ui(net, label: str, run=None) -> None:
             return
         try:
             data = mnist_test_set()
-        except MnistError as e:
-            st.error(f"The MNIST files on this server cannot be read: {e}")
+        except MnistError:
+            logging.getLogger("digitlab.mistakes").exception("MNIST's test files")
+            st.error(MNIST_UNREADABLE)
             return
         if data is None:
             st.warning(
@@ -91,8 +83,16 @@ def mistakes_ui(net, label: str, run=None) -> None:
 
 
 def _mistakes_body(net, label: str) -> None:
+    if not analysable(net):
+        st.info(
+            f"This network has {parameter_count(net.sizes):,} weights and biases; this server "
+            f"reads the 10,000 test digits only with networks of up to "
+            f"{ANALYSE_MAX_PARAMS:,} (so that one visitor's panel never slows everyone's "
+            "drawing). Drawing with it works as usual."
+        )
+        return
     key = insight.fingerprint(net)
-    mistakes = _mistakes(key, net)
+    mistakes = mistakes_of(net)
     wrong = mistakes.total - mistakes.correct
     st.caption(
         f"*{label}* read all 10,000 test digits, which it never saw in training: "

@@ -25,6 +25,7 @@ Session state (this panel's own keys):
 
 from __future__ import annotations
 
+import logging
 import time
 
 import streamlit as st
@@ -36,6 +37,7 @@ from runs.manager import QueueFull, RunManager, ServiceError
 
 from .charts import pixelated
 from .compat import reruns_only_fragments
+from .text import MNIST_UNREADABLE
 
 THUMB_SCALE = 2  # 56 px thumbnails
 WAIT_SECONDS = 10.0  # how long a click waits for a free training slot and the fine-tune
@@ -178,8 +180,9 @@ def _retrain(networks: dict, add_network) -> None:
     except (QueueFull, ServiceError) as e:
         state.teach_error = f"Could not teach it right now: {e}."
         return
-    except MnistError as e:
-        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.teach").exception("MNIST")
+        state.teach_error = MNIST_UNREADABLE
         return
     except TeachError as e:
         state.teach_error = f"Could not teach it: {e}."

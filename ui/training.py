@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 
 import streamlit as st
 
@@ -37,6 +38,7 @@ from .hints import hints_ui, series
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
+from .text import MNIST_UNREADABLE
 
 ETA_STEPS = (
     0.001,
@@ -184,8 +186,12 @@ def eta_moved() -> None:
 def start_run() -> None:
     try:
         handle = run_manager().submit(widget_settings(), owner=owner())
-    except (SettingsError, MnistError) as e:
+    except SettingsError as e:
         tab().train_error = str(e)
+        return
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        tab().train_error = MNIST_UNREADABLE
         return
     except (QueueFull, ServiceError) as e:
         tab().train_error = f"Training could not start: {e}."
@@ -239,8 +245,9 @@ def training_ui() -> None:
         return
     try:
         manager.prepare_data()  # once per server: the workers' shared copy and the baseline
-    except MnistError as e:
-        st.error(f"The MNIST files on this server cannot be read: {e}")
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        st.error(MNIST_UNREADABLE)
         return
     except ServiceError as e:
         st.error(f"Training is not possible right now: {e}.")

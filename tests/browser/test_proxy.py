@@ -319,3 +319,32 @@ def test_scripts_and_styles_come_compressed(browser, proxy):
             assert encoding == "gzip", url
             assert gzip.decompress(packed) == plain, url
     assert gzip_total < plain_total / 2
+
+
+def _fetch(url: str) -> tuple[int, dict]:
+    """(status, headers) of a GET; an HTTP error status is returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def test_the_proxy_forbids_framing_and_hides_the_metrics(proxy):
+    """Issue 18: other sites cannot frame the page, and Streamlit's metrics (function names,
+    cache counts) are not served to visitors, also not under an encoded or longer path;
+    each copy still serves them on its own 127.0.0.1 port for the machine's monitoring."""
+    for path in ("/", "/_stcore/health", "/_stcore/host-config"):
+        status, headers = _fetch(proxy.url + path)
+        assert status == 200, path
+        assert headers.get("X-Frame-Options") == "SAMEORIGIN", (path, headers)
+        assert "frame-ancestors 'self'" in headers.get("Content-Security-Policy", ""), path
+    for path in ("/_stcore/metrics", "/_stcore/%6Detrics", "/_stcore/metrics?families=x"):
+        status, headers = _fetch(proxy.url + path)
+        assert status == 404, (path, status)
+        assert headers.get("X-Frame-Options") == "SAMEORIGIN"  # on refusals too
+    copy = next(iter(proxy.copies))
+    assert _fetch(f"http://{copy}/_stcore/metrics")[0] == 200  # it exists: nginx hides it
