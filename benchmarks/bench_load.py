@@ -9,7 +9,8 @@
     MNIST_DIR=... python benchmarks/bench_load.py --url http://127.0.0.1:80 \
         --server-pid 1234,1240 --levels 30
 
-No browser: each visitor is one websocket session in one asyncio process, sending exactly the
+No browser: each visitor is one websocket session (tests/stclient.py, shared with the hostile
+clients test) in one asyncio process, sending exactly the
 binary protobuf messages (`BackMsg`) a browser sends to `/_stcore/stream` and reading the
 server's `ForwardMsg`s, with Streamlit's own generated classes. A visitor:
 
@@ -56,13 +57,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import functools
-import io
 import ipaddress
 import itertools
 import json
-import math
 import os
 import random
 import shutil
@@ -73,14 +71,10 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from websockets.asyncio.client import connect
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -97,23 +91,20 @@ from bench_memory import (  # noqa: E402
 )
 
 from nn.mnist import find_mnist_dir, load_mnist  # noqa: E402
+from tests.stclient import (  # noqa: E402
+    PageSession,
+    SessionStats,
+    drawing_value,
+    http_get,
+    quantile,
+)
 
-ANSWER_LABEL = "The network's answer"
 CANVAS = 280  # px, the page's canvas
 STROKE_TIMEOUT = 30.0  # s: a drawing with no answer by then counts as unanswered
 COMMAND_TIMEOUT = 30.0  # s: a command not acted on by then counts as not acted on
-LOAD_TIMEOUT = 90.0  # s for a visitor's page to load
 ARRIVE_AT_ONCE = 5  # visitors loading the page at the same time
 CLICK_GAP = 1.5  # s between two training visitors' clicks on Train
 POOL = 300  # drawings rendered before a level, drawn at random
-FINISHED = {0: "ok", 1: "compile error", 2: "early for rerun", 3: "fragment ok"}
-CONTEXT = {
-    "timezone": "UTC",
-    "timezone_offset": 0,
-    "locale": "en-US",
-    "is_embedded": False,
-    "color_scheme": "dark",
-}
 NGINX_MAIN = """\
 {user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -129,13 +120,6 @@ http {{
     include {prefix}/digitlab.conf;
 }}
 """
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
 # --- drawings ------------------------------------------------------------------------------
@@ -215,12 +199,8 @@ def render_drawing(digit: np.ndarray, rng: random.Random) -> str:
     field = Image.new("L", (CANVAS, CANVAS), 0)
     field.paste(grey, (x, y))
     alpha = Image.new("L", (CANVAS, CANVAS), 255)
-    rgba = Image.merge("RGBA", (field, field, field, alpha))
-    buf = io.BytesIO()
-    rgba.save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    scene = fabric_scene(np.asarray(field) > 127, rng)
-    return json.dumps({"drawing": {"raw": scene, "data": url}}, separators=(",", ":"))
+    rgba = np.asarray(Image.merge("RGBA", (field, field, field, alpha)))
+    return drawing_value(rgba, fabric_scene(np.asarray(field) > 127, rng))
 
 
 def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
@@ -235,104 +215,12 @@ def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
     return [(int(labels[i]), render_drawing(images[i], rng)) for i in picks]
 
 
-# --- HTTP and widget states ----------------------------------------------------------------
-
-
-async def http_get(
-    host: str, port: int, path: str, cookie: str = "", timeout: float = 10.0
-) -> tuple[int, list[tuple[str, str]]]:
-    """A minimal GET over asyncio: (status, headers). The body is read and dropped."""
-
-    async def go():
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            lines = [
-                f"GET {path} HTTP/1.1",
-                f"Host: {host}:{port}",
-                "Connection: close",
-                "User-Agent: digitlab-bench-load",
-            ]
-            if cookie:
-                lines.append(f"Cookie: {cookie}")
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            await reader.read(1 << 20)
-        finally:
-            writer.close()
-        first, *rest = head.decode("latin-1").split("\r\n")
-        headers = [tuple(x.strip() for x in line.split(":", 1)) for line in rest if ":" in line]
-        return int(first.split()[1]), headers
-
-    return await asyncio.wait_for(go(), timeout)
-
-
-def held_value(kind: str, w) -> tuple[str, object] | None:
-    """The state a browser's widget manager holds for a widget it has just been sent.
-
-    (WidgetState field, value), or None for widgets that hold no state (buttons) or have
-    none yet (the canvas before a stroke).
-    """
-    if kind in ("selectbox", "radio"):
-        if w.set_value and w.HasField("raw_value"):
-            return "string_value", w.raw_value
-        return "string_value", (w.options[w.default] if len(w.options) else "")
-    if kind == "slider":
-        if w.type == w.SELECT_SLIDER:
-            if w.set_value and len(w.raw_value):
-                return "string_array_value", list(w.raw_value)
-            picks = w.value if w.set_value else w.default
-            return "string_array_value", [w.options[int(i)] for i in picks]
-        return "double_array_value", list(w.value if w.set_value else w.default)
-    if kind == "number_input":
-        value = w.value if (w.set_value and w.HasField("value")) else w.default
-        if w.data_type == w.INT:
-            return "int_value", int(value)
-        return "double_value", float(value)
-    if kind == "checkbox":
-        return "bool_value", bool(w.value if w.set_value else w.default)
-    if kind == "file_uploader":
-        return "file_uploader_state_value", None
-    if kind in ("text_input", "text_area"):
-        return "string_value", (w.value if w.set_value else w.default)
-    return None
-
-
-STATELESS = {"button", "download_button", "bidi_component", "link_button"}
-WIDGETS = STATELESS | {
-    "selectbox",
-    "radio",
-    "slider",
-    "number_input",
-    "checkbox",
-    "file_uploader",
-    "text_input",
-    "text_area",
-    "multiselect",
-    "color_picker",
-    "date_input",
-    "time_input",
-    "button_group",
-    "chat_input",
-    "camera_input",
-    "audio_input",
-}
-
-
-def put_state(msg, field: str, value) -> None:
-    if field == "file_uploader_state_value":
-        msg.file_uploader_state_value.SetInParent()
-    elif field in ("double_array_value", "string_array_value"):
-        getattr(msg, field).data.extend(value)
-    else:
-        setattr(msg, field, value)
-
-
 # --- one visitor ---------------------------------------------------------------------------
 
 
-class Visitor:
-    """One browser tab: a websocket session, its page model and widget states, its timings."""
+class Visitor(PageSession):
+    """One browser tab (tests/stclient.PageSession) that draws at a human pace and, as a
+    training visitor, presses Train and the run's buttons."""
 
     def __init__(
         self,
@@ -343,226 +231,19 @@ class Visitor:
         stats: LevelStats,
         trainer_rank: int | None = None,
     ):
-        self.index, self.url, self.pool, self.rng, self.stats = index, url, pool, rng, stats
+        super().__init__(url, stats, index)
+        self.pool, self.rng = pool, rng
         self.trainer_rank = trainer_rank
-        parts = urllib.parse.urlsplit(url)
-        self.host, self.port = parts.hostname, parts.port or 80
-        self.base = parts.path.rstrip("/")
-        self.ws = None
-        self.page_hash = ""
-        self.elements: dict[tuple, tuple] = {}  # delta path -> (kind, proto, fragment id, run)
-        self.held: dict[str, tuple[str, object]] = {}  # widget id -> (field, value)
-        self.run_no = 0
-        self.run_fragments: set[str] = set()
-        self.loaded = asyncio.Event()
-        self.changed = asyncio.Event()  # set on every delta / finished run (commands watch it)
-        self.timers: dict[str, asyncio.Task] = {}
-        self.receiver: asyncio.Task | None = None
-        self.pending = None  # the drawing awaiting its answer: [label, sent at, run at send]
-        self.answered = asyncio.Event()
-        self.closed = False
         self.progress, self.progress_at = "", None  # the training progress text last seen
 
-    # -- connection
-
-    async def open(self) -> None:
-        _, headers = await http_get(self.host, self.port, f"{self.base}/_stcore/health")
-        jar = SimpleCookie()
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                jar.load(value)
-        cookie = "; ".join(f"{k}={m.value}" for k, m in jar.items())
-        await http_get(self.host, self.port, f"{self.base}/_stcore/host-config", cookie)
-        protocols = ["streamlit"]
-        if "_streamlit_xsrf" in jar:
-            protocols.append(urllib.parse.unquote(jar["_streamlit_xsrf"].value))
-        self.ws = await connect(
-            f"ws://{self.host}:{self.port}{self.base}/_stcore/stream",
-            subprotocols=protocols,
-            origin=f"http://{self.host}:{self.port}",
-            additional_headers={"Cookie": cookie} if cookie else None,
-            max_size=2**26,
-            ping_interval=None,
-            open_timeout=30,
-            close_timeout=5,
-        )
-        self.receiver = asyncio.create_task(self.receive())
-        await self.rerun()  # the first run: no widget states, no page hash
-        await asyncio.wait_for(self.loaded.wait(), LOAD_TIMEOUT)
-
-    async def close(self) -> None:
-        self.closed = True
-        for task in self.timers.values():
-            task.cancel()
-        self.timers.clear()
-        if self.ws is not None:
-            try:
-                await asyncio.wait_for(self.ws.close(), 10)
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
-        if self.receiver is not None:
-            self.receiver.cancel()
-
-    # -- sending
-
-    def widget_states(self, trigger: str | None = None, extra: dict | None = None):
-        """Every widget on the page with the state the browser holds for it, in page order."""
-        out = []
-        for path in sorted(self.elements):
-            kind, w, _, _ = self.elements[path]
-            wid = getattr(w, "id", "") if kind in WIDGETS else ""
-            if not wid:
-                continue
-            if extra and wid in extra:
-                self.held[wid] = extra[wid]
-            if wid == trigger:
-                out.append((wid, "trigger_value", True))
-            elif wid in self.held:
-                out.append((wid, *self.held[wid]))
-        return out
-
-    async def rerun(
-        self,
-        trigger: str | None = None,
-        extra: dict | None = None,
-        fragment_id: str = "",
-        auto: bool = False,
-    ) -> None:
-        msg = BackMsg()
-        rs = msg.rerun_script
-        if self.page_hash:
-            rs.page_script_hash = self.page_hash
-        for wid, field, value in self.widget_states(trigger, extra) if self.page_hash else []:
-            state = rs.widget_states.widgets.add()
-            state.id = wid
-            put_state(state, field, value)
-        if fragment_id:
-            rs.fragment_id = fragment_id
-        if auto:
-            rs.is_auto_rerun = True
-        info = rs.context_info
-        for key, value in CONTEXT.items():
-            setattr(info, key, value)
-        info.url = self.url.rstrip("/") + "/"
-        await self.ws.send(msg.SerializeToString())
-        self.stats.sent_messages += 1
-
-    async def auto_rerun(self, fragment_id: str, interval: float) -> None:
-        """A browser's timer for a `run_every` fragment: bounded by the session's life."""
-        for _ in range(int(self.stats.max_seconds / max(interval, 0.05)) + 1):
-            await asyncio.sleep(interval)
-            if self.closed:
-                return
-            try:
-                await self.rerun(fragment_id=fragment_id, auto=True)
-                self.stats.auto_reruns += 1
-            except Exception:  # noqa: BLE001 - the connection went away
-                return
-
-    # -- receiving
-
-    async def receive(self) -> None:
-        try:
-            async for raw in self.ws:
-                msg = ForwardMsg()
-                msg.ParseFromString(raw)
-                self.stats.received_bytes += len(raw)
-                self.handle(msg)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # noqa: BLE001 - recorded; the visitor counts as gone
-            if not self.closed:
-                self.stats.errors.append(f"visitor {self.index}: {type(e).__name__}: {e}"[:200])
-        finally:
-            if not self.closed:
-                self.stats.dropped += 1
-
-    def handle(self, msg: ForwardMsg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "new_session":
-            self.page_hash = msg.new_session.page_script_hash or self.page_hash
-            self.run_no += 1
-            self.run_fragments = set(msg.metadata.run.fragment_ids)
-            if not msg.metadata.run.fragment_ids:  # a full run: the browser drops its timers
-                for task in self.timers.values():
-                    task.cancel()
-                self.timers.clear()
-        elif kind == "delta":
-            self.on_delta(msg)
-        elif kind == "script_finished":
-            status = msg.script_finished
-            self.stats.finished[FINISHED.get(status, str(status))] += 1
-            # Like the browser: elements a finished run did not send again are stale and go;
-            # a fragment's run only clears that fragment's elements; an interrupted run
-            # clears nothing (the page keeps showing the previous elements).
-            if status == 0:
-                self.elements = {p: e for p, e in self.elements.items() if e[3] == self.run_no}
-                self.loaded.set()
-            elif status == 3:
-                self.elements = {
-                    p: e
-                    for p, e in self.elements.items()
-                    if e[3] == self.run_no or e[2] not in self.run_fragments
-                }
-            self.changed.set()
-        elif kind == "auto_rerun":
-            fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
-            if fid not in self.timers and interval > 0 and not self.closed:
-                self.timers[fid] = asyncio.create_task(self.auto_rerun(fid, interval))
-        elif kind == "stop_auto_rerun":
-            for fid in msg.stop_auto_rerun.fragment_ids:
-                task = self.timers.pop(fid, None)
-                if task:
-                    task.cancel()
-        elif kind == "ref_hash":
-            self.stats.ref_hashes += 1
-
-    def on_delta(self, msg: ForwardMsg) -> None:
-        path = tuple(msg.metadata.delta_path)
-        delta = msg.delta
-        which = delta.WhichOneof("type")
-        if which == "add_block":  # a container: its old children stay until the run ends
-            return
-        if which != "new_element":
-            return
-        element = delta.new_element
-        kind = element.WhichOneof("type")
-        proto = getattr(element, kind)
-        self.elements[path] = (kind, proto, delta.fragment_id, self.run_no)
-        wid = getattr(proto, "id", "") if kind in WIDGETS else ""
-        if wid and (wid not in self.held or getattr(proto, "set_value", False)):
-            value = held_value(kind, proto)
-            if value is not None:
-                self.held[wid] = value
-            elif kind not in STATELESS:
-                self.stats.unknown_widgets.add(kind)
+    def on_element(self, kind: str, proto) -> None:
         if kind == "progress" and proto.text.startswith("Epoch") and proto.text != self.progress:
             now = time.monotonic()  # the live section moved: a new text on the progress bar
             if self.progress_at is not None:
                 self.stats.live_gaps.append(now - self.progress_at)
             self.progress, self.progress_at = proto.text, now
-        if kind == "metric" and proto.label == ANSWER_LABEL and self.pending is not None:
-            label, sent, run_at_send = self.pending
-            if self.run_no > run_at_send:  # a run that started after the drawing was sent
-                self.pending = None
-                self.stats.latencies.append(time.monotonic() - sent)
-                self.stats.answers += 1
-                if proto.body.strip() != str(label):
-                    self.stats.wrong.append((label, proto.body))
-                self.answered.set()
-        self.changed.set()
 
     # -- what the page shows
-
-    def find(self, kind: str, test=lambda p: True):
-        for path in sorted(self.elements):
-            k, proto, fid, _ = self.elements[path]
-            if k == kind and test(proto):
-                return proto, fid
-        return None, None
-
-    def button(self, label: str):
-        return self.find("button", lambda b: b.label == label and not b.disabled)
 
     def progress_text(self) -> str:
         proto, _ = self.find("progress", lambda p: p.text.startswith("Epoch"))
@@ -572,34 +253,22 @@ class Visitor:
         proto, _ = self.find("alert", lambda a: "Waiting for a free slot" in a.body)
         return proto.body if proto else ""
 
-    def shows(self, text: str) -> bool:
-        for kind, proto, _, _ in self.elements.values():
-            if kind == "plotly_chart" and text in proto.spec:
-                return True
-            if kind in ("markdown", "progress") and text in getattr(proto, "body", "") + getattr(
-                proto, "text", ""
-            ):
-                return True
-        return False
-
     # -- a visitor's actions
 
     async def draw(self) -> None:
-        canvas, fid = self.find("bidi_component", lambda c: "canvas" in c.component_name)
-        if canvas is None:
+        if self.find("bidi_component", lambda c: "canvas" in c.component_name)[0] is None:
             self.stats.errors.append(f"visitor {self.index}: no canvas on the page")
             await asyncio.sleep(2)
             return
         label, value = self.rng.choice(self.pool)
-        self.answered.clear()
-        self.pending = [label, time.monotonic(), self.run_no]
         self.stats.sent += 1
-        await self.rerun(extra={canvas.id: ("json_value", value)}, fragment_id=fid or "")
-        try:
-            await asyncio.wait_for(self.answered.wait(), STROKE_TIMEOUT)
-        except TimeoutError:
-            self.pending = None
+        body = await self.stroke(value, STROKE_TIMEOUT)
+        if body is None:
             self.stats.unanswered += 1
+            return
+        self.stats.answers += 1
+        if body != str(label):
+            self.stats.wrong.append((label, body))
 
     async def press(self, label: str, acted, name: str, extra_of=None) -> bool:
         """Press a button (or, with extra_of, change a widget) and time until `acted()` holds."""
@@ -615,30 +284,11 @@ class Visitor:
         t0 = time.monotonic()
         self.stats.command_times[self.index, name] = time.time()
         await self.rerun(trigger=trigger, extra=extra, fragment_id=fid or "")
-        deadline = t0 + COMMAND_TIMEOUT
-        while time.monotonic() < deadline:
-            if acted():
-                self.stats.commands.append((name, time.monotonic() - t0, ""))
-                return True
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
-            except TimeoutError:
-                break
+        if await self.wait_for(acted, COMMAND_TIMEOUT):
+            self.stats.commands.append((name, time.monotonic() - t0, ""))
+            return True
         self.stats.commands.append((name, None, "not acted on"))
         return False
-
-    async def wait_for(self, test, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if test():
-                return True
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
-            except TimeoutError:
-                break
-        return test()
 
     async def draw_until(self, end: float) -> None:
         while time.monotonic() < end and not self.closed:
@@ -728,18 +378,11 @@ class Visitor:
 # --- measuring the server ------------------------------------------------------------------
 
 
-class LevelStats:
+class LevelStats(SessionStats):
     def __init__(self, max_seconds: float):
-        from collections import Counter
-
-        self.max_seconds = max_seconds
-        self.sent = self.answers = self.unanswered = self.dropped = 0
-        self.sent_messages = self.auto_reruns = self.ref_hashes = self.received_bytes = 0
-        self.latencies: list[float] = []
+        super().__init__(max_seconds)
+        self.sent = self.answers = self.unanswered = 0
         self.wrong: list[tuple[int, str]] = []
-        self.errors: list[str] = []
-        self.unknown_widgets: set[str] = set()
-        self.finished = Counter()
         self.commands: list[tuple[str, float | None, str]] = []
         self.command_times: dict = {}
         self.runs: dict[int, dict] = {}
@@ -757,7 +400,7 @@ class ServerMeter:
         self.worker_cpu: dict[int, tuple[float, float]] = {}  # pid -> (first, last) seen
 
     def workers(self) -> list[int]:
-        return [c for pid in self.pids for c in children(pid) if "nn.worker" in cmdline(c)]
+        return [c for pid in self.pids for c in children(pid) if "runs.worker" in cmdline(c)]
 
     def cpu(self) -> dict:
         per = [cpu_seconds(p) for p in self.pids]

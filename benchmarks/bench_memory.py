@@ -7,7 +7,7 @@ environment, DIGITLAB_ABANDON_SECONDS=10; the code of HEAD, copied with `git arc
 that edits to the working tree during the run change nothing; BENCH_WORKTREE=1 serves the
 working tree instead) and drives it with headless chromium (Playwright,
 /usr/bin/chromium). Measures the server process and its training workers (`python -m
-nn.worker`, children of the server) from /proc/PID/smaps_rollup:
+runs.worker`, children of the server) from /proc/PID/smaps_rollup:
 
     idle          server up, no page open
     1 page        one visitor on the page, nothing training
@@ -121,8 +121,8 @@ class Server:
             raise
 
     def workers(self) -> list[int]:
-        """PIDs of the server's training workers (`python -m nn.worker`)."""
-        return [pid for pid in children(self.pid) if "nn.worker" in cmdline(pid)]
+        """PIDs of the server's training workers (`python -m runs.worker`)."""
+        return [pid for pid in children(self.pid) if "runs.worker" in cmdline(pid)]
 
     def log_problems(self) -> list[str]:
         """Lines of the server's log that look like errors or tracebacks."""

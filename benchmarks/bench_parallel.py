@@ -1,10 +1,10 @@
-"""Threads or processes for visitors' training runs? Measured, as the README reports.
+"""Threads or processes for visitors' training runs? Measured, as docs/measuring.md reports.
 
     MNIST_DIR=../shared/mnist python benchmarks/bench_parallel.py
 
 For two runs of [784, 30, 10], batch 10, eta 3.0, 2 epochs each, prints:
 - the wall time of one run alone, of two runs as threads of one process, and of two runs as
-  two processes (what `nn.run_manager` does), and the speed-up over running them one after another;
+  two processes (what `runs.manager` does), and the speed-up over running them one after another;
 - meanwhile, how long the "page" (this process's main thread) takes to answer a drawing
   (canvas_to_mnist + a reading by the default network), every 50 ms: median and 95th
   percentile, idle and under each kind of load.
@@ -44,7 +44,7 @@ def train_once(seed: int) -> float:
 def _process_main(seed: int, ready, go, result) -> None:
     import os
 
-    os.nice(10)  # as nn.worker does
+    os.nice(10)  # as runs.worker does
     shared_mnist()  # load before the clock starts
     ready.set()
     go.wait()

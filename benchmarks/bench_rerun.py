@@ -2,6 +2,7 @@
 
     MNIST_DIR=../shared/mnist python benchmarks/bench_rerun.py [--strokes 60] [--live 20]
     MNIST_DIR=../shared/mnist python benchmarks/bench_rerun.py --in-process [--strokes 60]
+    ... bench_rerun.py --open "Where your drawing lands" [--map-run]   (the lab's panels open)
 
 Default (server): starts `streamlit run app.py` on --port of 127.0.0.1, opens it in one
 headless chromium tab (Playwright, /usr/bin/chromium) and draws --strokes strokes on the
@@ -103,7 +104,20 @@ def image_src(page) -> str | None:
     return images.first.get_attribute("src") if images.count() else None
 
 
-def measure_server(strokes: int, live: float, port: int) -> None:
+def open_panels(page, titles: list[str]) -> None:
+    """Open the page's expanders with these titles (the lab's panels), as a visitor would."""
+    from playwright.sync_api import expect
+
+    for title in titles:
+        page.get_by_text(title, exact=True).click()
+        panel = page.get_by_test_id("stExpander").filter(has_text=title)
+        expect(panel.get_by_test_id("stExpanderDetails")).to_be_visible()
+        page.wait_for_timeout(1500)  # its first run (a map is computed once per network)
+
+
+def measure_server(
+    strokes: int, live: float, port: int, panels: list[str] = (), map_run: bool = False
+) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
@@ -127,6 +141,9 @@ def measure_server(strokes: int, live: float, port: int) -> None:
             canvas = page.locator("canvas.upper-canvas")
             expect(canvas).to_be_visible()
             expect(page.get_by_text("What to expect")).to_be_visible()  # the whole page is in
+            open_panels(page, list(panels))
+            if panels:
+                print(f"open panels: {', '.join(panels)}")
             time.sleep(1.0)
             idle = idle_rate(server.pid)
             start_cpu, start = cpu_seconds(server.pid), time.monotonic()
@@ -167,6 +184,9 @@ def measure_server(strokes: int, live: float, port: int) -> None:
                 page.get_by_role("button", name="Train", exact=True).click()
                 expect(page.get_by_role("button", name="Stop")).to_be_visible()
                 expect(page.get_by_text("images/s")).to_be_visible()
+                if map_run:  # the map follows the network being trained
+                    page.get_by_text("The network being trained").first.click()
+                    print("the map shows the network being trained")
                 time.sleep(1.0)
                 start_cpu, start, ticks = cpu_seconds(server.pid), time.monotonic(), sent[0]
                 page.wait_for_timeout(1000 * live)  # unlike time.sleep, lets Playwright count
@@ -182,7 +202,10 @@ def measure_server(strokes: int, live: float, port: int) -> None:
                     f"without the idle server's ({wall:.0f} s measured)"
                 )
                 if page.get_by_role("button", name="Stop").is_visible():  # not over yet
-                    page.get_by_role("button", name="Stop").click()
+                    try:
+                        page.get_by_role("button", name="Stop").click(timeout=5000)
+                    except PlaywrightTimeout:  # it ended (and the button went) meanwhile
+                        pass
                 expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
         finally:
             browser.close()
@@ -240,13 +263,25 @@ def main() -> None:
         action="store_true",
         help="AppTest whole reruns in this process, no server or browser",
     )
+    parser.add_argument(
+        "--open",
+        action="append",
+        default=[],
+        metavar="TITLE",
+        help="open this panel first (repeatable), e.g. 'Where your drawing lands'",
+    )
+    parser.add_argument(
+        "--map-run",
+        action="store_true",
+        help="during --live, the map (opened with --open) shows the network being trained",
+    )
     args = parser.parse_args()
     if not os.environ.get("MNIST_DIR"):
         print("note: MNIST_DIR is not set; training needs MNIST", file=sys.stderr)
     if args.in_process:
         measure_in_process(args.strokes)
     else:
-        measure_server(args.strokes, args.live, args.port)
+        measure_server(args.strokes, args.live, args.port, args.open, args.map_run)
 
 
 if __name__ == "__main__":

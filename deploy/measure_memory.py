@@ -1,4 +1,4 @@
-"""Measure what one copy of the page needs in memory, as README "Deploy" reports it.
+"""Measure what one copy of the page needs in memory, as docs/deploying.md reports it.
 
 Starts `streamlit run app.py` on a free port, opens the page in headless chromium, draws a
 digit, and prints the resident memory of the server; then presses Train and prints the

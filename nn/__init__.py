@@ -1,5 +1,7 @@
 """Digit Lab's engine: everything but the page. Nothing here imports Streamlit or Plotly
-(tests/test_boundary.py checks it); the page is `app.py` and `ui/`.
+(tests/test_boundary.py checks it); the page is `app.py` and `ui/`. The run service that
+trains visitors' networks in worker processes is `runs/`, which uses this package (never
+the other way round).
 
     network      Network: sigmoid layers, the forward pass, the cost; the options' one check
     sgd          mini-batch SGD with backpropagation (the book's BP1-BP4)
@@ -8,12 +10,12 @@
     modelfile    saving and loading .npz model files, validating everything in them
     models       the shipped models' catalogue; `read`: what a network makes of a drawing
     insight      what a network has learnt: weight pictures, confusion matrix, mistakes
+    lab          where a drawing lands (PCA map), operating on neurons, nearest digits
+    hints        the book's hints over a run's own figures (eta, saturation, overfitting)
     teach        fine-tuning a copy of a network on a visitor's drawings
     settings     Settings (what defines a run) and Limits (what one run may use)
     trainer      TrainingRun, the training loop, steered by a control hook
-    protocol     a run's states and the messages between server and worker
-    run_manager  the server's runs: one worker process each, a slot limit and a queue
-    worker       the process one run (or one fine-tune) lives in
+    protocol     a run's states (one state machine) and the commands a run can be given
     augment      distorted copies of digits; glyphs: digits in drawn styles (training only)
     train        the command line (python -m nn.train)
 """

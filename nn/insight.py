@@ -18,6 +18,7 @@ browser and the server far more than one PNG.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,6 +52,21 @@ def fingerprint(net: Network) -> str:
     for layer in net.params:
         digest.update(np.ascontiguousarray(layer).tobytes())
     return digest.hexdigest()
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fingerprint_once(net: Network) -> str:
+    """`fingerprint(net)`, computed once per Network object (a stroke then hashes nothing).
+
+    Only for networks that are never changed in place once made, as the page's are (shipped,
+    uploaded, a run's snapshots, taught and operated copies): a change made to the same
+    object afterwards would not be seen."""
+    key = _FINGERPRINTS.get(net)
+    if key is None:
+        key = _FINGERPRINTS[net] = fingerprint(net)
+    return key
 
 
 # --- what each hidden neuron looks for -----------------------------------------------------
@@ -192,8 +208,10 @@ def weight_grid(
     order: np.ndarray | None = None,
     activations: np.ndarray | None = None,
     gap: int = 4,
+    columns: int | None = None,
 ) -> np.ndarray:
-    """The blocks of `neuron_tiles` as ONE RGB grid image, in `order` (default: by number).
+    """The blocks of `neuron_tiles` as ONE RGB grid image, in `order` (default: by number),
+    `columns` tiles a row (default `grid_columns`).
 
     With `activations`, each block gets a bar under it as long as the neuron's activation
     on the drawing (full width = 1): the most active neurons are the ones with long bars.
@@ -201,7 +219,7 @@ def weight_grid(
     n, h, w = blocks.shape[:3]
     order = np.arange(n) if order is None else np.asarray(order)
     bar = ACTIVATION_BAR + 2 if activations is not None else 0
-    columns = grid_columns(len(order))
+    columns = columns or grid_columns(len(order))
     rows = max(1, -(-len(order) // columns))
     cell_h, cell_w = h + bar + gap, w + gap
     out = np.full((rows * cell_h, columns * cell_w - gap, 3), BACKGROUND, dtype=np.uint8)
@@ -376,6 +394,7 @@ __all__ = [
     "diverging",
     "enlarge",
     "fingerprint",
+    "fingerprint_once",
     "grid_columns",
     "ink_overlay",
     "neuron_detail",

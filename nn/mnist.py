@@ -343,3 +343,69 @@ def average_darkness(data: MnistData) -> dict:
         "test_accuracy": accuracy(data.test_images, data.test_labels),
         "validation_accuracy": accuracy(data.val_images, data.val_labels),
     }
+
+
+# --------------------------------------------------------------------------- partial loads
+
+TRAIN_POOL = 10_000  # training digits the page keeps for its neighbours (float32: 31 MB)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainSample:
+    """What the page's data panel keeps of the training split: the first `count` training
+    digits (uint8 images, labels) and each digit's average over all 50,000 (float32 (10, 784),
+    0-255). Read-only; the rest of the training file is dropped after reading."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    means: np.ndarray
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            value.flags.writeable = False
+
+
+_TEST_PARTS: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+_TRAIN_PARTS: dict[tuple[Path, int], TrainSample] = {}
+
+
+def shared_test_set(data_dir: Path | str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's 10,000 test digits (images uint8 (10000, 784), labels), read-only, once per
+    process: 7.9 MB, not the 55 MB of all four files. Reuses `shared_mnist`'s copy if it is
+    already loaded."""
+    with _SHARED_LOCK:
+        directory = find_mnist_dir(data_dir)
+        if directory is None:
+            raise _not_found(data_dir)
+        if directory in _SHARED:
+            data = _SHARED[directory]
+            return data.test_images, data.test_labels
+        if directory not in _TEST_PARTS:
+            images, labels = _read(directory, TEST_IMAGES), _read(directory, TEST_LABELS)
+            images.flags.writeable = labels.flags.writeable = False
+            _TEST_PARTS[directory] = (images, labels)
+        return _TEST_PARTS[directory]
+
+
+def shared_train_sample(count: int = TRAIN_POOL, data_dir: Path | str | None = None) -> TrainSample:
+    """The first `count` of the book's 50,000 training digits and the ten average digits,
+    once per process (a copy of `count` rows: the decompressed file is let go)."""
+    count = max(1, min(int(count), TRAIN_COUNT - VALIDATION_COUNT))
+    with _SHARED_LOCK:
+        directory = find_mnist_dir(data_dir)
+        if directory is None:
+            raise _not_found(data_dir)
+        key = (directory, count)
+        if key not in _TRAIN_PARTS:
+            if directory in _SHARED:
+                data = _SHARED[directory]
+                images, labels = data.train_images, data.train_labels
+            else:
+                cut = TRAIN_COUNT - VALIDATION_COUNT
+                images = _read(directory, TRAIN_IMAGES)[:cut]
+                labels = _read(directory, TRAIN_LABELS)[:cut]
+            means = np.stack(
+                [images[labels == d].mean(axis=0, dtype=np.float64) for d in range(10)]
+            ).astype(np.float32)
+            _TRAIN_PARTS[key] = TrainSample(images[:count].copy(), labels[:count].copy(), means)
+        return _TRAIN_PARTS[key]

@@ -7,8 +7,12 @@ a pickle, and loading never unpickles (`allow_pickle=False`).
 Model files come from visitors of a public page, so loading trusts nothing: the size is
 capped before anything is read, the zip's members are listed and sized before they are
 decompressed (a zip bomb is refused), each array's header is checked before numpy
-allocates it, and then every shape, dtype and value is validated. Each way a file can be
-wrong raises `ModelFileError` with a message that says what is wrong, in plain words.
+allocates it, the network's parameter count is capped (`MAX_PARAMS`, what a network costs
+in memory and in every reading) before its weights are decompressed, and then every shape,
+dtype and value is validated; the metadata is parsed with a depth and number-length limit.
+Each way a file can be wrong raises `ModelFileError` with a message that says what is wrong,
+in plain words, and `load_model` raises nothing else (any other exception from the parsing
+libraries is turned into one: a file is data, never a reason for a crash).
 Saving is atomic: a temporary file in the same folder, then a rename.
 """
 
@@ -30,7 +34,10 @@ FORMAT = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a [784, 2000, 10] float32 network is 6.3 MB
 MAX_HIDDEN = 2000  # neurons in one hidden layer
 MAX_LAYERS = 6  # input and output included
+MAX_PARAMS = 1_600_000  # weights and biases: [784, 2000, 10] has 1,590,010 (6.4 MB in float32)
 MAX_META_BYTES = 64 * 1024
+MAX_META_DEPTH = 20  # nesting of the metadata's JSON (our own files use 3)
+MAX_META_DIGITS = 40  # digits of one number in the metadata's JSON
 MAX_ABS_PARAM = 1e6  # any trained sigmoid network stays far below this
 N_IN, N_OUT = 784, 10
 
@@ -82,8 +89,26 @@ def save_model(path, net: Network, meta: dict | None = None) -> Path:
 def load_model(source, max_bytes: int = MAX_FILE_BYTES) -> tuple[Network, dict]:
     """Read and validate a model file (a path, bytes, or a binary file object).
 
-    Returns the network and its metadata; raises `ModelFileError` for anything wrong.
+    Returns the network and its metadata; raises `ModelFileError` for anything wrong, and
+    nothing else (a bug in a check or a parser's surprise is reported as a damaged file).
     """
+    try:
+        return _load(source, max_bytes)
+    except ModelFileError:
+        raise
+    except MemoryError:
+        raise ModelFileError("the model file needs more memory than this server gives it") from None
+    except Exception as e:  # anything a parser raised for a file no check foresaw
+        raise ModelFileError(f"the model file cannot be read ({type(e).__name__})") from None
+
+
+def parameter_count(sizes) -> int:
+    """Weights and biases of a fully connected network with these layer sizes."""
+    sizes = [int(n) for n in sizes]
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def _load(source, max_bytes: int) -> tuple[Network, dict]:
     data = _read_capped(source, max_bytes)
     arrays = _read_arrays(data, max_bytes)
     sizes = _check_sizes(arrays)
@@ -115,6 +140,12 @@ def _read_capped(source, max_bytes: int) -> bytes:
     return data
 
 
+def too_big(size: int, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The message for a file of `size` bytes over the cap (also the page's, for a file it
+    kept by name only)."""
+    return _too_big(size, max_bytes)
+
+
 def _too_big(size: int, max_bytes: int) -> str:
     return (
         f"the model file is too large ({size / 2**20:.1f} MB); "
@@ -135,14 +166,25 @@ def _read_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
         raise ModelFileError(
             f"the file holds {len(members)} entries; a model has at most {2 * MAX_LAYERS + 2}"
         )
-    if sum(m.file_size for m in members) > 4 * max_bytes:
-        raise ModelFileError("the file's contents unpack to far more than any model needs")
-    arrays = {}
     for member in members:
         name = member.filename.removesuffix(".npy")
         if not member.filename.endswith(".npy") or not _known_name(name):
             raise ModelFileError(f"unexpected entry {member.filename!r} in the model file")
-        arrays[name] = _read_member(archive, member)
+    arrays = {}
+    # 'sizes' first (a few bytes): the parameter count is checked before anything large is
+    # decompressed, so a small file declaring a huge network is refused for what it is.
+    sizes = [m for m in members if m.filename == "sizes.npy"]
+    if sizes and sizes[0].file_size <= 1024:
+        arrays["sizes"] = _read_member(archive, sizes[0])
+        _check_sizes(arrays)
+    # float64 weights at the parameter cap, the metadata and the arrays' headers
+    most = min(4 * max_bytes, 8 * MAX_PARAMS + MAX_META_BYTES + 64 * 1024)
+    if sum(m.file_size for m in members) > most:
+        raise ModelFileError("the file's contents unpack to far more than any model needs")
+    for member in members:
+        name = member.filename.removesuffix(".npy")
+        if name not in arrays:
+            arrays[name] = _read_member(archive, member)
     return arrays
 
 
@@ -204,6 +246,11 @@ def _check_sizes(arrays: dict) -> list[int]:
         raise ModelFileError(
             f"the hidden layers {sizes[1:-1]} must each have 1 to {MAX_HIDDEN} neurons"
         )
+    if parameter_count(sizes) > MAX_PARAMS:
+        raise ModelFileError(
+            f"the network has layers {sizes}, {parameter_count(sizes):,} weights and biases; "
+            f"this page takes networks of at most {MAX_PARAMS:,}"
+        )
     return sizes
 
 
@@ -239,8 +286,13 @@ def _check_meta(arrays: dict) -> dict:
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_META_BYTES:
         raise ModelFileError("the 'meta' entry must be UTF-8 JSON text of at most 64 KB")
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = raw.tobytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelFileError(f"the 'meta' entry is not UTF-8 text ({e.reason})") from None
+    _check_json_shape(text)
+    try:
+        meta = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
         raise ModelFileError(f"the 'meta' entry is not valid JSON ({e})") from None
     if not isinstance(meta, dict):
         raise ModelFileError("the 'meta' entry must be a JSON object")
@@ -248,8 +300,45 @@ def _check_meta(arrays: dict) -> dict:
         check_options(
             meta.get("init", "normal"), meta.get("cost", "quadratic"), meta.get("l2", 0.0)
         )
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise ModelFileError(
-            f"the 'meta' entry names an unknown init or cost, or a bad l2: {e}"
+            f"the 'meta' entry names an unknown init or cost, or a bad l2: {str(e)[:200]}"
         ) from None
     return meta
+
+
+def _check_json_shape(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_META_DEPTH (json.loads would recurse into a
+    RecursionError) before parsing it; brackets inside strings are skipped."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_META_DEPTH:
+                raise ModelFileError(
+                    f"the 'meta' entry is nested more than {MAX_META_DEPTH} levels deep"
+                )
+        elif ch in "]}":
+            depth -= 1
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_META_DIGITS:
+        raise ModelFileError(
+            f"the 'meta' entry holds a number of {len(digits)} digits; "
+            f"at most {MAX_META_DIGITS} are allowed"
+        )
+    return int(digits)
+
+
+def _no_constant(name: str):
+    raise ModelFileError(f"the 'meta' entry holds {name}, which is not a JSON number")

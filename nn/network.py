@@ -21,7 +21,8 @@ from threadpoolctl import threadpool_limits
 # One BLAS thread per process. Our matrices are small (a batch of 10 is 10 x 785): a
 # multithreaded BLAS gains nothing on them, and on a server with few cores its spinning
 # threads make every product many times slower as soon as another run or the page takes a
-# core (README, "Speed"). Parallelism comes from running separate training runs instead.
+# core (docs/measuring.md, "Training speed"). Parallelism comes from running separate
+# training runs instead.
 threadpool_limits(limits=1, user_api="blas")
 
 INITS = ("normal", "scaled")

@@ -36,17 +36,20 @@ def _env_number(name: str, default, kind=int):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run may use. The page's are read from the environment (see README)."""
+    """What one run may use. The page's are read from the environment (docs/deploying.md)."""
 
     max_hidden: int = 200
     max_epochs: int = 50
     max_seconds: float = 300.0  # training time of one run
-    max_paused_seconds: float = 600.0  # a paused run is stopped after this long
+    max_paused_seconds: float = 600.0  # a run paused this long in all is stopped
     max_concurrent: int = max(
         1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     )  # the cores this process may use
     max_augment: int = 0  # distorted copies per image (memory: 39 MB each)
     abandon_after: float = 60.0  # a run whose page stopped asking is stopped after this
+    max_queue: int = 20  # jobs waiting for a slot, all visitors together
+    teach_seconds: float = 20.0  # a teach job still working after this long is ended
+    stall_seconds: float = 20.0  # a worker silent this long is hung, and is ended
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -60,6 +63,9 @@ class Limits:
             ),
             max_concurrent=_env_number("DIGITLAB_MAX_RUNS", d.max_concurrent),
             abandon_after=_env_number("DIGITLAB_ABANDON_SECONDS", d.abandon_after, float),
+            max_queue=_env_number("DIGITLAB_MAX_QUEUE", d.max_queue),
+            teach_seconds=_env_number("DIGITLAB_TEACH_SECONDS", d.teach_seconds, float),
+            stall_seconds=_env_number("DIGITLAB_STALL_SECONDS", d.stall_seconds, float),
         )
 
     @classmethod
@@ -128,16 +134,19 @@ class Settings:
             raise SettingsError(str(e)) from None
         return self
 
-    def label(self) -> str:
-        """A short description for a legend, e.g. '[784, 30, 10] eta 3 batch 10'."""
+    def label(self, etas=None, layers: bool = True) -> str:
+        """A short description for a legend, e.g. '[784, 30, 10] eta 3 batch 10'.
+
+        `etas`: every learning rate the run had, if it changed ('eta 3 -> 1'); `layers`
+        False leaves the layers out (for a picker label that names them already)."""
+        eta = " -> ".join(f"{e:g}" for e in (etas or [self.eta]))
         extras = [] if self.init == "normal" else ["N(0,1/n) init"]
         extras += [] if self.cost == "quadratic" else ["cross-entropy"]
         extras += [f"L2 {self.l2:g}"] if self.l2 else []
         extras += [] if self.train_size == N_TRAIN else [f"{self.train_size:,} images"]
         extras += [f"+{self.augment} distorted copies"] if self.augment else []
-        return " ".join(
-            [f"[784, {self.hidden}, 10] eta {self.eta:g} batch {self.batch_size}", *extras]
-        )
+        head = [f"[784, {self.hidden}, 10]"] if layers else []
+        return " ".join([*head, f"eta {eta} batch {self.batch_size}", *extras])
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)

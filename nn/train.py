@@ -173,6 +173,7 @@ def main(argv=None) -> int:
         augment=args.augment,
     )
     try:
+        settings.check(Limits.unlimited())  # an absurd setting is refused before MNIST loads
         data = load_mnist(args.data_dir, download=args.download, progress=_show_download)
         extra, sources = _styled_digits(args)
         run = TrainingRun(

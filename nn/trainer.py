@@ -4,7 +4,8 @@
 processes both use it. Every `CHECK_EVERY` mini-batches, where it updates its progress, the
 loop asks its `control` for commands (`nn.protocol`: pause, resume, stop, a new eta) and
 applies them before the next mini-batch; while paused it waits on the control for the next
-command, at most `limits.max_paused_seconds`. Everything happens in that one thread: the loop
+command. A run may be paused for `limits.max_paused_seconds` in all, however often it is
+paused and resumed: past that it stops. Everything happens in that one thread: the loop
 needs no locks. A `listener(run, point)` hears of every new metric point.
 
 Metrics (validation and test accuracy, and the training cost on a fixed sample of the
@@ -34,9 +35,11 @@ PARTIAL_SAMPLE = 2000  # validation and test images measured between epochs
 CHECK_EVERY = 8  # mini-batches between two calls to the control
 
 
-@dataclass
+@dataclass(frozen=True)
 class Point:
-    """One measurement of a run: where it was (epoch, fractional) and how it did."""
+    """One measurement of a run: where it was (epoch, fractional) and how it did. At an
+    epoch's end on the whole validation and test sets; between epochs on their first
+    `PARTIAL_SAMPLE` images (`end_of_epoch` False)."""
 
     epoch: float
     val_accuracy: float
@@ -60,17 +63,31 @@ class Control:
         return None
 
 
-def metadata(settings: Settings, progress: float, final: dict | None, eta_changes) -> dict:
-    """What a model file saved from a run records about it (`final`: its last point)."""
-    final = final or {}
-    return {
+def metadata(settings: Settings, progress: float, final: Point | None, eta_changes) -> dict:
+    """What a model file saved from a run records about it (`final`: its last point). The
+    accuracies of a run stopped between epochs were measured on the first `PARTIAL_SAMPLE`
+    validation and test images, and the metadata says so."""
+    meta = {
         "settings": dataclasses.asdict(settings),
         "seed": settings.seed,
         "epochs": round(progress, 3),
-        "test_accuracy": final.get("test_accuracy"),
-        "validation_accuracy": final.get("val_accuracy"),
+        "test_accuracy": final.test_accuracy if final else None,
+        "validation_accuracy": final.val_accuracy if final else None,
         "eta_changes": [tuple(change) for change in eta_changes],
+        "etas": etas(settings.eta, eta_changes),
     }
+    if final is not None and not final.end_of_epoch:
+        meta["accuracy_measured_on"] = PARTIAL_SAMPLE
+    return meta
+
+
+def etas(first: float, eta_changes) -> list[float]:
+    """Every learning rate a run had, in order: its own, then each change that changed it."""
+    found = [float(first)]
+    for _, eta in eta_changes:
+        if float(eta) != found[-1]:
+            found.append(float(eta))
+    return found
 
 
 class TrainingRun:
@@ -108,6 +125,7 @@ class TrainingRun:
         self.eta = float(settings.eta)
         self.history: list[Point] = []
         self.eta_changes: list[tuple[float, float]] = []  # (epoch, new eta)
+        self.paused_time = 0.0  # seconds paused so far, every pause counted
         self._stopping = False
         self._banked, self._segment_start = 0.0, None  # see training_time()
 
@@ -204,13 +222,17 @@ class TrainingRun:
         if self.state is not State.PAUSED:
             return
         limit = self.limits.max_paused_seconds
-        deadline = time.monotonic() + limit
-        while self.state is State.PAUSED and not self._stopping:
-            command = self.control.wait(self, max(0.0, deadline - time.monotonic()))
-            if command is None:
-                self.stop(f"paused for more than {limit:g} s")
-            else:
-                self.apply(command)
+        started = time.monotonic()
+        deadline = started + max(0.0, limit - self.paused_time)
+        try:
+            while self.state is State.PAUSED and not self._stopping:
+                command = self.control.wait(self, max(0.0, deadline - time.monotonic()))
+                if command is None:
+                    self.stop(f"paused for more than {limit:g} s in all")
+                else:
+                    self.apply(command)
+        finally:
+            self.paused_time += time.monotonic() - started
 
     def _finish(self) -> None:
         self._bank_time()
@@ -259,5 +281,4 @@ class TrainingRun:
 
     def metadata(self) -> dict:
         """What a model file saved from this run records about it."""
-        final = dataclasses.asdict(self.final) if self.final else None
-        return metadata(self.settings, self.progress, final, self.eta_changes)
+        return metadata(self.settings, self.progress, self.final, self.eta_changes)

@@ -10,6 +10,17 @@ import pytest
 
 from tests.helpers import find_real_mnist
 
+# The fast loop's marker expressions: they deselect every browser test (all are `slow`).
+FAST_LOOP = ("not slow", "not browser", "not slow and not browser")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """In the fast loop, do not even import tests/browser (Playwright alone takes ~0.5 s to
+    import); its tests would all be deselected anyway."""
+    if collection_path.name == "browser" and config.getoption("markexpr") in FAST_LOOP:
+        return True
+    return None
+
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:

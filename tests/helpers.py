@@ -238,8 +238,8 @@ def cmdline(pid: int) -> str:
 
 
 def workers_of(pid: int) -> list[int]:
-    """PIDs of the training workers (`python -m nn.worker`) a page server has started."""
-    return [child for child in children_of(pid) if "nn.worker" in cmdline(child)]
+    """PIDs of the training workers (`python -m runs.worker`) a page server has started."""
+    return [child for child in children_of(pid) if "runs.worker" in cmdline(child)]
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -381,3 +381,59 @@ def shipped_models() -> dict:
         net, meta = model.load()
         models[label_for(model.title, net, meta)] = (net, meta)
     return models
+
+
+# -- AppTest ---------------------------------------------------------------------------------
+
+
+def rerun_app(app):
+    """Run an AppTest page once more and fail on any exception it shows; returns it."""
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def app_texts(app) -> str:
+    """All the text an AppTest page shows: Markdown, captions, and info/warning/success/error
+    boxes, one per line."""
+    parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    parts += [
+        e.value for kind in ("info", "warning", "success", "error") for e in getattr(app, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+# -- hostile model files (tests/test_hostile_clients.py, benchmarks/bench_bounds.py) ------
+
+
+def meta_file(text: str, sizes=(784, 3, 10)) -> bytes:
+    """A model file of a small random network whose metadata entry is `text` as it is."""
+    import io
+
+    from nn.network import Network
+
+    net = Network(list(sizes), seed=0)
+    arrays = {"sizes": np.array(net.sizes), "meta": np.frombuffer(text.encode(), np.uint8)}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def zeros_declaring(sizes) -> bytes:
+    """The issue 18 file: 55 KB of compressed zeros declaring a 54 MB network."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in [("sizes", np.array(sizes))] + [
+            (f"{p}{i}", np.zeros((n_out, n_in) if p == "W" else n_out, np.float32))
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for p in "Wb"
+        ]:
+            member = io.BytesIO()
+            np.save(member, array)
+            archive.writestr(f"{name}.npy", member.getvalue())
+    return buf.getvalue()

@@ -6,22 +6,34 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from nn.protocol import State
 from nn.settings import Limits, Settings
+from nn.trainer import Point
+from runs.view import RunView
 from ui.charts import accuracy_figure, as_grid, cost_figure, hidden_figure, output_figure, pixelated
 from ui.presets import PRESETS, matching_preset, preset_named
 
 
-def view(run_id, points, eta_changes=()):
-    history = [
-        {"epoch": e, "test_accuracy": t, "val_accuracy": v, "train_cost": c}
-        for e, t, v, c in points
-    ]
-    return {
-        "id": run_id,
-        "label": f"run {run_id}",
-        "history": history,
-        "eta_changes": list(eta_changes),
-    }
+def view(run_id, points, eta_changes=()) -> RunView:
+    history = tuple(
+        Point(e, v, t, int(10_000 * t), c, e, 3.0, e == int(e)) for e, t, v, c in points
+    )
+    return RunView(
+        id=run_id,
+        kind="train",
+        token="",
+        state=State.RUNNING,
+        reason="",
+        settings=Settings(hidden=run_id),
+        progress=history[-1].epoch,
+        elapsed=1.0,
+        history=history,
+        eta_changes=tuple(eta_changes),
+        queue_position=None,
+        seconds_left=None,
+        wait_seconds=None,
+        images_per_second=0.0,
+    )
 
 
 def valid(spec: dict) -> dict:
@@ -101,3 +113,79 @@ def test_pixelated_and_grid():
     grid = as_grid(np.arange(7))
     assert grid.shape == (3, 3) and np.isnan(grid).sum() == 2
     np.testing.assert_array_equal(grid.reshape(-1)[:7], np.arange(7))
+
+
+# --- labels that never overprint, the cost axis ------------------------------------------
+
+
+def label_boxes(fig) -> list[tuple[str, float, float]]:
+    """Each reference label's (side, low, high) in % on the y axis, as place_labels sized it."""
+    from ui.charts import LABEL_PX, PLOT_HEIGHT_PX
+
+    low, high = fig["layout"]["yaxis"]["range"]
+    height = (high - low) * LABEL_PX[0] / PLOT_HEIGHT_PX
+    boxes = []
+    for note in fig["layout"]["annotations"]:
+        if note["yref"] != "y":
+            continue
+        y = note["y"]
+        span = (y - height, y) if note["yanchor"] == "top" else (y, y + height)
+        boxes.append((note["xanchor"], *span))
+    return boxes
+
+
+@pytest.mark.parametrize(
+    "references",
+    [
+        {"chance": 0.10, "the book": 0.0982},  # the eta 100 preset: 0.18 points apart
+        {"chance": 0.10, "average darkness": 0.2225, "the book": 0.2142},  # eta 0.001
+        {"a": 0.50, "b": 0.505, "c": 0.51, "d": 0.515},  # four in one line's height
+    ],
+)
+def test_reference_labels_never_overprint(references):
+    fig = accuracy_figure([view(1, [(1, 0.1, 0.1, 0.5)])], references)
+    valid(fig)
+    boxes = label_boxes(fig)
+    assert len(boxes) == len(references)
+    for i, (side, low, high) in enumerate(boxes):
+        for other_side, other_low, other_high in boxes[i + 1 :]:
+            assert side != other_side or high <= other_low or low >= other_high
+
+
+def test_references_off_the_zoomed_chart_are_left_out():
+    fig = accuracy_figure([], {"chance": 0.10, "the book": 0.9542}, zoom=True)
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["the book 95.42 %"]
+
+
+def test_close_eta_changes_stack_their_labels():
+    views = [
+        view(1, [(0, 0.1, 0.1, 0.5), (30, 0.9, 0.9, 0.1)], [(10.0, 1.0), (10.5, 0.5)]),
+        view(2, [(0, 0.1, 0.1, 0.5), (30, 0.9, 0.9, 0.1)], [(10.2, 2.0), (25.0, 0.3)]),
+    ]
+    fig = accuracy_figure(views, {})
+    valid(fig)
+    notes = {a["text"]: a["y"] for a in fig["layout"]["annotations"] if a["yref"] == "paper"}
+    assert len({notes["eta 1"], notes["eta 0.5"], notes["eta 2"]}) == 3  # three rows
+    assert notes["eta 0.3"] == 1  # far from the others: the top row
+
+
+def test_label_rows_reuse_a_row_once_it_is_free():
+    from ui.charts import label_rows
+
+    assert label_rows([1.0, 1.1, 5.0, 5.05], [0.5, 0.5, 0.5, 0.5]) == [0, 1, 0, 1]
+
+
+def test_the_cost_axis_has_a_title_and_plain_ticks():
+    fig = cost_figure([view(3, [(0, 0.1, 0.1, 0.45), (5, 0.9, 0.9, 0.031)])])
+    valid(fig)
+    yaxis = fig["layout"]["yaxis"]
+    assert "cost" in yaxis["title"]["text"]
+    assert yaxis["tickvals"] == pytest.approx([0.05, 0.1, 0.2])
+    assert yaxis["ticktext"] == ["0.05", "0.1", "0.2"]
+
+
+def test_log_ticks_within_one_step():
+    from ui.charts import log_ticks
+
+    assert log_ticks([0.061, 0.083]) == pytest.approx([0.061, 0.083])  # the ends, at least
+    assert log_ticks([]) == []

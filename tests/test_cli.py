@@ -1,38 +1,39 @@
 """The command line: the book's output form, --help, --save, and clear errors."""
 
 import re
+from pathlib import Path
 
 import pytest
 
+import nn.train
 from nn.modelfile import load_model
 from nn.train import main, parser
 
 
+@pytest.fixture
+def data_dir(mnist_dir, mnist_data, monkeypatch):
+    """The real MNIST folder, which the command line then reads as the session's one loaded
+    copy (reading the files is nn.mnist's, tested in tests/test_mnist.py)."""
+
+    def load_mnist(data_dir, **_options):
+        assert Path(data_dir) == mnist_dir
+        return mnist_data
+
+    monkeypatch.setattr(nn.train, "load_mnist", load_mnist)
+    return mnist_dir
+
+
 def test_help_explains_every_option():
+    """Each option (but --help) has its own help text, shown by --help."""
+    options = [a for a in parser()._actions if a.option_strings != ["-h", "--help"]]
+    assert len(options) >= 10
     text = parser().format_help()
-    for option in (
-        "--hidden",
-        "--epochs",
-        "--batch-size",
-        "--eta",
-        "--train-size",
-        "--seed",
-        "--init",
-        "--cost",
-        "--l2",
-        "--augment",
-        "--fonts",
-        "--font-copies",
-        "--synthetic",
-        "--save",
-        "--data-dir",
-        "--download",
-    ):
-        assert option in text
-    assert text.count("(default") >= 11
+    for action in options:
+        assert action.help and len(action.help) > 10, action.option_strings
+        assert action.option_strings[-1] in text
 
 
-def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_path, capsys):
+def test_a_short_run_prints_the_books_lines_and_saves_a_model(data_dir, tmp_path, capsys):
     path = tmp_path / "small.npz"
     code = main(
         [
@@ -45,7 +46,7 @@ def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_pat
             "--seed",
             "4",
             "--data-dir",
-            str(mnist_dir),
+            str(data_dir),
             "--save",
             str(path),
         ]
@@ -61,7 +62,7 @@ def test_a_short_run_prints_the_books_lines_and_saves_a_model(mnist_dir, tmp_pat
     assert meta["command"].startswith("python -m nn.train --hidden 20")
 
 
-def test_same_seed_same_output(mnist_dir, capsys):
+def test_same_seed_same_output(data_dir, capsys):
     args = [
         "--hidden",
         "10",
@@ -72,7 +73,7 @@ def test_same_seed_same_output(mnist_dir, capsys):
         "--seed",
         "9",
         "--data-dir",
-        str(mnist_dir),
+        str(data_dir),
     ]
     main(args)
     first = re.findall(r"Epoch \d+: \d+", capsys.readouterr().out)
@@ -88,9 +89,11 @@ def test_same_seed_same_output(mnist_dir, capsys):
         (["--batch-size", "0"], "batch"),
     ],
 )
-def test_absurd_settings_give_a_clear_error(mnist_dir, capsys, args, words):
-    assert main(args + ["--data-dir", str(mnist_dir)]) == 2
-    assert words in capsys.readouterr().err
+def test_absurd_settings_give_a_clear_error_before_mnist_is_read(tmp_path, capsys, args, words):
+    # no MNIST in that folder: the settings are refused first, by name
+    assert main(args + ["--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "MNIST" not in err
 
 
 def test_missing_mnist_says_what_to_do(monkeypatch, tmp_path, capsys):
@@ -114,7 +117,7 @@ def pillow_font_folder(folder):
     (folder / "PillowDefault.ttf").write_bytes(font.font_bytes)
 
 
-def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_path, capsys):
+def test_styled_digits_join_the_training_set_and_the_metadata(data_dir, tmp_path, capsys):
     pillow_font_folder(tmp_path / "fonts")
     path = tmp_path / "styled.npz"
     code = main(
@@ -134,7 +137,7 @@ def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_pat
             "--synthetic",
             "5",
             "--data-dir",
-            str(mnist_dir),
+            str(data_dir),
             "--save",
             str(path),
         ]
@@ -147,19 +150,19 @@ def test_styled_digits_join_the_training_set_and_the_metadata(mnist_dir, tmp_pat
     assert "--fonts" in meta["command"] and "--synthetic 5" in meta["command"]
 
 
-def test_a_font_folder_without_fonts_is_a_clear_error(mnist_dir, tmp_path, capsys):
-    assert main(["--fonts", str(tmp_path), "--data-dir", str(mnist_dir)]) == 2
+def test_a_font_folder_without_fonts_is_a_clear_error(data_dir, tmp_path, capsys):
+    assert main(["--fonts", str(tmp_path), "--data-dir", str(data_dir)]) == 2
     assert "no usable font" in capsys.readouterr().err
 
 
 def test_eta_decays_from_the_epoch_asked_and_non_digits_join_with_the_fonts(
-    mnist_dir, tmp_path, capsys
+    data_dir, tmp_path, capsys
 ):
     pillow_font_folder(tmp_path / "fonts")
     path = tmp_path / "decayed.npz"
     args = ["--hidden", "10", "--epochs", "3", "--train-size", "300", "--eta", "0.8"]
     args += ["--eta-decay", "0.5", "--decay-from", "1", "--fonts", str(tmp_path / "fonts")]
-    args += ["--font-copies", "1", "--non-digits", "2", "--data-dir", str(mnist_dir)]
+    args += ["--font-copies", "1", "--non-digits", "2", "--data-dir", str(data_dir)]
     assert main([*args, "--save", str(path)]) == 0
     capsys.readouterr()
     _net, meta = load_model(path)
@@ -167,5 +170,5 @@ def test_eta_decays_from_the_epoch_asked_and_non_digits_join_with_the_fonts(
     assert [round(eta, 6) for _at, eta in meta["eta_changes"]] == [0.4, 0.2]
     assert [round(at) for at, _eta in meta["eta_changes"]] == [1, 2]
     assert meta["non_digits"]["images"] == 2 + 200  # 2 letters from the font, 100 x 2 scrawls
-    assert main(["--eta-decay", "1.5", "--data-dir", str(mnist_dir)]) == 2
+    assert main(["--eta-decay", "1.5", "--data-dir", str(data_dir)]) == 2
     assert "--eta-decay" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
 from nn.modelfile import MAX_ABS_PARAM, ModelFileError, load_model, model_bytes
@@ -83,14 +84,14 @@ def test_extreme_canvases_never_raise(canvas):
 
 @FAST
 @given(
-    st.lists(
-        st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 0.0, 0.5, 1.0, 7.0, 1e30]),
-        min_size=784,
-        max_size=784,
+    arrays(
+        np.float32,
+        (28, 28),
+        elements=st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 0.0, 0.5, 1.0, 7.0, 1e30]),
     )
 )
-def test_nan_and_out_of_range_pixels_in_the_model_path_give_a_clean_answer(values):
-    check_reading(np.array(values, dtype=np.float32).reshape(28, 28))
+def test_nan_and_out_of_range_pixels_in_the_model_path_give_a_clean_answer(image):
+    check_reading(image)
 
 
 def test_the_most_extreme_loadable_network_still_answers_cleanly():
@@ -133,3 +134,61 @@ def test_archives_of_arbitrary_arrays_are_refused_or_valid(entries, ndim):
             archive.writestr(f"{name}.npy", member.getvalue())
     with pytest.raises(ModelFileError):
         load_model(buf.getvalue())
+
+
+def _json_values():
+    """Any JSON value: nested containers, long strings, big and odd numbers, control and
+    bidi characters."""
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(10**60), max_value=10**60)
+        | st.floats(allow_nan=False)
+        | st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+        | st.sampled_from(["\u202e", "\x00", "\x1b[31m", "normal", "cross-entropy", "scaled"])
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["l2", "cost", "init", "settings", "test_accuracy", "seed", "sizes", "name", "x"]
+        ),
+        _json_values(),
+        max_size=6,
+    )
+    | _json_values(),
+    st.integers(0, 40),
+)
+def test_hostile_metadata_loads_or_is_refused_and_never_breaks_the_labels(meta, depth):
+    """Any metadata (also nested `depth` lists deep): a ModelFileError or a network whose
+    picker label and facts can be built (what the page does with an uploaded file)."""
+    import json
+
+    from ui.sidebar import network_facts
+    from ui.state import label_for
+
+    for _ in range(depth):
+        meta = [meta]
+    net = Network([784, 3, 10], seed=0)
+    arrays = {"sizes": np.array(net.sizes)}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        loaded, loaded_meta = load_model(buf.getvalue())
+    except ModelFileError:
+        return
+    assert isinstance(loaded_meta, dict)
+    label = label_for("Uploaded x.npz", loaded, loaded_meta)
+    assert isinstance(label, str) and isinstance(network_facts(loaded, loaded_meta), str)

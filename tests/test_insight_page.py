@@ -14,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from nn.preprocess import canvas_to_mnist
 from nn.settings import Limits, Settings
 from tests.helpers import APP, STROKES, canvas_image
+from tests.helpers import app_texts as texts
+from tests.helpers import rerun_app as rerun
 from tests.helpers import shipped_models as load_shipped
 from ui.presets import PRESETS
 from ui.share import link_query, parse_link, shipped_slugs
@@ -34,20 +36,6 @@ def page(canvas, query: dict | None = None, **state) -> AppTest:
     app.run()
     assert not app.exception, app.exception
     return app
-
-
-def rerun(app: AppTest) -> AppTest:
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def texts(app: AppTest) -> str:
-    parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
-    parts += [
-        e.value for kind in ("info", "warning", "success", "error") for e in getattr(app, kind)
-    ]
-    return "\n".join(str(p) for p in parts)
 
 
 # --- 4. share a set-up by link: the rules ----------------------------------------------
@@ -236,9 +224,9 @@ def test_mistakes_panel_counts_the_test_digits(canvas, mnist_dir, mnist_data, mo
 
 
 def test_mistakes_panel_without_mnist_says_so(canvas, monkeypatch):
-    import ui.mistakes
+    import ui.analysis
 
-    monkeypatch.setattr(ui.mistakes, "find_mnist_dir", lambda: None)
+    monkeypatch.setattr(ui.analysis, "find_mnist_dir", lambda: None)  # ui.mistakes reads it there
     app = page(canvas, mistakes_open=True)
     assert "not on this server" in texts(app)
     canvas.image = SEVEN
@@ -261,7 +249,10 @@ def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_
     selected = app.session_state.selected
     assert selected.startswith("Taught: The book's + 1 drawing: [784, 30, 10]")
     assert app.metric[0].value == "6"  # the taught copy answers now
-    assert "now reads your last drawing as **6** (it read 0)" in texts(app)
+    assert (
+        f"now reads your last drawing as **6** (*{BOOK}* was answering and read it as **0**)"
+        in texts(app)
+    )
     assert app.session_state.teach_digit is None  # one click, one lesson
     assert BOOK in app.session_state.networks  # the original is still offered
     app.button(key="untaught_0").click()

@@ -159,26 +159,39 @@ def test_missing_files_error_says_where_and_how(isolated, tmp_path, monkeypatch)
 
 
 def _folder_of_real_files(mnist_dir: Path, target: Path, **replace: bytes) -> Path:
-    """The four real files copied into `target`; `replace` maps a name to other content."""
+    """The four real files (links to them) in `target`; `replace` maps a name to other
+    content, written as a file of its own."""
     target.mkdir()
     for name in FILES:
-        (target / name).write_bytes(replace.get(name, (mnist_dir / name).read_bytes()))
+        if name in replace:
+            (target / name).write_bytes(replace[name])
+        else:
+            (target / name).symlink_to(mnist_dir / name)
     return target
 
 
-@pytest.mark.parametrize("case", ["cut short", "one byte changed", "another file's content"])
-def test_a_file_that_is_not_the_published_one_is_refused_by_name(mnist_dir, tmp_path, case):
-    real = (mnist_dir / mnist.TEST_LABELS).read_bytes()
+@pytest.mark.parametrize(
+    ("case", "name"),  # the file read first (refused at once) and the one read last
+    [
+        ("cut short", mnist.TRAIN_IMAGES),
+        ("one byte changed", mnist.TRAIN_IMAGES),
+        ("another file's content", mnist.TRAIN_IMAGES),
+        ("one byte changed", mnist.TEST_LABELS),
+    ],
+)
+def test_a_file_that_is_not_the_published_one_is_refused_by_name(mnist_dir, tmp_path, case, name):
+    real = (mnist_dir / name).read_bytes()
+    other = mnist.TRAIN_LABELS if name == mnist.TEST_LABELS else mnist.TEST_IMAGES
     bad = {
         "cut short": real[:-10],
         "one byte changed": real[:100] + bytes([real[100] ^ 1]) + real[101:],
-        "another file's content": (mnist_dir / mnist.TRAIN_LABELS).read_bytes(),
+        "another file's content": (mnist_dir / other).read_bytes(),
     }[case]
-    folder = _folder_of_real_files(mnist_dir, tmp_path / "bad", **{mnist.TEST_LABELS: bad})
+    folder = _folder_of_real_files(mnist_dir, tmp_path / "bad", **{name: bad})
     with pytest.raises(MnistError) as info:
         mnist.load_mnist(folder)
     message = str(info.value)
-    assert str(folder / mnist.TEST_LABELS) in message and "SHA-256" in message
+    assert str(folder / name) in message and "SHA-256" in message
     assert "MNIST_DIR" in message and "download" in message  # and says what to do
 
 

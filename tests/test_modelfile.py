@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nn.modelfile import ModelFileError, load_model, model_bytes, save_model
+from nn.modelfile import MAX_FILE_BYTES, ModelFileError, load_model, model_bytes, save_model
 from nn.network import Network
 
 
@@ -133,8 +133,10 @@ def test_file_over_the_cap_is_refused_before_reading(tmp_path):
 
 
 def test_zip_bomb_is_refused_before_decompressing():
-    bomb = zip_with("W0.npy", b"\0" * (200 * 1024 * 1024))  # 200 MB of zeros -> ~200 KB
-    assert len(bomb) < 1024 * 1024
+    # just past what a file of the largest size may unpack to (4x), as zeros: ~65 KB packed
+    unpacked = 4 * MAX_FILE_BYTES + 1024 * 1024
+    bomb = zip_with("W0.npy", b"\0" * unpacked)
+    assert len(bomb) < MAX_FILE_BYTES / 100
     with pytest.raises(ModelFileError, match="unpack to far more"):
         load_model(bomb)
 
@@ -184,3 +186,72 @@ def test_fuzzed_files_never_raise_anything_but_model_file_error():
         except ModelFileError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 100
+
+
+# --- issue 18: what a hostile file's metadata or declared size could do ------------------
+
+
+def meta_file(text: str) -> bytes:
+    return with_changes(meta=np.frombuffer(text.encode(), np.uint8))
+
+
+HOSTILE_META = {
+    "nested 30,000 deep": ("[" * 30_000 + "]" * 30_000, "nested more than"),
+    "a 5,000-digit integer": ('{"seed": ' + "7" * 5000 + "}", "5000 digits"),
+    "l2 as a 400-digit integer": ('{"l2": ' + "9" * 400 + "}", "400 digits"),
+    "l2 as a 30-digit integer": ('{"l2": ' + "9" * 30 + "}", "bad l2"),
+    "l2 infinite": ('{"l2": 1e400}', "bad l2"),
+    "l2 NaN": ('{"l2": NaN}', "NaN"),
+    "l2 a list": ('{"l2": [1]}', "bad l2"),
+    "cost an object": ('{"cost": {"a": 1}}', "unknown init or cost"),
+    "not UTF-8": ("\udcff", "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_META))
+def test_hostile_metadata_is_refused_with_a_model_file_error(name):
+    text, words = HOSTILE_META[name]
+    data = (
+        meta_file(text)
+        if name != "not UTF-8"
+        else with_changes(meta=np.frombuffer(b'{"a": "\xff"}', np.uint8))
+    )
+    with pytest.raises(ModelFileError, match=words):
+        load_model(data)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    _, meta = load_model(meta_file('{"note": "' + "[" * 100 + '"}'))
+    assert meta["note"] == "[" * 100
+
+
+def test_parameter_count_is_capped_before_the_weights_are_read():
+    from nn.modelfile import MAX_PARAMS, parameter_count
+
+    # The issue's file: 55 KB of zeros declaring [784, 2000, 2000, 2000, 2000, 10].
+    sizes = [784, 2000, 2000, 2000, 2000, 10]
+    arrays = {"sizes": np.array(sizes)}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        arrays[f"W{i}"] = np.zeros((n_out, n_in), np.float32)
+        arrays[f"b{i}"] = np.zeros(n_out, np.float32)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    assert len(buf.getvalue()) < 200_000 and parameter_count(sizes) > 8 * MAX_PARAMS
+    with pytest.raises(ModelFileError, match="at most 1,600,000"):
+        load_model(buf.getvalue())
+    # The largest one-hidden-layer network of the file format still loads.
+    assert parameter_count([784, 2000, 10]) <= MAX_PARAMS
+    assert load_model(model_bytes(Network([784, 2000, 10], seed=0)))[0].sizes == [784, 2000, 10]
+    with pytest.raises(ModelFileError, match="weights and biases"):
+        load_model(model_bytes(Network([784, 1000, 1000, 10], seed=0)))
+
+
+def test_any_exception_inside_the_loader_becomes_a_model_file_error(monkeypatch):
+    import nn.modelfile as modelfile
+
+    def broken(arrays):
+        raise KeyError("a check that did not foresee this file")
+
+    monkeypatch.setattr(modelfile, "_check_meta", broken)
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        load_model(model_bytes(Network([784, 4, 10], seed=0)))

@@ -5,21 +5,10 @@ import pickle
 import numpy as np
 import pytest
 
-from nn.protocol import (
-    ACTIVE,
-    OVER,
-    IllegalTransition,
-    Pause,
-    Report,
-    Resume,
-    SetEta,
-    Start,
-    State,
-    Stop,
-    Taught,
-    TeachJob,
-)
+from nn.protocol import ACTIVE, OVER, IllegalTransition, Pause, Resume, SetEta, State, Stop
 from nn.settings import Limits, Settings
+from nn.trainer import Point
+from runs.messages import Report, Start, Taught, TeachJob, TrainJob, command_slot
 
 ALLOWED = {
     (State.QUEUED, State.STARTING),
@@ -52,9 +41,10 @@ def test_states_are_queued_active_or_over():
 
 def test_messages_survive_pickling():
     weights = ((np.ones((3, 784), np.float32),), (np.zeros(3, np.float32),))
-    report = Report(State.PAUSED, "", 1.5, 2.25, ({"epoch": 1.5},), ((1.5, 0.5),), weights)
+    point = Point(1.5, 0.9, 0.9, 9000, 0.1, 2.0, 3.0, False)
+    report = Report(State.PAUSED, "", 1.5, 2.25, (point,), ((1.5, 0.5),), weights)
     messages = [
-        Start(Settings(), Limits(), "/tmp/x", 0.5),
+        Start(TrainJob(Settings(), 0.5), Limits(), "/tmp/x"),
         Pause(),
         Resume(),
         Stop("why"),
@@ -75,13 +65,20 @@ def test_a_teach_job_and_its_result_survive_pickling():
     )
     pixels = np.arange(2 * 784, dtype=np.uint8).reshape(2, 784)
     job = TeachJob(weights, "normal", "quadratic", 0.0, pixels, (4, 9), {"max_rounds": 3})
-    start = pickle.loads(pickle.dumps(Start(None, Limits(), "/tmp/x", 0.5, teach=job)))
-    assert start.settings is None and start.teach.labels == (4, 9)
-    assert start.teach.options == {"max_rounds": 3} and start.teach.pixels.dtype == np.uint8
-    np.testing.assert_array_equal(start.teach.pixels, pixels)
-    np.testing.assert_array_equal(start.teach.weights[0][1], weights[0][1])
+    start = pickle.loads(pickle.dumps(Start(job, Limits(), "/tmp/x")))
+    assert start.job.kind == "teach" and start.job.labels == (4, 9)
+    assert start.job.options == {"max_rounds": 3} and start.job.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(start.job.pixels, pixels)
+    np.testing.assert_array_equal(start.job.weights[0][1], weights[0][1])
     taught = Taught(weights, (4, 9), (1, 1), 0.9, 0.89, 3, 120, 0.05)
     back = pickle.loads(pickle.dumps(Report(State.FINISHED, taught=taught)))
     assert back.state is State.FINISHED and back.taught.answers == (4, 9)
     assert (back.taught.rounds, back.taught.accuracy_after) == (3, 0.89)
     np.testing.assert_array_equal(back.taught.weights[1][0], weights[1][0])
+
+
+def test_unsent_commands_of_one_kind_replace_each_other():
+    assert command_slot(Pause()) == command_slot(Resume()) == "pause"
+    assert len({command_slot(c) for c in (Pause(), SetEta(1.0), Stop())}) == 3
+    with pytest.raises(TypeError):
+        command_slot("step")

@@ -1,6 +1,8 @@
-"""The server's run manager: handles, worker processes, the slot limit, the queue, cleanup.
+"""The server's run manager with real workers on the real MNIST: runs, teach jobs, the slot
+limit, the queue, cleanup. (Its failures, with misbehaving fake workers, are in
+test_run_service.py.)
 
-The first tests drive a `RunHandle` with reports directly; the others start real worker
+The first tests drive a manager's record with reports directly; the others start real worker
 processes and wait for conditions, each wait with a deadline and a message saying what did
 not happen.
 """
@@ -8,11 +10,13 @@ not happen.
 import pytest
 
 from nn import mnist
-from nn.protocol import IllegalTransition, Report, State
-from nn.run_manager import RunHandle, RunManager
+from nn.protocol import IllegalTransition, State
 from nn.settings import Limits, Settings, SettingsError
 from nn.teach import TeachError
-from tests.helpers import wait_until
+from nn.trainer import Point
+from runs.manager import RunManager
+from runs.messages import Report
+from tests.helpers import FakeData, wait_until
 
 LONG = Settings(hidden=30, epochs=40, train_size=50_000)  # far longer than any test waits
 SHORT = Settings(hidden=10, epochs=1, train_size=2_000)
@@ -31,66 +35,85 @@ def wait_for(condition, what: str, timeout: float = DEADLINE, touch=()):
     wait_until(touched_condition, timeout, what, every=0.02)
 
 
-# --- a handle, fed reports by hand --------------------------------------------------------
-
-
-class NoQueue:
-    def queue_position(self, handle):
-        return None
+# --- a record, fed reports by hand --------------------------------------------------------
 
 
 def point(epoch):
-    return {
-        "epoch": epoch,
-        "val_accuracy": 0.5,
-        "test_accuracy": 0.5,
-        "test_correct": 5000,
-        "train_cost": 0.1,
-        "elapsed": epoch,
-        "eta": 3.0,
-        "end_of_epoch": False,
-    }
+    return Point(epoch, 0.5, 0.5, 5000, 0.1, epoch, 3.0, epoch == int(epoch) and epoch > 0)
 
 
-def test_a_handle_takes_a_reports_state_and_figures_together():
-    handle = RunHandle(NoQueue(), 1, SHORT)
-    handle._become(State.STARTING)
-    handle._receive(Report(State.RUNNING, "", 0.5, 1.0, (point(0), point(0.5)), (), ((), ())))
-    handle._receive(Report(State.PAUSED, "", 0.625, 1.25, (), ((0.625, 1.0),)))
+@pytest.fixture
+def idle(tmp_path):
+    """A manager with no slot: its jobs stay queued until a test feeds them reports."""
+    m = RunManager(None, Limits(max_concurrent=1), temp_root=tmp_path, load=FakeData, spare=False)
+    m.limits = Limits(max_concurrent=0)  # nothing starts
+    yield m
+    m.close()
+
+
+def fed(m, *reports):
+    handle = m.submit(SHORT)
+    record = handle._record
+    with m._lock:
+        m._queue.remove(record)
+        m._become(record, State.STARTING)
+    for report in reports:
+        m._receive(record, report)
+    return handle, record
+
+
+def test_a_view_takes_a_reports_state_and_figures_together(idle):
+    handle, _ = fed(
+        idle,
+        Report(State.RUNNING, "", 0.5, 1.0, (point(0), point(0.5)), (), ((), ())),
+        Report(State.PAUSED, "", 0.625, 1.25, (), ((0.625, 1.0),)),
+    )
     view = handle.view()
-    assert (view["state"], view["progress"], view["elapsed"]) == ("paused", 0.625, 1.25)
-    assert [p["epoch"] for p in view["history"]] == [0, 0.5]
-    assert view["eta_changes"] == [(0.625, 1.0)]
+    assert (view.state, view.progress, view.elapsed) == (State.PAUSED, 0.625, 1.25)
+    assert [p.epoch for p in view.history] == [0, 0.5]
+    assert view.eta_changes == ((0.625, 1.0),) and view.etas == [3.0, 1.0]
+    assert view.label == "[784, 10, 10] eta 3 -> 1 batch 10 2,000 images"
+    assert view.title == "eta 3 -> 1 batch 10 2,000 images"  # the picker names the layers
+    assert view.on_subset  # the last point was measured between epochs' ends
     meta = handle.metadata()
     assert meta["epochs"] == 0.625 and meta["eta_changes"] == [(0.625, 1.0)]
+    assert meta["etas"] == [3.0, 1.0] and meta["accuracy_measured_on"] == 2000
     assert meta["name"] == "trained on the Digit Lab page" and meta["test_accuracy"] == 0.5
 
 
-def test_a_handle_refuses_a_transition_the_state_machine_does_not_allow():
-    handle = RunHandle(NoQueue(), 1, SHORT)
+def test_a_record_refuses_a_transition_the_state_machine_does_not_allow(idle):
+    handle = idle.submit(SHORT)
     with pytest.raises(IllegalTransition, match="queued to paused"):
-        handle._receive(Report(State.PAUSED))
-    assert handle.view()["state"] == "queued"
+        idle._receive(handle._record, Report(State.PAUSED))
+    assert handle.view().state is State.QUEUED
 
 
-def test_the_last_report_waits_for_the_process_to_end():
+def test_the_last_report_waits_for_the_process_to_end(idle):
     """'over' means the worker has exited: the final report is applied then, whole."""
-    handle = RunHandle(NoQueue(), 1, SHORT)
-    handle._become(State.STARTING)
-    handle._receive(Report(State.RUNNING, "", 0.5, 1.0))
-    handle._receive(Report(State.STOPPED, "closed", 0.75, 1.5))
-    assert handle.view()["state"] == "running" and not handle.over
+    handle, record = fed(
+        idle, Report(State.RUNNING, "", 0.5, 1.0), Report(State.STOPPED, "closed", 0.75, 1.5)
+    )
+    assert handle.view().state is State.RUNNING and not handle.over
 
     class Ended:
         returncode = 0
 
-    handle.process, handle._conn = Ended(), type("Conn", (), {"close": lambda self: None})()
-    handle._end()
+        def poll(self):
+            return 0
+
+    record.process = Ended()
+    with idle._lock:
+        idle._active.append(record)
+    idle._end(record)
     view = handle.view()
-    assert (view["state"], view["reason"], view["progress"]) == ("stopped", "closed", 0.75)
+    assert (view.state, view.reason, view.progress) == (State.STOPPED, "closed", 0.75)
+    assert idle.counts()["training"] == 0
 
 
 # --- real worker processes ----------------------------------------------------------------
+
+
+slow = pytest.mark.slow  # real workers training on the real MNIST
 
 
 @pytest.fixture
@@ -100,81 +123,86 @@ def manager(mnist_dir):
     m.close()
 
 
+@slow
 def test_a_run_trains_in_its_own_process_and_reports(manager):
     handle = manager.submit(SHORT.replace(epochs=2))
     wait_for(lambda: handle.over, "the run ended")
     view = handle.view()
-    assert view["state"] == "finished", view["reason"]
-    assert [p["epoch"] for p in view["history"] if p["end_of_epoch"]] == [1, 2]
-    assert view["history"][-1]["test_accuracy"] > 0.5
-    assert view["progress"] == 2 and view["images_per_second"] > 0
+    assert view.state is State.FINISHED, view.reason
+    assert [p.epoch for p in view.history if p.end_of_epoch] == [1, 2]
+    assert view.history[-1].test_accuracy > 0.5 and not view.on_subset
+    assert view.progress == 2 and view.images_per_second > 0
     assert handle.network().sizes == [784, 10, 10]
-    assert handle.process.returncode == 0
+    assert handle._record.process.returncode == 0
 
 
+@slow
 def test_pause_resume_eta_and_stop_reach_the_worker(manager):
     handle = manager.submit(LONG)
-    wait_for(lambda: len(handle.view()["history"]) >= 2, "two metric points")
+    wait_for(lambda: len(handle.view().history) >= 2, "two metric points")
     handle.set_eta(0.5)
-    wait_for(lambda: handle.view()["eta_changes"], "the eta change reported")
-    changed_at = handle.view()["eta_changes"][0][0]
+    wait_for(lambda: handle.view().eta_changes, "the eta change reported")
+    changed_at = handle.view().eta_changes[0][0]
     wait_for(
-        lambda: any(p["epoch"] > changed_at for p in handle.view()["history"]),
+        lambda: any(p.epoch > changed_at for p in handle.view().history),
         "a point after the eta change",
     )
-    later = [p for p in handle.view()["history"] if p["epoch"] > changed_at]
-    assert all(p["eta"] == 0.5 for p in later)
+    later = [p for p in handle.view().history if p.epoch > changed_at]
+    assert all(p.eta == 0.5 for p in later)
 
     handle.pause()
-    wait_for(lambda: handle.view()["state"] == "paused", "the run paused")
+    wait_for(lambda: handle.view().state is State.PAUSED, "the run paused")
     paused = handle.view()
     handle.set_eta(1.0)  # applied while paused, exactly where the run paused
-    wait_for(lambda: len(handle.view()["eta_changes"]) == 2, "the second eta change reported")
+    wait_for(lambda: len(handle.view().eta_changes) == 2, "the second eta change reported")
     view = handle.view()
-    assert view["state"] == "paused"
-    assert view["eta_changes"][1] == (paused["progress"], 1.0)
-    assert (view["progress"], view["elapsed"]) == (paused["progress"], paused["elapsed"])
+    assert view.state is State.PAUSED
+    assert view.eta_changes[1] == (paused.progress, 1.0)
+    assert (view.progress, view.elapsed) == (paused.progress, paused.elapsed)
 
     handle.resume()
-    wait_for(lambda: handle.view()["progress"] > paused["progress"], "training went on")
-    assert handle.view()["state"] == "running"
+    wait_for(lambda: handle.view().progress > paused.progress, "training went on")
+    assert handle.view().state is State.RUNNING
     handle.stop()
     wait_for(lambda: handle.over, "the run stopped")
-    assert handle.view()["state"] == "stopped" and handle.process.poll() is not None
+    assert handle.view().state is State.STOPPED and handle._record.process.poll() is not None
 
 
+@slow
 def test_runs_beyond_the_limit_wait_in_order_and_start_by_themselves(manager):
     first, second, third = (manager.submit(LONG) for _ in range(3))
-    wait_for(lambda: first.view()["state"] == "running", "the first run running")
-    assert [h.view()["queue_position"] for h in (first, second, third)] == [None, 1, 2]
-    assert second.view()["state"] == third.view()["state"] == "queued"
+    wait_for(lambda: first.view().state is State.RUNNING, "the first run running")
+    assert [h.view().queue_position for h in (first, second, third)] == [None, 1, 2]
+    assert second.view().state == third.view().state is State.QUEUED
     first.stop()
-    wait_for(lambda: second.view()["state"] in ("starting", "running"), "the second started")
-    assert third.view()["queue_position"] == 1 and third.view()["state"] == "queued"
-    assert first.view()["state"] == "stopped" and first.process.poll() is not None
+    wait_for(lambda: second.view().state in (State.STARTING, State.RUNNING), "the second started")
+    assert third.view().queue_position == 1 and third.view().state is State.QUEUED
+    assert first.view().state is State.STOPPED and first._record.process.poll() is not None
     third.stop("changed my mind")  # a queued run leaves the queue at once
-    assert third.view()["state"] == "stopped" and third.process is None
+    assert third.view().state is State.STOPPED and third._record.process is None
     second.stop()
     wait_for(lambda: second.over, "the second run stopped")
     assert manager.counts() == {"training": 0, "waiting": 0, "slots": 1}
 
 
+@slow
 def test_queued_runs_start_in_the_order_they_were_submitted(manager, monkeypatch):
     """No visitor is starved: with one slot, four runs start strictly first come, first served."""
     started = []
-    spawn = manager._spawn
+    launch = manager._launch
 
-    def recording_spawn(handle):
-        started.append(handle.id)
-        spawn(handle)
+    def recording_launch(record):
+        started.append(record.id)
+        launch(record)
 
-    monkeypatch.setattr(manager, "_spawn", recording_spawn)
+    monkeypatch.setattr(manager, "_launch", recording_launch)
     handles = [manager.submit(SHORT) for _ in range(4)]
     wait_for(lambda: all(h.over for h in handles), "all four runs ended", touch=handles)
     assert started == [h.id for h in handles]
-    assert [h.view()["state"] for h in handles] == ["finished"] * 4
+    assert [h.view().state for h in handles] == [State.FINISHED] * 4
 
 
+@slow
 def test_an_abandoned_run_is_stopped_and_frees_its_slot(mnist_dir):
     m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), abandon_after=1.0)
     try:
@@ -182,27 +210,29 @@ def test_an_abandoned_run_is_stopped_and_frees_its_slot(mnist_dir):
         waiting = m.submit(SHORT)
         # this page is still open (touched); the first one is not
         wait_for(lambda: handle.over, "the abandoned run stopped", touch=[waiting])
-        assert handle.view()["state"] == "stopped"
-        assert handle.view()["reason"] == "the page was closed"
-        assert handle.process.poll() is not None
+        assert handle.view().state is State.STOPPED
+        assert handle.view().reason == "the page was closed"
+        assert handle._record.process.poll() is not None
         wait_for(
-            lambda: waiting.view()["state"] != "queued", "the waiting run started", touch=[waiting]
+            lambda: waiting.view().state != "queued", "the waiting run started", touch=[waiting]
         )
     finally:
         m.close()
 
 
+@slow
 def test_a_crashed_worker_is_reported_and_its_slot_freed(manager):
     handle = manager.submit(LONG)
     waiting = manager.submit(SHORT)
-    wait_for(lambda: handle.view()["state"] == "running", "the run running")
-    handle.process.kill()
+    wait_for(lambda: handle.view().state is State.RUNNING, "the run running")
+    handle._record.process.kill()
     wait_for(lambda: handle.over, "the crash noticed")
-    assert handle.view()["state"] == "failed" and "ended unexpectedly" in handle.view()["reason"]
+    assert handle.view().state is State.FAILED and "ended unexpectedly" in handle.view().reason
     wait_for(lambda: waiting.over, "the waiting run ended")
-    assert waiting.view()["state"] == "finished"
+    assert waiting.view().state is State.FINISHED
 
 
+@slow
 def test_limits_are_enforced_when_submitting(manager):
     with pytest.raises(SettingsError, match="hidden"):
         manager.submit(LONG.replace(hidden=5000))
@@ -230,6 +260,7 @@ def misread(mnist_data, count=2):
     )
 
 
+@slow
 def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
     net, drawings, digits = misread(mnist_data)
     handle = manager.submit_teach(net, drawings, digits, seed=3)
@@ -243,7 +274,7 @@ def test_a_teach_job_fine_tunes_in_a_worker(manager, mnist_data):
     assert result.rounds >= 1 and result.steps > 0 and result.seconds > 0
     # the result comes with the worker's last report; the slot frees once the process exits
     wait_for(lambda: handle.over, "the teach job's worker exited")
-    assert handle.state is State.FINISHED and handle.process.returncode == 0
+    assert handle.state is State.FINISHED and handle._record.process.returncode == 0
     assert manager.counts() == {"training": 0, "waiting": 0, "slots": 1}
 
 
@@ -253,13 +284,14 @@ def net_input(drawings):
     return np.stack([d.reshape(-1) for d in drawings])
 
 
+@slow
 def test_a_teach_job_waits_for_a_slot_like_a_run(manager, mnist_data):
     net, drawings, digits = misread(mnist_data, 1)
     run = manager.submit(LONG)
-    wait_for(lambda: run.view()["state"] == "running", "the run running")
+    wait_for(lambda: run.view().state is State.RUNNING, "the run running")
     handle = manager.submit_teach(net, drawings, digits)
     behind = manager.submit(SHORT)
-    assert handle.queue_position() == 1 and behind.view()["queue_position"] == 2
+    assert handle.queue_position() == 1 and behind.view().queue_position == 2
     assert handle.result(0.2) is None  # the only slot is taken: still queued
     assert handle.state is State.QUEUED
     assert manager.counts() == {"training": 1, "waiting": 2, "slots": 1}
@@ -267,21 +299,23 @@ def test_a_teach_job_waits_for_a_slot_like_a_run(manager, mnist_data):
     result = handle.result(DEADLINE)
     assert result is not None and result.answers == digits
     wait_for(lambda: behind.over, "the run queued behind the teach job ended", touch=[behind])
-    assert behind.view()["state"] == "finished"
+    assert behind.view().state is State.FINISHED
 
 
+@slow
 def test_a_teach_job_withdrawn_from_the_queue_says_so(manager, mnist_data):
     net, drawings, digits = misread(mnist_data, 1)
     run = manager.submit(LONG)
-    wait_for(lambda: run.view()["state"] == "running", "the run running")  # not still queued
+    wait_for(lambda: run.view().state is State.RUNNING, "the run running")  # not still queued
     handle = manager.submit_teach(net, drawings, digits)
     handle.stop("no free training slot in time")
     with pytest.raises(TeachError, match="no free training slot"):
         handle.result(DEADLINE)
-    assert handle.process is None and manager.counts()["waiting"] == 0
+    assert handle._record.process is None and manager.counts()["waiting"] == 0
     run.stop()
 
 
+@slow
 def test_a_lesson_that_cannot_be_taught_is_refused_before_it_queues(manager, mnist_data):
     net, drawings, _ = misread(mnist_data, 1)
     with pytest.raises(TeachError, match="from 0 to 9"):
@@ -289,6 +323,7 @@ def test_a_lesson_that_cannot_be_taught_is_refused_before_it_queues(manager, mni
     assert manager.counts()["waiting"] == 0
 
 
+@slow
 def test_a_teach_job_that_fails_in_its_worker_raises_the_reason(manager, mnist_data):
     net, drawings, digits = misread(mnist_data, 1)
     handle = manager.submit_teach(net, drawings, digits, max_rounds="many")
@@ -298,14 +333,34 @@ def test_a_teach_job_that_fails_in_its_worker_raises_the_reason(manager, mnist_d
     assert handle.state is State.FAILED
 
 
+@slow
 def test_closing_the_manager_ends_every_worker(mnist_dir):
     m = RunManager(mnist_dir, Limits(max_concurrent=2, max_epochs=40))
     handles = [m.submit(LONG) for _ in range(3)]
-    wait_for(lambda: all(h.view()["state"] == "running" for h in handles[:2]), "two runs running")
+    wait_for(lambda: all(h.view().state is State.RUNNING for h in handles[:2]), "two runs running")
     m.close()
-    assert [h.view()["state"] for h in handles] == ["stopped"] * 3
-    assert all(h.process.poll() is not None for h in handles[:2])
-    assert handles[2].process is None
+    assert [h.view().state for h in handles] == [State.STOPPED] * 3
+    assert all(h._record.process.poll() is not None for h in handles[:2])
+    assert handles[2]._record.process is None
+
+
+@slow
+def taken(lock) -> bool:
+    """Whether another thread could not take `lock` now (an RLock: asked from a thread of
+    its own, since the holder itself could take it again)."""
+    import threading
+
+    got = []
+
+    def attempt():
+        got.append(lock.acquire(blocking=False))
+        if got[0]:
+            lock.release()
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    return not got[0]
 
 
 def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkeypatch):
@@ -314,7 +369,7 @@ def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkey
     held = []
 
     def loading(*args, **kwargs):
-        held.append(m._lock.locked())
+        held.append(taken(m._lock))
         return load(*args, **kwargs)
 
     monkeypatch.setattr(mnist, "load_mnist", loading)
@@ -327,6 +382,7 @@ def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkey
         m.close()
 
 
+@slow
 def test_submitting_without_mnist_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     monkeypatch.setattr(mnist, "DATA_DIR", tmp_path)

@@ -1,8 +1,12 @@
-"""Every shipped model's recorded test accuracy holds on the real MNIST test set."""
+"""Every shipped model's recorded test accuracy holds on the real MNIST test set, and the
+command recorded in it is the one that makes it."""
+
+import shlex
 
 import pytest
 
 from nn.models import SHIPPED
+from nn.train import parser
 
 
 @pytest.mark.parametrize("model", SHIPPED, ids=lambda m: m.path.name)
@@ -14,7 +18,21 @@ def test_recorded_accuracy_matches_the_real_test_set(model, mnist_data):
         f"measured {measured:.4f}"
     )
     assert measured == pytest.approx(meta["test_accuracy"], abs=1e-4)
-    assert meta["command"].startswith("python -m nn.train") and "--seed" in meta["command"]
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=lambda m: m.path.name)
+def test_the_recorded_command_gives_the_recorded_settings_and_file(model):
+    """`command` run through the command line's own parser asks for exactly the settings the
+    file records and the network it holds, and saves to the file's place."""
+    net, meta = model.load()
+    words = shlex.split(meta["command"])
+    assert words[:3] == ["python", "-m", "nn.train"]
+    args = parser().parse_args(words[3:])
+    asked = {name: getattr(args, name) for name in meta["settings"]}
+    assert asked == meta["settings"]
+    assert [784, args.hidden, 10] == net.sizes
+    assert model.path.as_posix().endswith(args.save)
+    assert bool(args.fonts) == ("fonts" in meta) and bool(args.synthetic) == ("synthetic" in meta)
 
 
 def test_the_default_model_is_the_stronger_one():

@@ -5,8 +5,11 @@ the run once (`view()`), so a run that ends while the page is being drawn cannot
 the page with no timer left to replace it (seen once on a busy CI machine).
 """
 
+import types
+
 import pytest
 
+from nn.protocol import State
 from ui.training import buttons_for
 
 
@@ -19,19 +22,19 @@ class Handle:
         self.state = state
 
     def view(self):
-        return {"state": self.state}
+        return types.SimpleNamespace(state=self.state)
 
 
 @pytest.mark.parametrize(
     ("state", "mode"),
     [
-        ("queued", "wait"),
-        ("starting", "pause"),
-        ("running", "pause"),
-        ("paused", "resume"),
-        ("finished", "train"),
-        ("stopped", "train"),
-        ("failed", "train"),
+        (State.QUEUED, "wait"),
+        (State.STARTING, "pause"),
+        (State.RUNNING, "pause"),
+        (State.PAUSED, "resume"),
+        (State.FINISHED, "train"),
+        (State.STOPPED, "train"),
+        (State.FAILED, "train"),
     ],
 )
 def test_the_buttons_follow_the_one_state_read(state, mode):

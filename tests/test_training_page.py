@@ -13,8 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nn import mnist
-from nn.run_manager import RunManager
+from nn.protocol import State
 from nn.settings import Settings
+from runs.manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
 from ui.presets import PRESETS
 from ui.training import SETTING_WIDGETS
@@ -133,7 +134,8 @@ def test_use_this_network_for_drawing_adds_it_to_the_picker(page, canvas):
     canvas.image = canvas_image(SEVEN)
     run(page)
     selected = page.selectbox(key="selected").value
-    assert selected.startswith("Trained here: [784, 30, 10]")
+    assert selected.startswith("Trained here: eta 3 batch 10 1,000 images: [784, 30, 10]")
+    assert selected.count("784") == 1  # the layers once, not in the title and the label
     assert selected in page.selectbox(key="selected").options
     assert button(page, "Use this network for drawing").disabled
 
@@ -144,13 +146,13 @@ def test_pause_resume_stop_and_reset(page):
     wait_for(page, lambda a: "Pause" in labels(a))  # drawn once the run trains
     button(page, "Pause").click()
     wait_for(page, lambda a: "Resume" in labels(a))
-    assert current(page).view()["state"] == "paused"
+    assert current(page).view().state is State.PAUSED
     button(page, "Resume").click()
     wait_for(page, lambda a: "Pause" in labels(a))
-    assert current(page).view()["state"] == "running"
+    assert current(page).view().state is State.RUNNING
     button(page, "Stop").click()
     wait_for(page, ended)
-    assert current(page).view()["state"] == "stopped"
+    assert current(page).view().state is State.STOPPED
     button(page, "Reset").click()
     run(page)
     assert page.session_state["runs"] == []
@@ -159,13 +161,13 @@ def test_pause_resume_stop_and_reset(page):
 def test_moving_eta_during_a_run_changes_it_and_marks_the_chart(page):
     quick(page, epochs=50, train_size=50_000)
     button(page, "Train").click()
-    wait_for(page, lambda a: len(current(a).view()["history"]) >= 2)
+    wait_for(page, lambda a: len(current(a).view().history) >= 2)
     page.select_slider(key="t_eta").set_value(0.5)
-    wait_for(page, lambda a: current(a).view()["eta_changes"])
+    wait_for(page, lambda a: current(a).view().eta_changes)
     handle = current(page)
-    changed_at, eta = handle.view()["eta_changes"][0]
-    assert eta == 0.5 and handle.view()["state"] == "running"  # no restart
-    wait_for(page, lambda a: any(p["epoch"] > changed_at for p in current(a).view()["history"]))
+    changed_at, eta = handle.view().eta_changes[0]
+    assert eta == 0.5 and handle.view().state is State.RUNNING  # no restart
+    wait_for(page, lambda a: any(p.epoch > changed_at for p in current(a).view().history))
     notes = [a["text"] for a in accuracy_chart(page)["layout"]["annotations"]]
     assert "eta 0.5" in notes
     assert "the book 95.42 %" in notes  # the book's preset, run as the book did
@@ -228,7 +230,7 @@ def test_widgets_at_their_bounds_are_accepted(page, manager):
     run(page)
     button(page, "Train").click()
     wait_for(page, ended)
-    assert current(page).view()["state"] == "finished"
+    assert current(page).view().state is State.FINISHED
 
 
 def test_without_mnist_the_page_offers_the_download_and_drawing_works(
@@ -256,3 +258,27 @@ def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatc
     canvas.image = canvas_image(SEVEN)
     run(app)
     assert app.metric[0].value == "7"
+
+
+def test_a_reloaded_page_finds_its_run_by_the_token_in_its_url(page, manager):
+    quick(page, epochs=50, train_size=50_000)
+    button(page, "Train").click()
+    run(page)
+    handle = current(page)
+    token = page.query_params["run"]
+    token = token[0] if isinstance(token, list) else token
+    assert token == handle.token
+    reloaded = AppTest.from_file(APP, default_timeout=30)  # a new session: the reload
+    reloaded.query_params["run"] = token
+    run(reloaded)
+    assert current(reloaded).id == handle.id and "Stop" in labels(reloaded)
+    assert reloaded.slider(key="t_epochs").value == 50  # the run's settings, not the preset's
+    handle.stop()
+
+
+def test_a_page_naming_a_run_of_a_restarted_server_says_it_was_lost(canvas, manager):
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.query_params["run"] = "0badb00t.1.abc"  # a token of another server process
+    run(app)
+    assert any("lost when the server restarted" in e.value for e in app.error)
+    assert "Train" in labels(app) and app.session_state["runs"] == []

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from nn.network import Network
-from nn.protocol import Pause, Report, Resume, SetEta, Start, State, Stop, TeachJob
+from nn.protocol import Pause, Resume, SetEta, State, Stop
 from nn.settings import Limits, Settings
 from nn.teach import fine_tune
-from nn.worker import Worker
+from runs.messages import Report, Start, TeachJob, TrainJob
+from runs.worker import Worker
 from tests.helpers import FakeData
 
 
@@ -23,7 +24,10 @@ class FakeServer:
     def __init__(
         self, settings, *, after_points=None, while_paused=(), gone_after=None, teach=None
     ):
-        self.inbox = deque([Start(settings, Limits(), "unused", 0.0, teach=teach)])
+        job = teach if teach is not None else TrainJob(settings, 0.0)
+        # paused runs stop after 0.05 s without a command: this fake's poll never blocks, so
+        # the worker's heartbeat loop while paused spins until then
+        self.inbox = deque([Start(job, Limits(max_paused_seconds=0.05), "unused")])
         self.after_points = dict(after_points or {})
         self.while_paused = deque(while_paused)
         self.gone_after = gone_after  # raise EOFError once this many points were sent
@@ -61,20 +65,20 @@ def test_a_state_change_travels_with_its_figures():
     paused = reports[first_paused]
     last_point = [p for r in reports[:first_paused] for p in r.points][-1]
     # "paused" comes with the progress and the training time it paused at: the last point's
-    assert paused.progress == last_point["epoch"] == reports[first_paused - 1].progress
-    assert paused.elapsed >= last_point["elapsed"]
+    assert paused.progress == last_point.epoch == reports[first_paused - 1].progress
+    assert paused.elapsed >= last_point.elapsed
     # while paused, the eta change is reported where it paused, and nothing moves
     eta_report = next(r for r in reports if r.eta_changes)
     assert eta_report.state is State.PAUSED
     assert eta_report.eta_changes == ((paused.progress, 0.5),)
     assert (eta_report.progress, eta_report.elapsed) == (paused.progress, paused.elapsed)
     later = [p for r in reports[first_paused:] for p in r.points]
-    assert later and all(p["eta"] == 0.5 for p in later)
+    assert later and all(p.eta == 0.5 for p in later)
     # progress never goes back, and every point arrives with the weights as of that point
     progress = [r.progress for r in reports]
     assert progress == sorted(progress) and reports[-1].progress == 2
     assert all((r.weights is not None) == bool(r.points) for r in reports)
-    epochs = [p["epoch"] for r in reports for p in r.points]
+    epochs = [p.epoch for r in reports for p in r.points]
     assert epochs == sorted(epochs) and epochs[0] == 0 and epochs[-1] == 2
 
 

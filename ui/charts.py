@@ -1,10 +1,12 @@
-"""Every chart on the page, as a plain plotly figure dict, and the images' pixel helpers.
+"""The drawing's and the training's charts, as plain plotly figure dicts, and the images'
+pixel helpers.
 
-Plain functions of plain data (a reading's activations, the runs' views from
-`RunHandle.view()`), so the page only places the figures and tests read the data without a
-browser. Figures are built as dicts, never through plotly's graph objects: `show()` hands a
-dict to Streamlit without plotly checking it again (plotly's validation of a figure cost
-more than everything else a stroke does).
+Plain functions of plain data (a reading's activations, the runs' `runs.view.RunView`s),
+so the page only places the figures and tests read the data without a browser. Figures
+are built as dicts, never through plotly's graph objects: `show()` hands a dict to Streamlit
+without plotly checking it again (`ui.compat.unvalidated_figure`; plotly's validation of a
+figure cost more than everything else a stroke does). The insight panels (`ui.neurons`,
+`ui.mistakes`) build their few figures as plotly graph objects.
 
 Training charts: each run keeps one colour across both; validation accuracy is dashed, test
 accuracy solid. An eta change is a dotted vertical line on the run's curve, labelled with the
@@ -20,7 +22,8 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 from plotly.colors import get_colorscale
-from plotly.graph_objects import Figure
+
+from .compat import unvalidated_figure
 
 CONFIG = {"displayModeBar": False, "displaylogo": False}
 ACCENT = "#ff4b4b"  # the answer's bar; the theme's primary colour
@@ -29,7 +32,7 @@ COLOURS = ("#4cc9f0", "#f77f00", "#90be6d", "#f94144", "#b5179e", "#f9c74f", "#5
 LAYOUT = dict(
     height=320,
     margin=dict(l=10, r=10, t=40, b=10),
-    legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+    legend=dict(orientation="h", yanchor="top", y=-0.28, x=0),  # under the axis's title
     paper_bgcolor="rgba(0,0,0,0)",
     plot_bgcolor="rgba(0,0,0,0)",
 )
@@ -37,24 +40,36 @@ DIGITS = [str(d) for d in range(10)]
 VIRIDIS = get_colorscale("Viridis")  # plotly's stops (plotly.js's own "Viridis" differs)
 
 
-class _Checked(Figure):
-    """A figure dict built by this module, passed to st.plotly_chart as it is.
+def show(spec: dict, key: str, on_select=None):
+    """Place a figure dict on the page, full width, without plotly's mode bar.
 
-    Streamlit runs any dict through plotly's validators (`Figure(**spec)`), but takes an
-    existing Figure's `to_dict()` as already checked. The dicts here are fixed in shape and
-    covered by tests/test_charts.py, so they skip that step.
-    """
+    With `on_select` ("rerun" or a callback) a click on a point selects it: the chart is
+    then a widget and its selection (`selection.points`, each with its `customdata`) is in
+    st.session_state[key]; returned too."""
+    if on_select is None:
+        return st.plotly_chart(unvalidated_figure(spec), width="stretch", config=CONFIG, key=key)
+    return st.plotly_chart(
+        unvalidated_figure(spec),
+        width="stretch",
+        config=CONFIG,
+        key=key,
+        on_select=on_select,
+        selection_mode="points",
+    )
 
-    def __init__(self, spec: dict):  # deliberately not Figure.__init__: nothing to validate
-        self._spec = spec
 
-    def to_dict(self) -> dict:
-        return self._spec
-
-
-def show(spec: dict, key: str) -> None:
-    """Place a figure dict on the page, full width, without plotly's mode bar."""
-    st.plotly_chart(_Checked(spec), width="stretch", config=CONFIG, key=key)
+def picked(selection) -> list | None:
+    """The customdata of the point a click selected on a `show(..., on_select=...)` chart
+    (its widget value or return value), or None."""
+    try:
+        points = selection["selection"]["points"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for point in points or ():
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if data is not None:
+            return list(data) if isinstance(data, (list, tuple)) else [data]
+    return None
 
 
 @functools.cache
@@ -100,9 +115,13 @@ def output_figure(output: np.ndarray, answer: int) -> dict:
 
 
 def hidden_figure(layer: np.ndarray, name: str) -> dict:
-    """One hidden layer's activations as a near-square heatmap."""
+    """One hidden layer's activations as a near-square heatmap, neuron 0 at the top left,
+    row by row. Over each square an invisible point carries the neuron's number (hover: "neuron
+    #i", click: selects it; a heatmap's own squares cannot be selected in plotly)."""
     grid = as_grid(layer)
     z = [[None if np.isnan(v) else float(v) for v in row] for row in grid]
+    cols = grid.shape[1]
+    n = len(layer)
     return {
         "data": [
             {
@@ -114,38 +133,171 @@ def hidden_figure(layer: np.ndarray, name: str) -> dict:
                 "xgap": 2,
                 "ygap": 2,
                 "colorbar": {"thickness": 10, "tickvals": [0, 0.5, 1]},
-                "hovertemplate": "activation %{z:.2f}<extra></extra>",
-            }
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [i % cols for i in range(n)],
+                "y": [i // cols for i in range(n)],
+                "customdata": list(range(n)),
+                "text": [f"{float(a):.2f}" for a in layer],
+                "marker": {"symbol": "square", "size": 12, "color": "rgba(0,0,0,0)"},
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}},
+                "hovertemplate": "neuron #%{customdata}: activation %{text}<extra></extra>",
+                "showlegend": False,
+            },
         ],
         "layout": {
             "title": {
                 "text": name,
-                "subtitle": {"text": f"activations of its {len(layer)} neurons"},
+                "subtitle": {"text": f"activations of its {n} neurons; click one to open it"},
             },
             "template": template("streamlit"),
             "height": 240,
             "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"},
+            "xaxis": {"visible": False, "range": [-0.5, cols - 0.5]},
+            "yaxis": {"visible": False, "range": [len(z) - 0.5, -0.5], "scaleanchor": "x"},
+            "hoverdistance": -1,  # the nearest square answers wherever the pointer is
         },
     }
 
 
-def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool = False) -> dict:
+def image_grid_figure(
+    png: bytes,
+    size: tuple[int, int],
+    centres: list[tuple[float, float]],
+    neurons: list[int],
+    hover: list[str],
+) -> dict:
+    """A picture (PNG bytes, (width, height) px) of a grid of neurons, with an invisible point
+    over each tile carrying its neuron's number: hover names it, a click selects it."""
+    import base64
+
+    width, height = size
+    source = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [x for x, _ in centres],
+                "y": [y for _, y in centres],
+                "customdata": [int(i) for i in neurons],
+                "text": hover,
+                "marker": {"symbol": "square", "size": 24, "color": "rgba(0,0,0,0)"},
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}},
+                "hovertemplate": "%{text}<extra></extra>",
+                "showlegend": False,
+            }
+        ],
+        "layout": {
+            "images": [
+                {
+                    "source": source,
+                    "xref": "x",
+                    "yref": "y",
+                    "x": 0,
+                    "y": 0,
+                    "sizex": width,
+                    "sizey": height,
+                    "sizing": "stretch",
+                    "layer": "below",
+                    "xanchor": "left",
+                    "yanchor": "top",
+                }
+            ],
+            "height": height,
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "xaxis": {
+                "range": [0, width],
+                "visible": False,
+                "fixedrange": True,
+                "constrain": "domain",
+                "constraintoward": "left",
+            },
+            "yaxis": {
+                "range": [height, 0],
+                "visible": False,
+                "fixedrange": True,
+                "scaleanchor": "x",
+                "constrain": "domain",
+                "constraintoward": "top",
+            },
+            "hovermode": "closest",
+            "hoverdistance": -1,  # the nearest tile answers wherever the pointer is
+        },
+    }
+
+
+PLOT_HEIGHT_PX = 200  # the training charts' plot area, at least (320 px less title, axes, legend)
+PLOT_WIDTH_PX = 300  # ... and its width on a phone: label sizes are judged against these
+LABEL_PX = (14, 7)  # one line of annotation text: height, width per character
+
+
+def place_labels(values: list[float], span: float) -> list[tuple[str, str]]:
+    """For reference lines at `values` (data units, `span` the axis's visible range), where
+    to write each one's label so that no two overprint: (xanchor, yanchor) each, "right" or
+    "left" of the chart, "top" (under its line) or "bottom" (over it)."""
+    height = span * LABEL_PX[0] / PLOT_HEIGHT_PX
+    taken: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    slots = (("right", "top"), ("right", "bottom"), ("left", "top"), ("left", "bottom"))
+    placed: dict[int, tuple[str, str]] = {}
+    for i in sorted(range(len(values)), key=lambda i: values[i]):
+        v = values[i]
+        for side, anchor in slots:
+            low, high = (v - height, v) if anchor == "top" else (v, v + height)
+            if all(high <= a or low >= b for a, b in taken[side]):
+                break
+        else:  # four labels within one line's height: the last slot, as good as any
+            side, anchor = slots[len(placed) % 4]
+            low, high = (v - height, v) if anchor == "top" else (v, v + height)
+        taken[side].append((low, high))
+        placed[i] = (side, anchor)
+    return [placed[i] for i in range(len(values))]
+
+
+def label_rows(starts: list[float], widths: list[float]) -> list[int]:
+    """Rows for labels that each cover [start - width, start] on one axis (written to the
+    left of their x): the first row where no earlier label in it overlaps, 0 = top."""
+    ends: list[float] = []  # per row, the right end of the last label placed in it
+    rows = [0] * len(starts)
+    for i in sorted(range(len(starts)), key=lambda i: starts[i]):
+        left = starts[i] - widths[i]
+        row = next((r for r, end in enumerate(ends) if left > end), len(ends))
+        if row == len(ends):
+            ends.append(starts[i])
+        else:
+            ends[row] = starts[i]
+        rows[i] = row
+    return rows
+
+
+def accuracy_figure(views: list, references: dict[str, float], zoom: bool = False) -> dict:
     """Validation and test accuracy (%) against epochs, one colour per run.
 
-    `zoom` shows 80-100 %, where good runs differ.
+    `zoom` shows 80-100 %, where good runs differ. Labels never overprint: reference lines'
+    labels go under or over their line, right or left (`place_labels`); eta changes' labels
+    stack in rows at the top when they are close (`label_rows`).
     """
+    low, high = (80, 100) if zoom else (0, 100)
     traces, shapes, notes = [], [], []
+    changes = []  # (epoch, eta, colour)
+    x_max = 1.0
     for i, view in enumerate(views):
-        points, label, id_ = view["history"], view["label"], view["id"]
-        x = [p["epoch"] for p in points]
+        points, label, id_ = view.history, view.label, view.id
+        x = [p.epoch for p in points]
+        x_max = max([x_max, *x, *(epoch for epoch, _ in view.eta_changes)])
         traces.append(
             dict(
                 type="scatter",
                 x=x,
-                y=[100 * p["test_accuracy"] for p in points],
-                name=f"{label}: test",
+                y=[100 * p.test_accuracy for p in points],
+                name=label,  # the legend names runs; the subtitle says which line is which
                 mode="lines+markers",
                 line=dict(color=colour(i), width=2),
                 marker=dict(size=4),
@@ -156,99 +308,137 @@ def accuracy_figure(views: list[dict], references: dict[str, float], zoom: bool 
             dict(
                 type="scatter",
                 x=x,
-                y=[100 * p["val_accuracy"] for p in points],
+                y=[100 * p.val_accuracy for p in points],
                 name=f"{label}: validation",
                 mode="lines",
+                showlegend=False,  # one legend line per run: a phone has room for few
                 line=dict(color=colour(i), width=1, dash="dash"),
                 meta={"run": id_, "series": "validation"},
             )
         )
-        for epoch, eta in view["eta_changes"]:
-            shapes.append(
-                dict(
-                    type="line",
-                    x0=epoch,
-                    x1=epoch,
-                    xref="x",
-                    y0=0,
-                    y1=1,
-                    yref="paper",
-                    line=dict(color=colour(i), dash="dot", width=1),
-                )
+        changes += [(epoch, eta, colour(i)) for epoch, eta in view.eta_changes]
+    texts = [f"eta {eta:g}" for _, eta, _ in changes]
+    per_px = x_max / PLOT_WIDTH_PX
+    rows = label_rows(
+        [epoch for epoch, _, _ in changes], [(len(t) + 1) * LABEL_PX[1] * per_px for t in texts]
+    )
+    row_height = LABEL_PX[0] / PLOT_HEIGHT_PX
+    for (epoch, _, line_colour), text, row in zip(changes, texts, rows):
+        shapes.append(
+            dict(
+                type="line",
+                x0=epoch,
+                x1=epoch,
+                xref="x",
+                y0=0,
+                y1=1,
+                yref="paper",
+                line=dict(color=line_colour, dash="dot", width=1),
             )
-            notes.append(
-                dict(
-                    text=f"eta {eta:g}",
-                    x=epoch,
-                    xref="x",
-                    y=1,
-                    yref="paper",
-                    xanchor="right",
-                    yanchor="top",
-                    showarrow=False,
-                    font=dict(color=colour(i)),
-                )
+        )
+        notes.append(
+            dict(
+                text=text,
+                x=epoch,
+                xref="x",
+                y=1 - row * row_height,
+                yref="paper",
+                xanchor="right",
+                yanchor="top",
+                showarrow=False,
+                font=dict(color=line_colour),
+                bgcolor="rgba(17,17,17,0.75)",  # legible where it crosses a curve
             )
-    for name, value in references.items():
+        )
+    shown = {name: 100 * value for name, value in references.items() if low <= 100 * value <= high}
+    places = place_labels(list(shown.values()), high - low)
+    for (name, value), (side, anchor) in zip(shown.items(), places):
         shapes.append(
             dict(
                 type="line",
                 x0=0,
                 x1=1,
                 xref="paper",
-                y0=100 * value,
-                y1=100 * value,
+                y0=value,
+                y1=value,
                 yref="y",
                 line=dict(color="#888", dash="dot", width=1),
             )
         )
         notes.append(
             dict(
-                text=f"{name} {100 * value:.2f} %",
-                x=1,
+                text=f"{name} {value:.2f} %",
+                x=1 if side == "right" else 0,
                 xref="paper",
-                y=100 * value,
+                y=value,
                 yref="y",
-                xanchor="right",
-                yanchor="top",
+                xanchor=side,
+                yanchor=anchor,
                 showarrow=False,
                 font=dict(color="#aaa"),
+                bgcolor="rgba(17,17,17,0.75)",
             )
         )
     return {
         "data": traces,
         "layout": dict(
-            title={"text": "Accuracy (%)"},
+            title={
+                "text": "Accuracy (%)",
+                "subtitle": {"text": "solid: test digits · dashed: validation digits"},
+            },
             xaxis={"title": {"text": "epoch"}},
-            yaxis={"range": [80, 100] if zoom else [0, 100]},
+            yaxis={"range": [low, high]},
             shapes=shapes,
             annotations=notes,
             template=template("plotly_dark"),
-            **LAYOUT,
+            **{**LAYOUT, "margin": dict(l=10, r=10, t=60, b=10)},  # room for the subtitle
         ),
     }
 
 
-def cost_figure(views: list[dict]) -> dict:
-    """The training cost (on a fixed sample of training images) against epochs."""
+def log_ticks(values) -> list[float]:
+    """Tick values for a log axis over `values`: 1, 2 and 5 times powers of ten inside their
+    range (at least two; the range's ends when it holds fewer)."""
+    values = [v for v in values if v > 0 and np.isfinite(v)]
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    ticks = [
+        m * 10.0**k
+        for k in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**k <= high
+    ]
+    if len(ticks) < 2:
+        ticks = sorted({float(f"{low:.2g}"), *ticks, float(f"{high:.2g}")})
+    return ticks
+
+
+def cost_figure(views: list) -> dict:
+    """The training cost (on a fixed sample of training images) against epochs, on a log
+    axis with a title and plain-number ticks (1-2-5 steps)."""
     traces = [
         dict(
             type="scatter",
-            x=[p["epoch"] for p in view["history"]],
-            y=[p["train_cost"] for p in view["history"]],
-            name=view["label"],
+            x=[p.epoch for p in view.history],
+            y=[p.train_cost for p in view.history],
+            name=view.label,
             mode="lines",
             line=dict(color=colour(i), width=2),
-            meta={"run": view["id"], "series": "cost"},
+            meta={"run": view.id, "series": "cost"},
         )
         for i, view in enumerate(views)
     ]
+    ticks = log_ticks([y for trace in traces for y in trace["y"]])
+    yaxis: dict = {"type": "log", "title": {"text": "cost (log scale)"}}
+    if ticks:
+        yaxis.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return {
         "data": traces,
         "layout": dict(
             title={"text": "Training cost"},
             xaxis={"title": {"text": "epoch"}},
-            yaxis={"type": "log"},
+            yaxis=yaxis,
             showlegend=False,
             template=template("plotly_dark"),
             **LAYOUT,
@@ -277,3 +467,93 @@ def as_grid(values: np.ndarray) -> np.ndarray:
     grid = np.full(rows * cols, np.nan)
     grid[: values.size] = values
     return grid.reshape(rows, cols)
+
+
+# --- the lab's figures -----------------------------------------------------------------------
+
+DIGIT_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)  # one per digit, 0-9 (a common qualitative palette)
+
+
+def map_traces(points: np.ndarray, labels: np.ndarray, answers: np.ndarray) -> list[dict]:
+    """The map's digits: one trace per true digit (its legend entry), each point's
+    customdata [test index, digit read]. Built once per map: a stroke only adds its point."""
+    traces = []
+    for d in range(10):
+        where = np.flatnonzero(labels == d)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": str(d),
+                "x": np.round(points[where, 0], 3).tolist(),
+                "y": np.round(points[where, 1], 3).tolist(),
+                "customdata": [[int(i), int(answers[i])] for i in where],
+                "marker": {"color": DIGIT_COLOURS[d], "size": 5, "opacity": 0.75},
+                "hovertemplate": f"test digit #%{{customdata[0]}}: a {d}, read as "
+                "%{customdata[1]}<extra></extra>",
+            }
+        )
+    return traces
+
+
+def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explained) -> dict:
+    """The hidden layer's map: the digits' traces and, if any, the drawing as a star."""
+    data = list(traces)
+    if drawing is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": "your drawing",
+                "x": [drawing[0]],
+                "y": [drawing[1]],
+                "text": ["you"],
+                "textposition": "top center",
+                "textfont": {"size": 13},
+                "cliponaxis": False,
+                "marker": {
+                    "symbol": "star",
+                    "size": 20,
+                    "color": ACCENT,
+                    "line": {"color": "#ffffff", "width": 1.5},
+                },
+                "hovertemplate": "your drawing<extra></extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "template": template("streamlit"),
+            "height": 460,
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "legend": {
+                "orientation": "h",
+                "y": -0.12,
+                "x": 0,
+                "itemsizing": "constant",
+                "entrywidth": 30,  # narrow entries: the ten digits fit a phone's width
+                "entrywidthmode": "pixels",
+            },
+            "xaxis": {
+                "title": {"text": f"1st direction ({100 * explained[0]:.0f} % of the variance)"},
+                "zeroline": False,
+                "showticklabels": False,
+            },
+            "yaxis": {
+                "title": {"text": f"2nd ({100 * explained[1]:.0f} %)"},
+                "zeroline": False,
+                "showticklabels": False,
+            },
+        },
+    }

@@ -3,10 +3,14 @@
 The page must not download in its own script run: a stroke on the canvas reruns the script
 and would cut the download off, and two visitors clicking would download twice. The download
 itself (mirrors, hashes, atomic files) is `nn.mnist.download_mnist`.
+
+A failure's details (mirrors, server folders) go to the server's log; the status a page
+shows says only what happened, in words for a visitor (issue 18: say less to strangers).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -67,9 +71,11 @@ class BackgroundDownload:
         try:
             download_mnist(dest, mirrors, progress=self._progress, timeout=timeout)
             error = None
-        except MnistError as e:
-            error = str(e)
-        except Exception as e:  # noqa: BLE001 - shown on the page rather than lost in a thread
-            error = f"the download failed unexpectedly: {type(e).__name__}: {e}"
+        except MnistError:
+            logging.getLogger("digitlab.download").exception("MNIST download failed")
+            error = "no mirror could deliver the files right now; try again later"
+        except Exception:  # noqa: BLE001 - reported on the page, not lost in a thread
+            logging.getLogger("digitlab.download").exception("MNIST download failed")
+            error = "the download failed unexpectedly; try again later"
         with self._lock:
             self._status.update(error=error, finished=True)

@@ -13,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
-from streamlit_drawable_canvas import st_canvas
 
 from nn.models import read
 from nn.preprocess import canvas_to_mnist
 from nn.verdict import CLOSE_CALL, DIGIT, Verdict, judge
 
 from .charts import hidden_figure, output_figure, pixelated, show
-from .neurons import NEURONS
-from .page import freeze_heap
+from .compat import canvas_with_toolbar_style, reruns_only_fragments
+from .follow import followers
+from .neurons import NEURONS, open_neuron_from
 from .state import add_network, current, tab
 from .teach import teach_ui
 
@@ -58,18 +58,22 @@ def drawing_ui() -> None:
         show(output_figure(reading.output, reading.answer), key="output_chart")
         for i, layer in enumerate(reading.hidden):
             name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
-            show(hidden_figure(layer, name), key=f"hidden_chart_{i}")
+            key = f"hidden_chart_{i}"  # a click on the first layer's square opens that neuron
+            show(
+                hidden_figure(layer, name),
+                key=key,
+                on_select=open_neuron_from(key) if i == 0 else None,
+            )
     teach_ui(current().net, tab().selected, image, tab().networks, add_network)
-    freeze_heap("drawing")
 
 
 # streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top
 # right of the canvas (x 139-280, y 0-30), where it swallowed the strokes that started there:
 # every one by touch, and by mouse any press before the hover had slid it up (then still the
 # top 4 px). st_canvas has no option to hide or move it, and the page's CSS cannot reach into
-# the component's shadow root; so the component is registered again under its own name, with
-# its own files plus this style: the toolbar goes below the canvas, always visible, with only
-# Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
+# the component's shadow root; so this style goes into the component itself
+# (`ui.compat.canvas_with_toolbar_style`): the toolbar goes below the canvas, always visible,
+# with only Undo and Redo, sized for a finger. ("Clear canvas" is the page's own button.)
 CANVAS_TOOLBAR_STYLE = """
 .dc-toolbar { position: static !important; opacity: 1 !important; transition: none !important;
               padding: 0.25rem 0 0 !important; justify-content: flex-end; }
@@ -79,24 +83,12 @@ CANVAS_TOOLBAR_STYLE = """
 .dc-toolbar .dc-icon-button { padding: 0.5rem; }
 .dc-toolbar .dc-icon-button svg { width: 1.25rem; height: 1.25rem; }
 """  # the component's own sheet comes after this one: equal selectors would lose to it
-
-
-def restyle_canvas_toolbar() -> None:
-    """Register the canvas component again with CANVAS_TOOLBAR_STYLE; the name, files and
-    root element are the ones streamlit_drawable_canvas/__init__.py registers."""
-    st.components.v2.component(
-        "streamlit-drawable-canvas.streamlit_drawable_canvas",
-        js="index-*.js",
-        css="index-*.css",
-        isolate_styles=True,
-        html=f'<div class="canvas-root"></div><style>{CANVAS_TOOLBAR_STYLE}</style>',
-    )
+st_canvas = canvas_with_toolbar_style(CANVAS_TOOLBAR_STYLE)
 
 
 def canvas_ui() -> None:
     st.subheader("Your drawing")
     st.space("small")  # level with the prompt beside it, which has the same space
-    restyle_canvas_toolbar()
     result = st_canvas(
         stroke_width=PEN_WIDTH,
         stroke_color="#FFFFFF",
@@ -109,8 +101,14 @@ def canvas_ui() -> None:
         key=f"canvas-{tab().canvas_gen}",
         on_change=rerun_readers,
     )
-    pixels = result.image_data
-    tab().drawing = None if pixels is None else canvas_to_mnist(pixels)
+    try:
+        pixels = result.image_data
+    except Exception:  # noqa: BLE001 - a client's "drawing" that is no PNG, or too big a one
+        pixels = None
+    drawing = None if pixels is None else canvas_to_mnist(pixels)
+    if not _same(drawing, tab().drawing):
+        tab().drawing_gen += 1  # the training's live part follows it (ui.training)
+    tab().drawing = drawing
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 
 
@@ -146,9 +144,14 @@ def verdict_note(verdict: Verdict, output) -> str:
     return f"Not sure it is a digit: {verdict.reason}."
 
 
+def _same(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and (a == b).all())
+
+
 def clear_canvas() -> None:
     tab().canvas_gen += 1
     tab().drawing = None
+    tab().drawing_gen += 1
     rerun_readers()
 
 
@@ -156,13 +159,19 @@ def rerun_readers() -> None:
     """A widget callback: rerun the drawing row and, where they are on show, the hidden
     neurons' panel (its order follows the drawing) and the training section's re-reading.
 
-    With neither, the row's own rerun (the default for a widget in a fragment) is enough.
+    With neither, the row's own rerun (the default for a widget in a fragment) is enough. In
+    a whole-page run (a stroke merged with a change outside the fragments, e.g. the picker)
+    everything is redrawn anyway, and replacing that run by a keyed rerun right after its
+    start would leave the browser without the live part's timer (the freeze): never then.
     """
+    if not reruns_only_fragments():
+        return
     keys = [DRAWING]
     if st.session_state.get("neurons_open"):
         keys.append(NEURONS)
     if tab().runs:
         keys.append(REREAD)
+    keys += followers()  # the lab's open panels (ui.follow)
     if len(keys) == 1:
         return
     try:

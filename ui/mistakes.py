@@ -2,7 +2,7 @@
 the digits of one mix-up ("true 4, read as 9") and its most confident mistakes.
 
 `mistakes_ui(net, label, run=None)`: `net`/`label` the network that answers; `run` this
-tab's latest training run (an nn.run_manager.RunHandle) or None: once it has finished, the panel
+tab's latest training run (a runs.manager.RunHandle) or None: once it has finished, the panel
 offers its network too. Everything is computed once per network (by its weights'
 fingerprint) and the panel runs only while its expander is open. Without MNIST on the
 server it says so; drawing is not affected.
@@ -11,6 +11,7 @@ server it says so; drawing is not affected.
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,25 +19,17 @@ import streamlit as st
 from PIL import Image
 
 from nn import insight
-from nn.mnist import MnistError, find_mnist_dir, shared_mnist
+from nn.mnist import MnistError
+from nn.modelfile import parameter_count
+
+from .analysis import ANALYSE_MAX_PARAMS, analysable, mistakes_of
+from .analysis import test_set as mnist_test_set
+from .charts import picked
+from .text import MNIST_UNREADABLE
 
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
 ANSWERING, FINISHED = "The network that answers", "The network just trained"
 GALLERY_SIZE = 40
-
-
-def mnist_test_set():
-    """MNIST's test digits (images, labels), or None when the files are not on the server."""
-    if find_mnist_dir() is None:
-        return None
-    data = shared_mnist()
-    return data.test_images, data.test_labels
-
-
-@st.cache_resource(max_entries=12, show_spinner=False)
-def _mistakes(key: str, _net) -> insight.Mistakes:
-    images, labels = mnist_test_set()
-    return insight.Mistakes.of(_net, images, labels)
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -63,8 +56,9 @@ def mistakes_ui(net, label: str, run=None) -> None:
             return
         try:
             data = mnist_test_set()
-        except MnistError as e:
-            st.error(f"The MNIST files on this server cannot be read: {e}")
+        except MnistError:
+            logging.getLogger("digitlab.mistakes").exception("MNIST's test files")
+            st.error(MNIST_UNREADABLE)
             return
         if data is None:
             st.warning(
@@ -89,8 +83,16 @@ def mistakes_ui(net, label: str, run=None) -> None:
 
 
 def _mistakes_body(net, label: str) -> None:
+    if not analysable(net):
+        st.info(
+            f"This network has {parameter_count(net.sizes):,} weights and biases; this server "
+            f"reads the 10,000 test digits only with networks of up to "
+            f"{ANALYSE_MAX_PARAMS:,} (so that one visitor's panel never slows everyone's "
+            "drawing). Drawing with it works as usual."
+        )
+        return
     key = insight.fingerprint(net)
-    mistakes = _mistakes(key, net)
+    mistakes = mistakes_of(net)
     wrong = mistakes.total - mistakes.correct
     st.caption(
         f"*{label}* read all 10,000 test digits, which it never saw in training: "
@@ -103,6 +105,8 @@ def _mistakes_body(net, label: str) -> None:
         width="stretch",
         config=CHART_CONFIG,
         key="confusion_chart",
+        on_select=_pick_cell,  # a click on a cell shows that mix-up below
+        selection_mode="points",
     )
     one, worst = st.tabs(["One mix-up", "Most confident mistakes"])
     with one:
@@ -158,6 +162,14 @@ def _cell_name(cell: str, matrix: np.ndarray) -> str:
     return f"{true} read as {read} · {matrix[true, read]}"
 
 
+def _pick_cell() -> None:
+    """A click on a cell of the confusion matrix: show its digits under "One mix-up"."""
+    chosen = picked(st.session_state.get("confusion_chart"))
+    if chosen and len(chosen) == 2:
+        st.session_state.mix_true, st.session_state.mix_read = int(chosen[0]), int(chosen[1])
+        st.session_state.mix_common = None
+
+
 def _pick_common() -> None:
     choice = st.session_state.get("mix_common")
     if choice:
@@ -186,7 +198,24 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             showscale=False,
             xgap=1,
             ygap=1,
-            hovertemplate="true %{y}, read as %{x}: %{z}<extra></extra>",
+            hoverinfo="skip",
+        )
+    )
+    # A heatmap's cells cannot be selected in plotly: an invisible point over each cell
+    # carries (true, read) for a click, and the hover.
+    fig.add_trace(
+        go.Scatter(
+            x=[digits[j] for i in range(10) for j in range(10)],
+            y=[digits[i] for i in range(10) for j in range(10)],
+            customdata=[[i, j] for i in range(10) for j in range(10)],
+            text=[f"{matrix[i, j]:,}" for i in range(10) for j in range(10)],
+            mode="markers",
+            marker=dict(symbol="square", size=26, color="rgba(0,0,0,0)"),
+            selected=dict(marker=dict(opacity=1)),
+            unselected=dict(marker=dict(opacity=1)),
+            hovertemplate="true %{customdata[0]}, read as %{customdata[1]}: %{text}"
+            "<br>click to see them<extra></extra>",
+            showlegend=False,
         )
     )
     fig.add_trace(
@@ -203,18 +232,24 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     fig.update_layout(
         title=dict(
             text="Confusion matrix",
-            subtitle=dict(text="rows: true digit · columns: what the network read"),
+            subtitle=dict(text="rows: true digit · columns: what it read · click a cell to see it"),
         ),
         height=440,
         margin=dict(l=10, r=10, t=75, b=10),
+        hoverdistance=-1,  # the nearest cell answers wherever the pointer is
         plot_bgcolor="#eef0f4",
         xaxis=dict(
-            title="read as", type="category", constrain="domain", showgrid=False, zeroline=False
+            title="read as",
+            type="category",
+            range=[-0.5, 9.5],  # the cells alone: the click points would pad the axes
+            constrain="domain",
+            showgrid=False,
+            zeroline=False,
         ),
         yaxis=dict(
             title="true digit",
             type="category",
-            autorange="reversed",
+            range=[9.5, -0.5],
             scaleanchor="x",
             showgrid=False,
             zeroline=False,

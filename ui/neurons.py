@@ -3,7 +3,7 @@
 
 `neurons_ui(net, label, image, run=None)`: `net`/`label` the network that answers, `image`
 the current (28, 28) drawing or None, `run` this tab's latest training run (an
-nn.run_manager.RunHandle) or None; the visitor can then look at the network being trained, whose
+runs.manager.RunHandle) or None; the visitor can then look at the network being trained, whose
 pictures refresh with the curves while it trains.
 
 The panel sits in an expander that runs only while it is open (`on_change="rerun"`), so a
@@ -16,11 +16,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
 from nn import insight
+
+from .charts import image_grid_figure, picked, show, template
+from .surgery import operate_ui
 
 LIVE_EVERY = 0.5  # s: the training section's refresh
 DETAIL_SCALE = 5  # the chosen neuron's pictures: 140 px wide, three fit beside its numbers
@@ -42,10 +44,31 @@ def _tiles(key: str, _net) -> np.ndarray:
 
 
 @st.cache_data(max_entries=12, show_spinner=False)
-def _png_by_number(key: str, _blocks) -> bytes:
+def _png_by_number(key: str, columns: int, _blocks) -> bytes:
     """The grid in neuron order as PNG bytes: the same for every drawing, so encoded once.
     At most MAX_GRID neurons (an uploaded network may have thousands)."""
-    return png(insight.weight_grid(_blocks, np.arange(min(len(_blocks), MAX_GRID))))
+    shown = np.arange(min(len(_blocks), MAX_GRID))
+    return png(insight.weight_grid(_blocks, shown, columns=columns))
+
+
+PHONE_COLUMNS = 5  # pictures a row on a phone: 5 x 60 px fits its ~330 px
+WIDTH = {"phone": 330, "laptop": 860}  # px the panel's pictures have, about
+
+
+def _on_a_phone() -> bool:
+    """Whether the visitor's browser says it is a phone (its User-Agent; read once a tab)."""
+    state = st.session_state
+    if "on_a_phone" not in state:
+        try:
+            agent = st.context.headers.get("User-Agent", "")
+        except Exception:  # no browser (a test): a laptop
+            agent = ""
+        state.on_a_phone = any(word in agent for word in ("Mobile", "iPhone", "Android"))
+    return bool(state.on_a_phone)
+
+
+def _columns(count: int) -> int:
+    return min(PHONE_COLUMNS, count) if _on_a_phone() else insight.grid_columns(count)
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -84,7 +107,7 @@ def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
             live = not run.over
             _neurons_fragment(run, image, f"the run {run.settings.label()}", live)
         else:
-            _neurons_body(net, label, image)
+            _neurons_body(net, label, image, operable=True)
 
 
 def _neurons_fragment(run, image, label: str, live: bool) -> None:
@@ -97,7 +120,60 @@ def _neurons_fragment(run, image, label: str, live: bool) -> None:
     refresh()
 
 
-def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False) -> None:
+def _grid_ui(picture: bytes, blocks, shown, activations, caption: str) -> None:
+    """The grid picture as a chart: hovering a tile names its neuron, clicking opens it."""
+    h, w = blocks.shape[1:3]
+    bar = insight.ACTIVATION_BAR + 2 if activations is not None else 0
+    columns = _columns(len(shown))
+    rows = max(1, -(-len(shown) // columns))
+    gap = 4
+    size = (columns * (w + gap) - gap, rows * (h + bar + gap))
+    # The chart's height is fixed: the picture's, shrunk as it will be to fit the width.
+    fit = min(1.0, WIDTH["phone" if _on_a_phone() else "laptop"] / size[0])
+    centres = [
+        ((k % columns) * (w + gap) + w / 2, (k // columns) * (h + bar + gap) + h / 2)
+        for k in range(len(shown))
+    ]
+    hover = [
+        f"neuron #{i}" + ("" if activations is None else f": fires at {activations[i]:.2f}")
+        for i in shown
+    ]
+    spec = image_grid_figure(picture, size, centres, [int(i) for i in shown], hover)
+    spec["layout"]["height"] = max(60, round(size[1] * fit))
+    show(spec, key="neuron_grid", on_select=_open_from_grid)
+    st.caption(caption)
+
+
+def _open_from_grid() -> None:
+    chosen = picked(st.session_state.get("neuron_grid"))
+    if chosen:
+        _pick(int(chosen[0]))
+
+
+def _pick(index: int) -> None:
+    state = st.session_state
+    state.neuron_pick = index
+    state.neuron_auto = None  # picked by the visitor: no longer follows the most active
+
+
+def open_neuron_from(chart_key: str):
+    """A callback for a chart whose points carry neuron numbers (the drawing row's hidden
+    layer): open this panel on the clicked neuron, and rerun the page to show it."""
+
+    def callback() -> None:
+        chosen = picked(st.session_state.get(chart_key))
+        if chosen:
+            st.session_state.neurons_open = True
+            st.session_state.neurons_source = ANSWERING
+            _pick(int(chosen[0]))
+            st.rerun()  # the panel is outside the row's fragment
+
+    return callback
+
+
+def _neurons_body(
+    net, label: str, image: np.ndarray | None, live: bool = False, operable: bool = False
+) -> None:
     n = net.sizes[1]
     st.caption(
         f"Each square is one of the {n} hidden neurons of *{label}*, drawn as its 784 input "
@@ -113,7 +189,7 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
         label_visibility="collapsed",
         disabled=image is None,
     )
-    key = insight.fingerprint(net)
+    key = insight.fingerprint_once(net)
     blocks = _tiles(key, net)
     if image is None or order_by == BY_NUMBER:
         order = np.arange(n)
@@ -124,28 +200,34 @@ def _neurons_body(net, label: str, image: np.ndarray | None, live: bool = False)
             if n <= MAX_GRID
             else f"The first {MAX_GRID} of {n}, by number."
         )
-        st.image(
-            _png_by_number(key, blocks),  # the same for every drawing: encoded once
-            caption=caption
-            if image is not None
-            else f"{caption} Draw a digit to see which fire most.",
+        shown = np.arange(min(n, MAX_GRID))
+        _grid_ui(
+            _png_by_number(key, _columns(len(shown)), blocks),  # the same for every drawing
+            blocks,
+            shown,
+            None,
+            caption
+            + " Click a picture to open that neuron."
+            + ("" if image is not None else " Draw a digit to see which fire most."),
         )
     else:
         # Only the most active ones are redrawn per stroke: a bounded cost whatever N.
         order, activations = insight.neuron_order(net, image)
         top = order[:MOST_ACTIVE]
-        st.image(
-            png(insight.weight_grid(blocks, top, activations)),
-            caption=(
-                f"The {len(top)} that fire most on your drawing, strongest first"
-                + (f" (of {n})" if len(top) < n else "")
-                + "; under each its number and a bar: how strongly it fires."
-            ),
+        _grid_ui(
+            png(insight.weight_grid(blocks, top, activations, columns=_columns(len(top)))),
+            blocks,
+            top,
+            activations,
+            f"The {len(top)} that fire most on your drawing, strongest first"
+            + (f" (of {n})" if len(top) < n else "")
+            + "; under each its number and a bar: how strongly it fires. Click a picture "
+            "to open that neuron.",
         )
-    _detail_ui(net, image, n, int(order[0]))
+    _detail_ui(net, image, n, int(order[0]), operable)
 
 
-def _detail_ui(net, image, n: int, first: int) -> None:
+def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
     state = st.session_state
     # The most active neuron is shown (and followed as the drawing changes) until the
     # visitor picks one; "The most active one" goes back to following.
@@ -193,6 +275,8 @@ def _detail_ui(net, image, n: int, first: int) -> None:
                 f"with bias {detail.bias:+.2f}.",
             )
         _outgoing_chart(detail.outgoing, net.sizes)
+    if operable:
+        operate_ui(detail.index, n)
 
 
 def _follow() -> None:
@@ -200,32 +284,37 @@ def _follow() -> None:
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
+    """Its weights to the next layer as bars (a figure dict: plotly's validation of a
+    go.Figure cost more than the rest of the panel per stroke)."""
     to_digits = len(sizes) == 3
-    names = [str(d) for d in range(len(outgoing))]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=outgoing.tolist(),
-            marker_color=["#c81e28" if w > 0 else "#2350c8" for w in outgoing],
-            hovertemplate=("digit" if to_digits else "neuron")
-            + " %{x}: weight %{y:.2f}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=dict(
-            text="Its votes" if to_digits else "Its weights to the next layer",
-            subtitle=dict(
-                text="for (red) and against (blue) each digit"
-                if to_digits
-                else "one bar per neuron of the next layer"
-            ),
-        ),
-        height=200,
-        margin=dict(l=10, r=10, t=55, b=10),
-        xaxis=dict(type="category", title=None),
-        yaxis=dict(title=None, zeroline=True),
-    )
-    st.plotly_chart(fig, width="stretch", config=CHART_CONFIG, key="neuron_votes")
+    spec = {
+        "data": [
+            {
+                "type": "bar",
+                "x": [str(d) for d in range(len(outgoing))],
+                "y": [float(w) for w in outgoing],
+                "marker": {"color": ["#c81e28" if w > 0 else "#2350c8" for w in outgoing]},
+                "hovertemplate": ("digit" if to_digits else "neuron")
+                + " %{x}: weight %{y:.2f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {
+                "text": "Its votes" if to_digits else "Its weights to the next layer",
+                "subtitle": {
+                    "text": "for (red) and against (blue) each digit"
+                    if to_digits
+                    else "one bar per neuron of the next layer"
+                },
+            },
+            "template": template("streamlit"),
+            "height": 200,
+            "margin": {"l": 10, "r": 10, "t": 55, "b": 10},
+            "xaxis": {"type": "category"},
+            "yaxis": {"zeroline": True},
+        },
+    }
+    show(spec, key="neuron_votes")
 
 
 @st.fragment(key=NEURONS)

@@ -1,10 +1,39 @@
-"""The page's frame: its configuration, style and title."""
+"""The page's frame: its configuration, style and title, the server's bounds, and the guard
+around each section.
+
+`setup_page()` installs the bounds of issue 18 once per server (ui.compat.install_bounds:
+the upload store's budget, `clear_cache` limited to the sender, closed sessions shut down
+and collected). The heap is no longer frozen (`gc.freeze()`): it only helped Streamlit's
+per-run full collection, which is off (.streamlit/config.toml), and a freeze made whatever
+was alive at that moment (a visitor's session and networks) immortal; run again after any
+client's `clear_cache`, it froze every session alive. docs/bounds.md has the measurement.
+
+`section(part)` runs one part of the page: an exception in it is logged with its traceback
+and the visitor sees a short message in its place; the rest of the page works.
+"""
 
 from __future__ import annotations
 
-import gc
+import logging
+from pathlib import Path
 
+import PIL.Image
 import streamlit as st
+from streamlit.errors import FragmentHandledException
+
+from . import compat
+from .bounds import (
+    COPY_UPLOAD_BYTES,
+    MAX_IMAGE_PIXELS,
+    SESSION_UPLOAD_BYTES,
+    SESSION_UPLOAD_FILES,
+    SWEEP_SECONDS,
+)
+
+_LOG = logging.getLogger("digitlab.page")
+
+# Served by the page's own server: the page makes no request to any other host.
+FAVICON = Path(__file__).resolve().parent.parent / "assets" / "favicon.png"
 
 PAGE_STYLE = """<style>
 .st-key-answer [data-testid="stMetricValue"] { font-size: 4.5rem; line-height: 1.1;
@@ -32,28 +61,31 @@ PAGE_STYLE = """<style>
 # page keeps room for it below), in sight with the canvas right after every stroke, not a
 # scroll away below it.
 
+SECTION_FAILED = (
+    "This part of the page could not be shown: something went wrong on the server. "
+    "The rest of the page works; reloading the page may help."
+)
+
 
 def setup_page() -> None:
-    st.set_page_config(page_title="Digit Lab", page_icon=":material/draw:", layout="wide")
+    st.set_page_config(page_title="Digit Lab", page_icon=str(FAVICON), layout="wide")
     st.html(PAGE_STYLE)  # a style-only st.html takes no space on the page
-    freeze_heap("startup")
+    compat.install_bounds(
+        SESSION_UPLOAD_BYTES, SESSION_UPLOAD_FILES, COPY_UPLOAD_BYTES, SWEEP_SECONDS
+    )
+    PIL.Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # a client's PNG: see ui.bounds
 
 
-@st.cache_resource(show_spinner=False)
-def freeze_heap(stage: str) -> str:
-    """Once per server and stage: exempt every object that exists now from the cyclic GC.
-
-    Streamlit runs a full collection (gc.collect(2)) after every script run, including each
-    stroke's rerun of the drawing row. Its cost grows with every object on the heap, and
-    nearly all of those are modules, plotly's templates and the shipped networks, which live
-    as long as the server. `gc.freeze()` moves them to a permanent generation that
-    collections skip; objects made later (sessions, readings) are collected as before.
-    Called after the first run's imports ("startup") and after the first reading of a
-    drawing ("drawing"), which imports more (image encoding, the canvas's data handling).
-    """
-    gc.collect()
-    gc.freeze()
-    return stage
+def section(part) -> None:
+    """Run `part()` (one section of the page); if it raises, log the traceback and show a
+    short message instead, so that the other sections still work."""
+    try:
+        part()
+    except FragmentHandledException:
+        pass  # a fragment already showed its own error in its place
+    except Exception:
+        _LOG.exception("page section %s failed", getattr(part, "__name__", part))
+        st.error(SECTION_FAILED, icon=":material/error:")
 
 
 def header_ui() -> None:

@@ -2,7 +2,9 @@
 
 Its widgets rerun the whole page (a new network changes every reading). Everything that
 comes from a file (its name, its metadata) is shown through `ui.text.plain`, never as
-Markdown.
+Markdown. An uploaded network's test accuracy is measured here on MNIST's test digits
+(ui.analysis, within its CPU bound), never taken from the file: the file's own claim is
+kept in its metadata as `claimed_test_accuracy` and not shown.
 """
 
 from __future__ import annotations
@@ -11,9 +13,19 @@ import functools
 
 import streamlit as st
 
-from nn.modelfile import MAX_FILE_BYTES, ModelFileError, load_model, model_bytes
+from nn.modelfile import (
+    MAX_FILE_BYTES,
+    MAX_PARAMS,
+    ModelFileError,
+    load_model,
+    model_bytes,
+    too_big,
+)
 from nn.network import Network
 
+from .analysis import measured_accuracy, not_measured_text
+from .bounds import LEDGER
+from .compat import forget_upload_bytes, too_large_size
 from .state import add_network, current, describe, tab, upload_title
 from .text import plain
 
@@ -29,6 +41,8 @@ def model_picker_ui() -> None:
         )
         choice = current()
         st.caption(network_facts(choice.net, choice.meta))
+        if tab().network_note:
+            st.caption(tab().network_note)
         st.download_button(
             "Download this network",
             key="download",
@@ -41,11 +55,11 @@ def model_picker_ui() -> None:
         )
         st.file_uploader(
             "Upload a network (.npz model file)",
-            type=["npz"],
-            key="upload",
+            key="upload",  # any type: a wrong one gets this page's message, naming it
             on_change=take_upload,
             help=f"A file downloaded from this page or saved by `python -m "
-            f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB.",
+            f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB and "
+            f"{MAX_PARAMS:,} weights and biases.",
         )
         note = tab().upload_note
         if note and st.session_state.get("upload") is not None:
@@ -62,28 +76,66 @@ def network_facts(net: Network, meta: dict) -> str:
     if settings:
         facts.append(
             f"Trained {plain(settings.get('epochs', '?'))} epochs with "
-            f"η = {plain(settings.get('eta', '?'))}, {net.cost} cost"
+            f"η = {plain(etas_text(meta) or settings.get('eta', '?'))}, {net.cost} cost"
             + (f", L2 λ = {net.l2:g}" if net.l2 else "")
             + "."
         )
     return " ".join(facts)
 
 
+def etas_text(meta: dict) -> str | None:
+    """'3 → 1' for a run whose eta changed (its metadata's "etas"), else None."""
+    etas = meta.get("etas")
+    if not isinstance(etas, list) or len(etas) < 2 or len(etas) > 20:
+        return None
+    if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in etas):
+        return None
+    return " → ".join(f"{e:g}" for e in etas)
+
+
 def take_upload() -> None:
-    """The uploader changed: validate the file; a good one is added and selected."""
-    tab().upload_note = upload_outcome(st.session_state.get("upload"))
+    """The uploader changed: validate the file; a good one is added and selected.
+
+    The file is read once: then neither the tab's widget value nor Streamlit's store keeps
+    its bytes (ui.compat.forget_upload_bytes); the uploader still shows the file's name."""
+    uploaded = st.session_state.get("upload")
+    tab().upload_note = upload_outcome(uploaded)
+    if uploaded is not None:
+        forget_upload_bytes(uploaded)
 
 
 def upload_outcome(uploaded) -> tuple[str, str] | None:
     """Load an uploaded file (or None); add it if good. Returns (kind, Markdown) to show."""
     if uploaded is None:
         return None
+    size = too_large_size(uploaded)  # kept by name only: ui.compat.bound_upload_store
+    if size is not None:
+        return refused(uploaded.name, too_big(size))
     try:
         net, meta = load_model(uploaded.getvalue())
     except ModelFileError as e:
-        return "error", (
-            f"**{plain(uploaded.name)}** cannot be used: {plain(e, 400)}. "
-            f"The network that answers is still *{plain(tab().selected)}*."
+        return refused(uploaded.name, str(e))
+    if not LEDGER.fits(net):
+        return refused(
+            uploaded.name,
+            "this server holds as many visitors' networks as it has room for right now; "
+            "try again in a few minutes (the shipped networks work as usual)",
         )
-    label = add_network(upload_title(uploaded.name), net, meta)
-    return "success", f"Added and now answering: *{plain(label)}*."
+    accuracy, why = measured_accuracy(net)
+    meta = dict(meta)
+    claim = meta.pop("test_accuracy", None)
+    if claim is not None:
+        meta["claimed_test_accuracy"] = claim
+    if accuracy is not None:
+        meta["test_accuracy"] = accuracy
+    label = add_network(
+        upload_title(uploaded.name), net, meta, accuracy_note=not_measured_text(why)
+    )
+    return "success", f"Added **{plain(uploaded.name)}**, now answering: *{plain(label)}*."
+
+
+def refused(name: str, why: str) -> tuple[str, str]:
+    return "error", (
+        f"**{plain(name)}** cannot be used: {plain(why, 400)}. "
+        f"The network that answers is still *{plain(tab().selected)}*."
+    )

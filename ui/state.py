@@ -44,8 +44,11 @@ class TabState:
     canvas_gen: int = 0  # bumped by "Clear canvas": part of the canvas's key, so a
     #                                 new (empty) canvas mounts
     upload_note: tuple[str, str] | None = None  # (kind, Markdown) about the last uploaded file
-    runs: list = field(default_factory=list)  # this tab's nn.run_manager.RunHandle, oldest first;
+    network_note: str | None = None  # Markdown: a network dropped to make room (add_network)
+    runs: list = field(default_factory=list)  # this tab's runs.manager.RunHandle, oldest first;
     #                                             the last is the current run
+    drawing_gen: int = 0  # bumped whenever the drawing changes (a stroke, Clear canvas)
+    live_drawing_gen: int = 0  # the drawing_gen the training's live part last saw
     used_runs: set[int] = field(default_factory=set)  # runs already added to the picker
     train_error: str | None = None  # why the last press of Train started nothing
     t_buttons: str = "train"  # which run buttons are drawn ('train', 'pause', 'resume',
@@ -103,15 +106,39 @@ def current() -> Choice:
     return tab().networks[tab().selected]
 
 
-def add_network(title: str, net: Network, meta: dict, select: bool = True) -> str:
-    """Offer `net` in this tab's picker as '<title>: <layers>, <accuracy>' (made unique).
+def add_network(
+    title: str, net: Network, meta: dict, select: bool = True, accuracy_note: str = ""
+) -> str:
+    """Offer `net` in this tab's picker as '<title>: <layers>, <accuracy>' (made unique);
+    `accuracy_note` replaces the accuracy when there is none to show ("not measured").
 
-    By default it also answers from now on. Returns the label it got.
+    By default it also answers from now on. Returns the label it got. A tab keeps at most
+    MAX_TAB_NETWORKS networks besides the shipped ones: the oldest other one (not the one
+    answering) is dropped to make room, and `network_note` says so. The network is counted
+    in the copy's ledger (ui.bounds.LEDGER) for as long as it lives.
     """
+    from .bounds import LEDGER, MAX_TAB_NETWORKS
+    from .text import plain
+
     networks = tab().networks
-    label = unique_label(label_for(title, net, meta), networks)
+    shipped = shipped_networks()
+    own = [label for label in networks if label not in shipped]
+    tab().network_note = None
+    while len(own) >= MAX_TAB_NETWORKS:
+        oldest = next((label for label in own if label != tab().selected), own[0])
+        own.remove(oldest)
+        del networks[oldest]
+        tab().network_note = (
+            f"*{plain(oldest)}* was taken off the list to make room: a tab keeps "
+            f"{MAX_TAB_NETWORKS} networks of its own at most (download one to keep it)."
+        )
+    label = label_for(title, net, meta)
+    if accuracy_note and "test_accuracy" not in meta:
+        label += f", {accuracy_note}"
+    label = unique_label(label, networks)
     networks[label] = Choice(net, meta, file_name(title, net))
-    if select:
+    LEDGER.add(net)
+    if select or tab().selected not in networks:
         tab().selected = label
     return label
 
@@ -120,7 +147,7 @@ def add_network(title: str, net: Network, meta: dict, select: bool = True) -> st
 
 
 def describe(net: Network, meta: dict) -> str:
-    """'[784, 100, 10], 97.4 % on test' (the accuracy only if the metadata has it)."""
+    """'[784, 200, 10], 98.2 % on test' (the accuracy only if the metadata has it)."""
     text = layers_label(net.sizes)
     accuracy = meta.get("test_accuracy")
     if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and 0 <= accuracy <= 1:
@@ -129,13 +156,16 @@ def describe(net: Network, meta: dict) -> str:
 
 
 def label_for(title: str, net: Network, meta: dict) -> str:
-    """A picker label: 'Default: [784, 100, 10], 97.4 % on test'."""
+    """A picker label: 'Default: [784, 200, 10], 98.2 % on test'."""
     return f"{title}: {describe(net, meta)}"
 
 
 def upload_title(file_name: str) -> str:
-    """'Uploaded mine.npz' for an uploaded file's name (one line, at most 60 characters)."""
-    name = re.sub(r"\s+", " ", str(file_name)).strip()[:60] or "file"
+    """'Uploaded mine.npz' for an uploaded file's name (one line, at most 60 characters,
+    without control or bidi characters: a name cannot reorder or hide the picker's text)."""
+    from .text import visible
+
+    name = visible(file_name)[:60].strip() or "file"
     return f"Uploaded {name}"
 
 

@@ -4,9 +4,11 @@ taught in this tab, mixed with replayed MNIST digits, and offers the result in t
 "Taught: ...", where it answers and can be downloaded like any other network.
 
 The fine-tune is training: it runs in a training worker (`RunManager.submit_teach`), under the
-same slot limit and queue as visitors' training runs, never in the page's server process. The
-click waits up to `WAIT_SECONDS` for it (the server thread only waits; the worker works); with
-no free slot by then the panel says so and the taught drawings stay listed.
+same slot limit and queue as visitors' training runs, never in the page's server process (a
+warm spare worker takes it at once when a slot is free). The click waits up to `WAIT_SECONDS`
+for it (the server thread only waits; the worker works); with no free slot by then the job is
+withdrawn, the panel says so and the taught drawings stay listed. The message gives the time
+the visitor waited, end to end.
 
 `teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
 answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
@@ -23,13 +25,19 @@ Session state (this panel's own keys):
 
 from __future__ import annotations
 
+import logging
+import time
+
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir
-from nn.run_manager import RunManager
+from nn.models import read
 from nn.teach import MAX_TAUGHT, TeachError
+from runs.manager import QueueFull, RunManager, ServiceError
 
 from .charts import pixelated
+from .compat import reruns_only_fragments
+from .text import MNIST_UNREADABLE
 
 THUMB_SCALE = 2  # 56 px thumbnails
 WAIT_SECONDS = 10.0  # how long a click waits for a free training slot and the fine-tune
@@ -40,7 +48,7 @@ def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
     state.setdefault("taught", [])
     state.setdefault("taught_label", None)
     state.setdefault("teach_result", None)
-    if state.pop("teach_rerun", False) and _fragment_run():
+    if state.pop("teach_rerun", False) and reruns_only_fragments():
         st.rerun()  # a teaching click inside the drawing's fragment: redraw the picker too
     box = st.container(key="teach")
     if image is not None:
@@ -64,7 +72,9 @@ def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
 
 
 def _result_ui(box, result: dict) -> None:
-    now = ", ".join(str(a) for a in result["answers"][-1:])
+    """What the last lesson did: what the network that was answering read (the reading the
+    page showed), what the taught copy reads now, and whether the lesson took."""
+    now, digit = result["answers"][-1], result.get("digit")
     before, after = result["accuracy_before"], result["accuracy_after"]
     change = 100 * (after - before)
     drawings = f"{result['count']} drawing{'s' if result['count'] > 1 else ''}"
@@ -73,13 +83,27 @@ def _result_ui(box, result: dict) -> None:
         if change < 0
         else "no cost: the MNIST digits mixed in taught it a little too"
     )
-    box.success(
-        f"Taught: it now reads your last drawing as **{now}** (it read "
-        f"{result['before'][-1]}). On MNIST's 10,000 test digits: {100 * before:.2f} % → "
-        f"{100 * after:.2f} % ({change:+.2f} points), {verdict}. Took "
-        f"{result['seconds']:.2f} s.",
-        icon=":material/school:",
+    shown = result.get("shown")
+    if shown is not None:
+        read = f"*{shown['label']}* was answering and read it as **{shown['answer']}**"
+    else:
+        read = f"*{result.get('base', 'the original')}* reads it as **{result['before'][-1]}**"
+    accuracy = (
+        f"On MNIST's 10,000 test digits: {100 * before:.2f} % → {100 * after:.2f} % "
+        f"({change:+.2f} points), {verdict}. Took {result['seconds']:.2f} s."
     )
+    if digit is None or now == digit:
+        box.success(
+            f"Taught: it now reads your last drawing as **{now}** ({read}). {accuracy}",
+            icon=":material/school:",
+        )
+    else:
+        box.warning(
+            f"The lesson did not take: the taught copy still reads your last drawing as "
+            f"**{now}**, not **{digit}** ({read}). Teach it once more (each lesson trains "
+            f"a little), or draw it more like MNIST's {digit}s. {accuracy}",
+            icon=":material/school:",
+        )
 
 
 def _taught_ui(box, networks: dict, add_network) -> None:
@@ -102,23 +126,18 @@ def _taught_ui(box, networks: dict, add_network) -> None:
         )
 
 
-def _fragment_run() -> bool:
-    """Whether this run reruns only a fragment (then the sidebar's picker is not redrawn)."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        ctx = get_script_run_ctx()
-        return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
-    except ImportError:  # a future Streamlit: rerun to be safe
-        return True
-
-
 def _teach(image, networks: dict, add_network) -> None:
     state = st.session_state
     digit = state.get("teach_digit")
     state.teach_digit = None  # one click, one lesson: the control springs back
     if digit is None or image is None:
         return
+    answering = networks.get(state.get("selected"))
+    state.teach_shown = (
+        None
+        if answering is None
+        else {"label": str(state.get("selected")), "answer": read(answering.net, image).answer}
+    )  # the reading the page showed when the visitor clicked (for the message)
     if state.get("selected") != state.taught_label or state.get("teach_base") not in networks:
         state.teach_base = state.get("selected")  # teaching another network: start from it
     state.taught = (state.taught + [(image.copy(), int(digit))])[-MAX_TAUGHT:]
@@ -129,6 +148,7 @@ def _forget(index: int, networks: dict, add_network) -> None:
     state = st.session_state
     if 0 <= index < len(state.taught):
         state.taught = state.taught[:index] + state.taught[index + 1 :]
+    state.teach_shown = None  # the last drawing's reading was not on show
     if state.taught:
         _retrain(networks, add_network)
         return
@@ -154,10 +174,15 @@ def _retrain(networks: dict, add_network) -> None:
     base_net, base_meta = base.net, base.meta
     images = [drawing for drawing, _ in state.taught]
     digits = [digit for _, digit in state.taught]
+    started = time.perf_counter()
     try:
         result = _fine_tune_in_a_worker(base_net, images, digits)
-    except MnistError as e:
-        state.teach_error = f"The MNIST files on this server cannot be read: {e}"
+    except (QueueFull, ServiceError) as e:
+        state.teach_error = f"Could not teach it right now: {e}."
+        return
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.teach").exception("MNIST")
+        state.teach_error = MNIST_UNREADABLE
         return
     except TeachError as e:
         state.teach_error = f"Could not teach it: {e}."
@@ -187,14 +212,17 @@ def _retrain(networks: dict, add_network) -> None:
         "accuracy_before": result.accuracy_before,
         "accuracy_after": result.accuracy_after,
         "count": len(images),
-        "seconds": result.seconds,
+        "seconds": time.perf_counter() - started,  # end to end, not only the fine-tune
+        "digit": digits[-1],
+        "shown": state.get("teach_shown"),
+        "base": str(state.teach_base),
     }
     state.teach_rerun = True
 
 
 def _fine_tune_in_a_worker(net, images, digits):
-    """The fine-tune's result (nn.teach.TeachResult) from a training worker, or None if no
-    slot freed up within WAIT_SECONDS (the job is then withdrawn)."""
+    """The fine-tune's result (nn.teach.TeachResult) from a training worker, or None if it
+    did not come within WAIT_SECONDS (the job is then withdrawn, its worker ended)."""
     handle = RunManager.shared().submit_teach(net, images, digits)
     result = handle.result(0.05)  # a free slot: no waiting message
     if result is None:

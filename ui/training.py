@@ -4,27 +4,41 @@ The settings' widgets map to `nn.settings.Settings` through one table, `SETTING_
 The live part (progress, results, the re-read drawing, the curves) is a fragment that
 reruns itself twice a second while a run is under way, and only itself: the drawing row,
 the sidebar and the rest of this section stay as they are. The re-read drawing is a small
-fragment inside it, which a stroke on the canvas reruns by key (`ui.drawing`).
+fragment inside it, which a stroke on the canvas reruns by key (`ui.drawing`). A tick that
+finds the drawing changed since the previous tick also reruns the drawing row once: if the
+stroke's answer was lost (Streamlit drops a finished run's undelivered messages when a tick
+starts the next run), it comes back by itself.
+
+A run belongs to the browser, not to the tab (docs/runs.md): it is submitted with the
+browser's identity (`ui.compat.browser_id`) and its token goes into the page's URL
+(`?run=...`), so a reload or a second tab finds it again (`reattach`), and a page whose run
+was lost with a restart of the server says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 
 import streamlit as st
 
 from nn.mnist import MnistError
 from nn.modelfile import model_bytes
 from nn.models import read
-from nn.run_manager import RunManager
+from nn.protocol import State
 from nn.settings import Settings, SettingsError
+from runs.manager import QueueFull, RunManager, ServiceError
+from runs.view import PARTIAL_SAMPLE, RunView
 
+from . import compat
 from .charts import accuracy_figure, cost_figure, pixelated, show
 from .download import BackgroundDownload
+from .hints import hints_ui, series
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
+from .text import MNIST_UNREADABLE
 
 ETA_STEPS = (
     0.001,
@@ -49,7 +63,8 @@ ETA_STEPS = (
 BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
-LIVE, REREAD = "live", "reread"  # the fragments' keys (REREAD as in ui.drawing)
+LIVE, REREAD, DRAWING = "live", "reread", "drawing"  # the fragments' keys (as in ui.drawing)
+RUN_PARAM = "run"  # the query parameter that names this browser's run
 
 # The settings' widgets: widget key -> the Settings field it sets. The only place where the
 # two meet: `apply_settings` fills the widgets from a Settings, `widget_settings` reads one.
@@ -96,8 +111,40 @@ def restore_link() -> None:
 
 
 def run_manager() -> RunManager:
-    """The server's one run manager: every visitor's runs, the slot limit and the queue."""
-    return RunManager.shared()
+    """The server's one run manager: every visitor's runs, the slot limit and the queue. The
+    server's health check reports a broken one (and replaces it)."""
+    manager = RunManager.shared()
+    compat.install_health_check(RunManager.health)
+    return manager
+
+
+def owner() -> str:
+    """Whose runs these are: the browser's identity, or this tab's if it sent no cookie."""
+    return compat.browser_id() or f"tab-{id(st.session_state)}"
+
+
+def reattach(manager: RunManager) -> None:
+    """A tab with no run finds the browser's run: the one its URL names, else the browser's
+    latest (a second tab). A URL naming a run of a server that has restarted since says so."""
+    if tab().runs:
+        return
+    token = st.query_params.get(RUN_PARAM)
+    handle, why = manager.lookup(token) if token else (None, "")
+    if handle is None:
+        handle = manager.owned_by(compat.browser_id())
+    if handle is not None and handle.kind == "train":
+        tab().runs.append(handle)
+        st.query_params[RUN_PARAM] = handle.token
+        apply_settings(handle.settings)  # the widgets show the run's settings, as before
+        preset = matching_preset(handle.settings)
+        st.session_state.t_preset = preset.name if preset else st.session_state.t_preset
+    elif why:
+        tab().train_error = (
+            "Your run was lost when the server restarted. Press Train to start it again."
+            if why == "restarted"
+            else "Your run is no longer on this server. Press Train to start a new one."
+        )
+        del st.query_params[RUN_PARAM]
 
 
 def current_run():
@@ -109,9 +156,24 @@ def current_run():
 
 
 def choose_preset() -> None:
+    """Every setting of the chosen preset but the seed (which of its runs: the visitor's)."""
     preset = preset_named(st.session_state.t_preset)
     if preset is not None:
         apply_settings(preset.settings.replace(seed=int(st.session_state.t_seed)))
+
+
+OWN_SETTINGS = "Your own settings"  # the preset box once a setting differs from its preset
+
+
+def sync_preset_box(settings: Settings) -> None:
+    """Before the box is drawn: it names a preset only while the settings are that preset's
+    (seed aside), so that picking the preset again is a change that restores it."""
+    state = st.session_state
+    chosen = preset_named(state.get("t_preset"))
+    if chosen is not None and chosen.settings.replace(seed=settings.seed) == settings:
+        return
+    same = next((p for p in PRESETS if p.settings.replace(seed=settings.seed) == settings), None)
+    state.t_preset = same.name if same is not None else OWN_SETTINGS
 
 
 def eta_moved() -> None:
@@ -123,12 +185,20 @@ def eta_moved() -> None:
 
 def start_run() -> None:
     try:
-        handle = run_manager().submit(widget_settings())
-    except (SettingsError, MnistError) as e:
+        handle = run_manager().submit(widget_settings(), owner=owner())
+    except SettingsError as e:
         tab().train_error = str(e)
+        return
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        tab().train_error = MNIST_UNREADABLE
+        return
+    except (QueueFull, ServiceError) as e:
+        tab().train_error = f"Training could not start: {e}."
         return
     tab().train_error = None
     tab().runs.append(handle)
+    st.query_params[RUN_PARAM] = handle.token
 
 
 def reset_runs() -> None:
@@ -138,13 +208,15 @@ def reset_runs() -> None:
             handle.stop("reset")
     tab().runs = []
     tab().used_runs = set()
+    if RUN_PARAM in st.query_params:
+        del st.query_params[RUN_PARAM]
 
 
 def use_run_network(handle) -> None:
     """Add a finished run's network to the picker; the whole page reruns to show it."""
-    net = handle.network()
+    net, view = handle.network(), handle.view()
     if net is not None:
-        add_network(f"Trained here: {handle.settings.label()}", net, handle.metadata())
+        add_network(f"Trained here: {view.title}", net, view.metadata())
         tab().used_runs.add(handle.id)
     st.rerun()  # the button is in the live part; the picker and the drawing row change too
 
@@ -173,9 +245,14 @@ def training_ui() -> None:
         return
     try:
         manager.prepare_data()  # once per server: the workers' shared copy and the baseline
-    except MnistError as e:
-        st.error(f"The MNIST files on this server cannot be read: {e}")
+    except MnistError:  # its text names server folders: for the log, not the page
+        logging.getLogger("digitlab.training").exception("MNIST")
+        st.error(MNIST_UNREADABLE)
         return
+    except ServiceError as e:
+        st.error(f"Training is not possible right now: {e}.")
+        return
+    reattach(manager)
     controls, live = st.columns([1, 2], gap="large")
     with controls:
         preset_ui()
@@ -217,9 +294,10 @@ def download_progress_ui() -> None:
 
 
 def preset_ui() -> None:
+    sync_preset_box(widget_settings())
     st.selectbox(
         "The book's experiments",
-        [p.name for p in PRESETS],
+        [p.name for p in PRESETS] + [OWN_SETTINGS],
         key="t_preset",
         on_change=choose_preset,
         help="Sets every control below to that run.",
@@ -292,10 +370,13 @@ def buttons_for(run) -> str:
 
     One read of the run's state: the buttons and the live part's timer must agree on it, or a
     run that ends between two reads leaves the page with Pause and no timer to fix it."""
-    state = None if run is None else run.view()["state"]
-    return {"paused": "resume", "running": "pause", "starting": "pause", "queued": "wait"}.get(
-        state, "train"
-    )
+    state = None if run is None else run.view().state
+    return {
+        State.PAUSED: "resume",
+        State.RUNNING: "pause",
+        State.STARTING: "pause",
+        State.QUEUED: "wait",
+    }.get(state, "train")
 
 
 def run_buttons_ui(run, mode: str) -> None:
@@ -332,6 +413,12 @@ def live_ui(every: float | None) -> None:
                 handle.touch()
         if every and buttons_for(current_run()) != tab().t_buttons:
             st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
+        if every and tab().drawing_gen != tab().live_drawing_gen:
+            # A stroke since the last tick: its answer may have been dropped with a run's
+            # undelivered messages; the drawing row reruns once after this tick to bring it.
+            tab().live_drawing_gen = tab().drawing_gen
+            if compat.reruns_only_fragments():  # (a whole-page run has just drawn the row itself)
+                compat.request_fragment_rerun([DRAWING])
         if not views:
             st.info(
                 "No run yet. Press **Train**: the curves grow here, one point every half second.",
@@ -339,7 +426,8 @@ def live_ui(every: float | None) -> None:
             )
             return
         run_status_ui(views[-1])
-        if current_run().over:
+        hints_ui(views[-1].settings, *series(views[-1].history))  # ui.hints
+        if views[-1].over:
             run_result_ui(current_run(), views[-1])
         relearned_drawing_ui()
         accuracy_chart_ui(views)
@@ -348,28 +436,39 @@ def live_ui(every: float | None) -> None:
     live()
 
 
-def run_status_ui(view: dict) -> None:
-    state, settings = view["state"], view["settings"]
-    if state == "queued":
-        counts = run_manager().counts()
-        st.info(
-            f"Waiting for a free slot: you are number {view['queue_position']} in the "
-            f"queue ({counts['slots']} runs train at once on this server). It starts by "
-            f"itself.",
-            icon=":material/hourglass_top:",
+def run_status_ui(view: RunView) -> None:
+    st.progress(min(view.progress / view.settings.epochs, 1.0), text=status_text(view))
+
+
+def status_text(view: RunView) -> str:
+    """One line on where the run is, in the visitor's words."""
+    epochs = view.settings.epochs
+    if view.state is State.QUEUED:
+        wait = f", about {duration(view.wait_seconds)} to wait" if view.wait_seconds else ""
+        slots = run_manager().limits.max_concurrent
+        at_once = "1 run trains" if slots == 1 else f"{slots} runs train"
+        return (
+            f"Waiting for a free slot: number {view.queue_position} in the queue{wait} "
+            f"({at_once} at once on this server). It starts by itself."
         )
-        return
-    done = min(view["progress"] / settings.epochs, 1.0)
-    text = f"Epoch {view['progress']:.1f} of {settings.epochs}"
-    if view["images_per_second"]:
-        text += f" · {view['images_per_second']:,.0f} images/s"
-    if state in ("running", "starting") and view["seconds_left"] is not None:
-        text += f" · about {view['seconds_left']:.0f} s left"
-    elif state == "paused":
+    text = f"Epoch {view.progress:.1f} of {epochs}"
+    if view.images_per_second:
+        text += f" · {view.images_per_second:,.0f} images/s"
+    if view.state in (State.RUNNING, State.STARTING) and view.seconds_left is not None:
+        text += f" · about {duration(view.seconds_left)} left"
+    elif view.state is State.PAUSED:
         text += " · paused"
-    elif state in ("stopped", "failed"):
-        text += f" · {state}: {view['reason']}"
-    st.progress(done, text=text)
+    elif view.state is State.STOPPED:
+        why = "" if view.reason in ("", "stopped") else f" ({view.reason})"
+        text = f"Stopped at epoch {view.progress:.1f} of {epochs}{why}"
+    elif view.state is State.FAILED:
+        text = f"Failed at epoch {view.progress:.1f} of {epochs}: {view.reason}"
+    return text
+
+
+def duration(seconds: float) -> str:
+    """'40 s', '3 min'."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 @st.fragment(key=REREAD)
@@ -392,7 +491,7 @@ def relearned_drawing_ui() -> None:
     )
 
 
-def accuracy_chart_ui(views: list[dict]) -> None:
+def accuracy_chart_ui(views: list[RunView]) -> None:
     zoom = st.toggle(
         "Zoom in on the top of the chart",
         key="t_zoom",
@@ -402,21 +501,24 @@ def accuracy_chart_ui(views: list[dict]) -> None:
     baseline = run_manager().darkness_baseline
     if baseline is not None:
         references["average darkness"] = baseline
-    preset = matching_preset(views[-1]["settings"])
+    preset = matching_preset(views[-1].settings)
     if preset is not None and preset.book_result is not None:
         references["the book"] = preset.book_result
     show(accuracy_figure(views, references, zoom=zoom), key="accuracy_chart")
 
 
-def run_result_ui(handle, view: dict) -> None:
-    if not view["history"]:
-        if view["state"] == "failed":
-            st.error(f"The run failed: {view['reason']}")
+def run_result_ui(handle, view: RunView) -> None:
+    if not view.history:
+        if view.state is State.FAILED:
+            st.error(f"The run failed: {view.reason}")
         return
-    last = view["history"][-1]
+    last = view.final
+    subset = f"on the first {PARTIAL_SAMPLE:,} images" if view.on_subset else None
     left, right, actions = st.columns([1, 1, 2])
-    left.metric("Validation accuracy", f"{100 * last['val_accuracy']:.2f} %")
-    right.metric("Test accuracy", f"{100 * last['test_accuracy']:.2f} %")
+    left.metric("Validation accuracy", f"{100 * last.val_accuracy:.2f} %", help=subset)
+    right.metric("Test accuracy", f"{100 * last.test_accuracy:.2f} %", help=subset)
+    if subset:
+        left.caption(f"Measured {subset} of each set (stopped mid-epoch).")
     with actions:
         st.button(
             "Use this network for drawing",
@@ -429,7 +531,7 @@ def run_result_ui(handle, view: dict) -> None:
         net = handle.network()
         st.download_button(
             "Download this network",
-            data=functools.partial(model_bytes, net, handle.metadata()),
+            data=functools.partial(model_bytes, net, view.metadata()),
             file_name=f"digitlab-run-{handle.id}.npz",
             on_click="ignore",
             mime="application/octet-stream",

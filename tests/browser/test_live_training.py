@@ -130,7 +130,8 @@ def test_a_closed_tab_stops_its_run_and_leaves_no_worker(browser, tmp_path):
     port = free_port()
     log_path = ARTIFACTS / "closed-tab-server.log"
     with open(log_path, "wb") as log:
-        server = start_page(port, log, env={"DIGITLAB_ABANDON_SECONDS": "10"})
+        env = {"DIGITLAB_ABANDON_SECONDS": "10", "DIGITLAB_SPARE_WORKER": "0"}  # no spare:
+        server = start_page(port, log, env=env)  # every worker is a run's
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, server, log_path)

@@ -11,10 +11,12 @@ Without nginx (or chromium) the tests skip on a developer's machine and fail on 
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
 import subprocess
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,3 +278,73 @@ def test_new_visitor_is_served_when_a_copy_stops(browser, proxy):
         finally:
             context.close()
     assert proxy.copies[gone].poll() is not None  # it really was down all along
+
+
+def fetch(url: str, accept_gzip: bool) -> tuple[bytes, str | None]:
+    """The body as it crosses the wire (compressed or not) and its Content-Encoding."""
+    headers = {"Accept-Encoding": "gzip"} if accept_gzip else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+        return r.read(), r.headers.get("Content-Encoding")
+
+
+def test_scripts_and_styles_come_compressed(browser, proxy):
+    """A first visit's scripts and styles (those the browser asked for while loading the page
+    and reading a drawing), fetched again through nginx with and without gzip."""
+    context = browser.new_context(viewport=VIEWPORT)
+    assets: set[str] = set()
+    moved: list[int] = []  # body bytes of every response the browser received
+    context.on(
+        "request",
+        lambda r: assets.add(r.url) if r.resource_type in ("script", "stylesheet") else None,
+    )
+    context.on("requestfinished", lambda r: moved.append(r.sizes()["responseBodySize"]))
+    page = context.new_page()
+    page.goto(proxy.url)
+    expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=WAIT)
+    draw(page, ONE)
+    read_as(page, 1)  # plotly's script, loaded for the first chart, is among them
+    context.close()
+
+    assert any(url.endswith(".js") for url in assets), assets
+    fetched = {url: (fetch(url, False), fetch(url, True)) for url in sorted(assets)}
+    plain_total = sum(len(plain) for (plain, _), _packed in fetched.values())
+    gzip_total = sum(len(packed) for _plain, (packed, _) in fetched.values())
+    print(
+        f"first visit: {sum(moved) // 1024} KiB of response bodies moved; its {len(assets)} "
+        f"scripts and styles: {plain_total // 1024} KiB plain, {gzip_total // 1024} KiB gzipped"
+    )
+    for url, ((plain, plain_encoding), (packed, encoding)) in fetched.items():
+        assert plain_encoding is None, url
+        if len(plain) >= 1024:  # gzip_min_length: smaller ones are sent as they are
+            assert encoding == "gzip", url
+            assert gzip.decompress(packed) == plain, url
+    assert gzip_total < plain_total / 2
+
+
+def _fetch(url: str) -> tuple[int, dict]:
+    """(status, headers) of a GET; an HTTP error status is returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def test_the_proxy_forbids_framing_and_hides_the_metrics(proxy):
+    """Issue 18: other sites cannot frame the page, and Streamlit's metrics (function names,
+    cache counts) are not served to visitors, also not under an encoded or longer path;
+    each copy still serves them on its own 127.0.0.1 port for the machine's monitoring."""
+    for path in ("/", "/_stcore/health", "/_stcore/host-config"):
+        status, headers = _fetch(proxy.url + path)
+        assert status == 200, path
+        assert headers.get("X-Frame-Options") == "SAMEORIGIN", (path, headers)
+        assert "frame-ancestors 'self'" in headers.get("Content-Security-Policy", ""), path
+    for path in ("/_stcore/metrics", "/_stcore/%6Detrics", "/_stcore/metrics?families=x"):
+        status, headers = _fetch(proxy.url + path)
+        assert status == 404, (path, status)
+        assert headers.get("X-Frame-Options") == "SAMEORIGIN"  # on refusals too
+    copy = next(iter(proxy.copies))
+    assert _fetch(f"http://{copy}/_stcore/metrics")[0] == 200  # it exists: nginx hides it

@@ -1,22 +1,28 @@
-"""The process one training run lives in (started by `nn.run_manager.RunManager`).
+"""The process a job runs in (started by `runs.manager.RunManager`).
 
-    python -m nn.worker FD
+    python -m runs.worker FD [DATA_FOLDER]
 
-FD is one end of a socket pair to the server. The worker receives `Start` on it, maps the
-shared MNIST files and trains a `TrainingRun` in its one thread, as that run's `Control`:
-between mini-batches the loop asks it for the commands that arrived (a non-blocking poll of
-the connection) and, while paused, waits on the connection for the next one. The worker
-answers with `Report`s (`nn.protocol`): at every metric point (with a copy of the weights, so
-the page can re-read the visitor's drawing with the network as it is now), whenever the state
-changes or eta changes, and otherwise every `PROGRESS_EVERY` seconds. Given a `TeachJob`
-instead, it runs `nn.teach.fine_tune` (under a second, so no commands are read) and sends one
-final report with the result. The process runs at a
-lower priority than the web server, so training never starves the page's answers to strokes.
+FD is one end of a socket pair to the server. The manager starts a worker before it has a
+job for it (the warm spare: the interpreter started and `nn` imported, and with DATA_FOLDER the
+shared MNIST already mapped), so a teach click or a Train press only waits for the job itself.
+The worker then receives `Start`:
+
+- a `TrainJob`: it trains a `TrainingRun` in its one thread, as that run's `Control`: between
+  mini-batches the loop asks it for the commands that arrived (a non-blocking poll of the
+  connection) and, while paused, waits on the connection for the next one. It answers with
+  `Report`s: at every metric point (with a copy of the weights, so the page can re-read the
+  visitor's drawing with the network as it is now), whenever the state or eta changes, and
+  otherwise every `PROGRESS_EVERY` seconds, and every `HEARTBEAT` s while paused.
+- a `TeachJob`: it runs `nn.teach.fine_tune` and sends one final report, FINISHED with the
+  result or FAILED with the reason. A fine-tune reads no commands: the manager ends a teach
+  job it no longer wants by killing its process, and bounds its time the same way.
+
+The process runs at a lower priority than the web server, so training never starves the
+page's answers to strokes.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import sys
@@ -25,10 +31,13 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from .network import Network
-from .protocol import Command, Report, Start, State, Stop, Taught, TeachJob
-from .teach import TeachError, fine_tune
-from .trainer import Control, TrainingRun
+from nn.network import Network
+from nn.protocol import Command, State, Stop
+from nn.teach import TeachError, fine_tune
+from nn.trainer import Control, TrainingRun
+
+from .data import open_shared_data
+from .messages import HEARTBEAT, Report, Start, Taught, TeachJob
 
 NICENESS = 10
 PROGRESS_EVERY = 0.2  # seconds between reports when nothing but progress changed
@@ -36,10 +45,11 @@ POLL_EVERY = 0.01  # seconds between two looks at the connection while training
 
 
 class Worker(Control):
-    """Trains one run and keeps the server informed over `conn`."""
+    """Runs one job and keeps the server informed over `conn`."""
 
-    def __init__(self, conn: Connection, poll_every: float = POLL_EVERY):
+    def __init__(self, conn: Connection, poll_every: float = POLL_EVERY, data=None, folder=None):
         self.conn, self.poll_every = conn, poll_every
+        self.data, self.folder = data, folder  # MNIST mapped ahead (the warm spare), if any
         self._points_sent = 0
         self._eta_changes_sent = 0
         self._state_sent: tuple[State, str] | None = None
@@ -47,27 +57,31 @@ class Worker(Control):
         self._polled_at = -math.inf
 
     def main(self, data=None) -> None:
-        """Receive `Start`, train, send the last report. `data`: MNIST, if not the shared
-        files `Start` names (tests)."""
-        from .run_manager import open_shared_data
-
-        start: Start = self.conn.recv()
+        """Receive `Start`, run the job, send the last report. `data`: MNIST, if not the
+        shared files `Start` names (tests)."""
+        try:
+            start: Start = self.conn.recv()
+        except (EOFError, OSError):
+            return  # the server went away before it had a job for us
         try:
             if data is None:
-                data = open_shared_data(start.data_folder)
-            if start.teach is not None:
-                self._send(Report(State.FINISHED, taught=teach(start.teach, data)))
+                data = self._open(start.data_folder)
+            if isinstance(start.job, TeachJob):
+                self._send(Report(State.FINISHED, taught=teach(start.job, data)))
                 return
             run = TrainingRun(
-                start.settings,
+                start.job.settings,
                 data,
                 limits=start.limits,
                 control=self,
                 listener=self._on_point,
-                report_every=start.report_every,
+                report_every=start.job.report_every,
             )
         except TeachError as e:  # the visitor's lesson: the message is for them
             self._send(Report(State.FAILED, str(e)))
+            return
+        except OSError as e:
+            self._send(Report(State.FAILED, f"the shared copy of MNIST could not be read ({e})"))
             return
         except Exception as e:  # noqa: BLE001 - reported to the page, not lost
             self._send(Report(State.FAILED, f"{type(e).__name__}: {e}"))
@@ -77,6 +91,11 @@ class Worker(Control):
         except Exception:  # noqa: BLE001 - run.state and run.reason say what happened
             pass
         self.report(run, force=True)
+
+    def _open(self, folder: str):
+        if self.data is not None and self.folder == folder:
+            return self.data
+        return open_shared_data(folder)
 
     # -- the run's Control ----------------------------------------------------------------
     def poll(self, run: TrainingRun) -> list[Command]:
@@ -96,13 +115,18 @@ class Worker(Control):
         return commands
 
     def wait(self, run: TrainingRun, timeout: float) -> Command | None:
-        self.report(run)  # "paused", with the progress it paused at
-        try:
-            if self.conn.poll(None if math.isinf(timeout) else timeout):
-                return self.conn.recv()
-            return None
-        except (EOFError, OSError):
-            return Stop("the server went away")
+        """The next command, or None after `timeout` s; a heartbeat report meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.report(run, force=True)  # "paused", with the progress it paused at
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                if self.conn.poll(min(left, HEARTBEAT)):
+                    return self.conn.recv()
+            except (EOFError, OSError):
+                return Stop("the server went away")
 
     def _on_point(self, run: TrainingRun, point) -> None:
         self.report(run, force=True)
@@ -135,7 +159,7 @@ class Worker(Control):
                 run.reason,
                 run.progress,
                 run.training_time(),
-                tuple(dataclasses.asdict(p) for p in points),
+                tuple(points),
                 tuple(eta_changes),
                 weights,
             )
@@ -179,13 +203,23 @@ def teach(job: TeachJob, data) -> Taught:
     )
 
 
-def main(fd: int) -> None:
+def main(argv: list[str]) -> None:
     try:
         os.nice(NICENESS)
     except OSError:
         pass
-    Worker(Connection(fd)).main()
+    conn = Connection(int(argv[0]))
+    folder = argv[1] if len(argv) > 1 else None
+    data = None
+    if folder:
+        try:
+            data = open_shared_data(folder)
+            for name in ("train_images", "val_images", "test_images"):
+                int(getattr(data, name).sum(dtype=np.int64))  # map its pages now, not mid-run
+        except OSError:
+            data = None  # the Start's folder is opened then, and a failure reported
+    Worker(conn, data=data, folder=folder).main()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(sys.argv[1:])

@@ -1,0 +1,93 @@
+"""How long a run has left, from its own measured speed, and how long a queued visitor waits.
+
+Plain functions of plain numbers, so they are tested on constructed and recorded timelines.
+
+`seconds_left(samples, epochs, measures, report_every)`: `samples` are a run's (training
+seconds, epochs done) pairs as its reports brought them (about every 0.2 s), `measures` the
+training seconds at which each metric point was taken, with whether it was an epoch's end.
+A run's time goes to two things, told apart by the samples: between two samples with no
+measurement in between, it trained, and those give the mini-batches' speed; two samples
+around a measurement also include its cost, which is what they took beyond that speed. The
+time left is the mini-batches left at that speed, plus the measurements still to come (one
+every `report_every` s, and one at each epoch's end; an end's cost, until one is seen, is
+`END_COST_RATIO` times a between-epochs one). Only the newest `WINDOW` samples count, so the
+estimate follows a machine that gets busier or quieter, and once the second epoch is under way
+the first no longer counts: a fresh process's first epoch was measured up to twice as slow as
+the rest (its memory and caches warming up), which no estimate made during it can know.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+
+WINDOW = 100  # samples (about 20 s of reports)
+WARM_UP = 0.2  # epochs into the second one from which the first no longer counts
+END_COST_RATIO = 4.2  # (10,000 + 10,000 + 1,000) / (2,000 + 2,000 + 1,000) images measured
+
+
+def seconds_left(
+    samples: Sequence[tuple[float, float]],
+    epochs: float,
+    measures: Sequence[tuple[float, bool]] = (),
+    report_every: float = 0.5,
+) -> float | None:
+    """Training seconds left, or None while there is not yet enough to measure a speed."""
+    if not samples:
+        return None
+    now, done = samples[-1]
+    if done >= epochs:
+        return 0.0
+    recent = samples
+    if done >= 1 + WARM_UP:  # the first epoch runs slower (a process warming up): left out
+        recent = [s for s in samples if s[1] >= 1] or samples
+    recent = recent[-WINDOW:]
+    times = sorted(measures)
+
+    def inside(t0: float, t1: float) -> list[bool]:
+        return [end for t, end in times if t0 < t <= t1]
+
+    trained = gained = 0.0  # the mini-batches' speed: recent pairs with no measurement
+    for (t0, p0), (t1, p1) in zip(recent, recent[1:]):
+        if not inside(t0, t1):
+            trained, gained = trained + t1 - t0, gained + p1 - p0
+    spans = []  # (seconds, epochs gained, measurements between epochs, ends)
+    for pairs in (recent, samples):  # the recent ones; all the run's if there are none
+        for (t0, p0), (t1, p1) in zip(pairs, pairs[1:]):
+            found = inside(t0, t1)
+            if found:
+                spans.append((t1 - t0, p1 - p0, found.count(False), found.count(True)))
+        if spans:
+            break
+    if gained <= 0 and measures:  # every pair had a measurement (early on): assume each
+        first = min(measures)[0]  # cost what the first one did
+        trained = sum(t - (n + m) * first for t, _, n, m in spans)
+        gained = sum(g for _, g, _, _ in spans)
+    if gained <= 0 or trained <= 0:
+        return None
+    per_epoch = trained / gained  # seconds of mini-batches per epoch
+    between = [(t - g * per_epoch, n) for t, g, n, m in spans if not m]
+    count = sum(n for _, n in between)
+    partial_cost = max(0.0, sum(c for c, _ in between) / count) if count else 0.0
+    ends = [(t - g * per_epoch - n * partial_cost, m) for t, g, n, m in spans if m]
+    if ends:
+        full_cost = max(0.0, sum(c for c, _ in ends) / sum(m for _, m in ends))
+    else:
+        full_cost = END_COST_RATIO * partial_cost
+    train_left = (epochs - done) * per_epoch
+    to_come = train_left / report_every if report_every > 0 else 0.0
+    ends_left = math.ceil(epochs) - math.floor(done)
+    return train_left + to_come * partial_cost + ends_left * full_cost
+
+
+def expected_wait(busy_for: Sequence[float], slots: int, ahead: Sequence[float]) -> float:
+    """Seconds until a queued job starts: the slots' jobs end after `busy_for` seconds
+    (free slots are 0), and the jobs queued ahead of it, first come first served, take
+    `ahead` seconds each."""
+    free_at = sorted(max(0.0, b) for b in busy_for)[:slots]
+    free_at += [0.0] * (max(1, slots) - len(free_at))
+    heapq.heapify(free_at)
+    for duration in ahead:
+        heapq.heappush(free_at, heapq.heappop(free_at) + max(0.0, duration))
+    return free_at[0]

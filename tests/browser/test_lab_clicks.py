@@ -1,0 +1,222 @@
+"""The learner's lab in a real browser: the clicks (a hidden-layer square, a neuron's
+picture, a confusion-matrix cell, a dot of the map), operating on a neuron and restoring it,
+the drawing's star moving on the map, the drawing's nearest training digits; on a laptop and
+on a phone. Screenshots go to artifacts/lab-*.png, to be looked at.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import (
+    ARTIFACTS,
+    SEVEN,
+    ZERO,
+    answer,
+    draw,
+    missing,
+    picker,
+    playwright_expect,
+    touch_draw,
+)
+
+expect = playwright_expect()
+NEURONS = "What each hidden neuron looks for"
+MAP = "Where your drawing lands"
+DATA = "The data, and your drawing's neighbours"
+
+
+def need_mnist() -> None:
+    from nn.mnist import find_mnist_dir
+
+    if find_mnist_dir() is None:
+        missing("MNIST not found (set MNIST_DIR): the map and the data panels need it")
+
+
+def panel(page, title: str):
+    return page.get_by_test_id("stExpander").filter(has_text=title)
+
+
+def open_panel(page, title: str):
+    page.get_by_text(title, exact=True).click()
+    return panel(page, title)
+
+
+def plot_area(chart):
+    """The chart's plot area (where its points are), on screen."""
+    chart.scroll_into_view_if_needed()
+    return chart.locator(".nsewdrag").first.bounding_box()
+
+
+def opened_neuron(where) -> str:
+    return where.get_by_text(re.compile(r"^Neuron #\d+ fires at$")).inner_text()
+
+
+def figure_data(chart, name: str) -> list:
+    """The x, y of a named trace, as plotly.js holds it in the page."""
+    return chart.evaluate(
+        "(el, name) => { const t = el.data.find(t => t.name === name);"
+        " return t ? [t.x[0], t.y[0]] : null; }",
+        name,
+    )
+
+
+def test_a_hidden_layer_square_names_its_neuron_and_opens_it(page):
+    draw(page, SEVEN)
+    expect(answer(page)).to_have_text("7")
+    heatmap = page.locator(".st-key-drawing_charts .js-plotly-plot").nth(1)
+    box = plot_area(heatmap)
+    page.mouse.move(box["x"] + 4, box["y"] + 4)  # the top-left square: neuron #0
+    expect(heatmap.locator(".hoverlayer")).to_contain_text("neuron #0")
+    page.mouse.click(box["x"] + 4, box["y"] + 4)
+    neurons = panel(page, NEURONS)
+    expect(neurons.get_by_text("Neuron #0 fires at", exact=True)).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "lab-heatmap-opens-neuron.png")
+
+
+def test_a_neurons_picture_opens_that_neuron_and_operating_on_it(page):
+    neurons = open_panel(page, NEURONS)
+    draw(page, SEVEN)
+    expect(answer(page)).to_have_text("7")
+    grid = neurons.locator(".js-plotly-plot").first
+    box = plot_area(grid)
+    x, y = box["x"] + 56 * 2.5 + 8, box["y"] + 28  # the third picture of the first row
+    page.mouse.move(x, y)
+    hover = grid.locator(".hoverlayer")
+    expect(hover).to_contain_text(re.compile(r"neuron #\d+: fires at"))
+    number = re.search(r"#(\d+)", hover.text_content()).group(1)
+    page.mouse.click(x, y)
+    expect(neurons.get_by_text(f"Neuron #{number} fires at", exact=True)).to_be_visible()
+    # operate on it: switched off, the picker's network changes and restore brings it back
+    operate = page.locator(".st-key-operate")
+    operate.get_by_role("radio", name="off").click()
+    expect(picker(page)).to_have_value(re.compile(rf"^Operated: Default \(#{number} off\)"))
+    expect(
+        operate.get_by_text(re.compile(r"10,000 test digits: [\d.]+ % → [\d.]+ %"))
+    ).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "lab-operated.png")
+    operate.get_by_role("button", name=re.compile("Restore")).click()
+    expect(picker(page)).to_have_value(re.compile(r"^Default: "))
+    expect(answer(page)).to_have_text("7")
+
+
+def test_a_confusion_matrix_cell_shows_that_mix_up(page):
+    need_mnist()
+    mistakes = open_panel(page, "What it gets wrong")
+    chart = mistakes.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    box = plot_area(chart)
+    cell_w, cell_h = box["width"] / 10, box["height"] / 10
+    # true 3 (row 3), read as 5 (column 5)
+    x, y = box["x"] + 5.5 * cell_w, box["y"] + 3.5 * cell_h
+    page.mouse.move(x, y)
+    expect(chart.locator(".hoverlayer")).to_contain_text("true 3, read as 5")
+    page.mouse.click(x, y)
+    expect(mistakes.get_by_text(re.compile(r"test digits 3 read as 5"))).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "lab-confusion-click.png")
+
+
+def test_the_drawing_moves_on_the_map_and_a_dot_shows_its_digit(page):
+    need_mnist()
+    landing = open_panel(page, MAP)
+    chart = landing.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    draw(page, SEVEN)
+    expect(landing.get_by_text(re.compile(r"lands among the \d+s"))).to_be_visible()
+    first = figure_data(chart, "your drawing")
+    assert first is not None
+    page.get_by_role("button", name=re.compile("Clear canvas")).click()
+    expect(landing.get_by_text(re.compile("appears here as a star"))).to_be_visible()
+    draw(page, ZERO)
+    expect(answer(page)).to_have_text("0")
+    expect(landing.get_by_text(re.compile(r"reads it as 0"))).to_be_visible()
+    second = figure_data(chart, "your drawing")
+    assert second is not None and second != first
+    landing.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-map.png")
+    # a click on a dot shows its digit: the first dot of the 1s, where plotly.js drew it
+    x, y, index = chart.evaluate(
+        """el => { const t = el.data.find(t => t.name === '1'), L = el._fullLayout;
+                   return [L.xaxis._offset + L.xaxis.l2p(t.x[0]),
+                           L.yaxis._offset + L.yaxis.l2p(t.y[0]), t.customdata[0][0]]; }"""
+    )
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(landing.get_by_text(re.compile(r"^Test digit #\d+: a \d"))).to_be_visible()
+    assert (
+        landing.get_by_text(re.compile(r"^Test digit #"))
+        .inner_text()
+        .startswith(f"Test digit #{index}: a 1")
+    )
+
+
+def test_the_drawings_nearest_training_digits(page):
+    need_mnist()
+    data = open_panel(page, DATA)
+    expect(data.get_by_text(re.compile("its nearest training digits"))).to_be_visible()
+    draw(page, SEVEN)
+    expect(answer(page)).to_have_text("7")
+    expect(data.get_by_text(re.compile(r"among 10,000"))).to_be_visible()
+    expect(data.get_by_text(re.compile(r"vote"))).to_be_visible()
+    data.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-neighbours.png")
+    data.get_by_role("tab", name="The average digit").click()
+    expect(data.get_by_test_id("stImage").nth(2).locator("img")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "lab-averages.png")
+
+
+def test_the_lab_on_a_phone(phone):
+    need_mnist()
+    page = phone
+    landing = panel(page, MAP)
+    page.get_by_text(MAP, exact=True).tap()
+    expect(landing.locator(".js-plotly-plot")).to_have_count(1)
+    touch_draw(page, SEVEN)
+    expect(landing.get_by_text(re.compile(r"lands among the \d+s"))).to_be_visible()
+    landing.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-phone-map.png")
+    page.get_by_text(NEURONS, exact=True).tap()
+    neurons = panel(page, NEURONS)
+    expect(neurons.get_by_text(re.compile(r"^Neuron #\d+ fires at$"))).to_be_visible()
+    neurons.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-phone-neurons.png")
+    page.get_by_text(DATA, exact=True).tap()
+    data = panel(page, DATA)
+    expect(data.get_by_text(re.compile(r"among 10,000"))).to_be_visible()
+    data.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-phone-neighbours.png")
+
+
+def choose_preset(page, name: str) -> None:
+    box = page.get_by_role("combobox", name="The book's experiments")
+    expect(box).to_be_visible()  # the training section is in
+    box.click()
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+
+
+def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
+    """The eta 100 experiment: after its first epoch, still near chance, the book's hint
+    appears under the progress bar; its button sets eta for the next run."""
+    need_mnist()
+    choose_preset(page, "eta too large: 100")
+    expect(page.get_by_text("Stuck near chance")).to_be_visible()
+    page.get_by_role("button", name="Train", exact=True).click()
+    hint = page.locator(".st-key-hint_eta-large")
+    expect(hint).to_contain_text("about what guessing gets", timeout=120_000)
+    expect(hint).to_contain_text("chapter 1")
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-hint.png")
+    hint.get_by_role("button", name="Next run: eta 10").click()
+    eta = page.get_by_role("slider", name=re.compile("Learning rate"))
+    expect(eta).to_have_attribute("aria-valuetext", "10.0")
+    expect(page.get_by_role("combobox", name="The book's experiments")).to_have_value(
+        "Your own settings"
+    )
+    if page.get_by_role("button", name="Stop").is_visible():
+        page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
+    # picking the experiment again restores every one of its settings
+    choose_preset(page, "eta too large: 100")
+    expect(eta).to_have_attribute("aria-valuetext", "100.0")

@@ -1,0 +1,291 @@
+"""The learner's lab on the page (AppTest, a stand-in canvas): where a drawing lands,
+operating on neurons, the data and a drawing's neighbours, the book's hints, the preset box,
+and the teaching message. The clicks themselves (on a chart) are in tests/browser."""
+
+from __future__ import annotations
+
+import io
+import json
+import types
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nn.lab import HiddenMap, Neighbours, operate, vote
+from nn.models import read
+from nn.preprocess import canvas_to_mnist
+from tests.helpers import APP, STROKES, canvas_image
+from tests.helpers import app_texts as texts
+from tests.helpers import rerun_app as rerun
+from tests.helpers import shipped_models as load_shipped
+from ui.presets import PRESETS
+
+SEVEN, ZERO = canvas_image(STROKES[7]), canvas_image(STROKES[0])
+DEFAULT, BOOK = list(load_shipped())
+
+
+def page(**state) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    for name, value in state.items():
+        app.session_state[name] = value
+    return rerun(app)
+
+
+def figures(app: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+
+
+def the_map(app: AppTest) -> dict:
+    return next(f for f in figures(app) if any(t.get("name") == "0" for t in f["data"]))
+
+
+# --- 2. where the drawing lands ---------------------------------------------------------------
+
+
+def test_the_map_places_the_drawing_where_the_engine_does(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = page(map_open=True)
+    assert "Each dot is one of 2,000 test digits" in texts(app)
+    assert "appears here as a star" in texts(app)
+    assert not any(t.get("name") == "your drawing" for t in the_map(app)["data"])
+    from nn.mnist import shared_test_set
+
+    net, _ = load_shipped()[DEFAULT]
+    hidden_map = HiddenMap.of(net, *shared_test_set())
+    stars = []
+    for drawing in (SEVEN, ZERO):  # the star moves with the drawing
+        canvas.image = drawing
+        rerun(app)
+        spec = the_map(app)
+        assert sum(len(t["x"]) for t in spec["data"] if t["name"] != "your drawing") == 2000
+        star = next(t for t in spec["data"] if t["name"] == "your drawing")
+        expected = hidden_map.place(net, canvas_to_mnist(drawing))
+        assert (star["x"][0], star["y"][0]) == pytest.approx(expected, abs=1e-4)
+        stars.append(expected)
+    assert stars[0] != stars[1]
+    assert "lands among the **0s**" in texts(app)
+
+
+def test_the_map_is_drawn_only_while_open(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = page()
+    canvas.image = SEVEN
+    rerun(app)
+    assert not any(any(t.get("name") == "0" for t in f["data"]) for f in figures(app))
+    assert "landing" not in app.session_state["stroke_followers"]  # a stroke skips it
+    app.session_state["map_open"] = True
+    rerun(app)
+    assert "landing" in app.session_state["stroke_followers"]
+
+
+def test_the_map_without_mnist_says_so(canvas, monkeypatch):
+    import ui.follow
+
+    monkeypatch.setattr(ui.follow, "find_mnist_dir", lambda: None)
+    app = page(map_open=True)
+    assert "not on this server yet" in texts(app)
+    canvas.image = SEVEN
+    rerun(app)
+    assert app.metric[0].value == "7"  # drawing still works
+
+
+# --- 3. operating on neurons ------------------------------------------------------------------
+
+
+def operated_page(canvas, neuron: int, factor: float) -> AppTest:
+    app = page(neurons_open=True, selected=BOOK)
+    canvas.image = SEVEN
+    rerun(app)
+    app.number_input(key="neuron_pick").set_value(neuron)
+    rerun(app)
+    app.segmented_control(key="op_factor").set_value(factor)
+    return rerun(app)
+
+
+def test_switching_a_neuron_off_changes_the_network_that_answers(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    from nn.mnist import shared_test_set
+
+    app = operated_page(canvas, 5, 0.0)
+    selected = app.session_state.selected
+    assert selected.startswith("Operated: The book's (#5 off): [784, 30, 10]")
+    original, _ = load_shipped()[BOOK]
+    expected = operate(original, {5: 0.0})
+    choice = app.session_state.networks[selected]
+    assert np.array_equal(choice.net.params[1], expected.params[1])
+    images, labels = shared_test_set()
+    before = original.evaluate(images, labels) / 100
+    after = expected.evaluate(images, labels) / 100
+    assert f"{before:.2f} % → {after:.2f} %" in texts(app)
+    assert choice.meta["operated"] == "#5 off" and choice.meta["operated_from"] == BOOK
+    assert choice.meta["test_accuracy"] == pytest.approx(after / 100)
+    drawing = canvas_to_mnist(SEVEN)
+    assert app.metric[0].value == str(read(expected, drawing).answer)  # the row uses it
+    # it downloads like any other network, its metadata saying what was done
+    from nn.modelfile import load_model, model_bytes
+
+    net, meta = load_model(io.BytesIO(model_bytes(choice.net, choice.meta)))
+    assert meta["operated"] == "#5 off" and np.array_equal(net.params[1], expected.params[1])
+
+
+def test_operations_add_up_and_restore_undoes_them(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = operated_page(canvas, 5, 0.0)
+    app.number_input(key="neuron_pick").set_value(7)
+    rerun(app)
+    assert app.segmented_control(key="op_factor").value == 1.0  # #7 is as trained
+    app.segmented_control(key="op_factor").set_value(2.0)
+    rerun(app)
+    selected = app.session_state.selected
+    assert selected.startswith("Operated: The book's (#5 off, #7 × 2)")
+    original, _ = load_shipped()[BOOK]
+    expected = operate(original, {5: 0.0, 7: 2.0})  # both, on the original's weights
+    assert np.array_equal(app.session_state.networks[selected].net.params[1], expected.params[1])
+    assert sum(label.startswith("Operated:") for label in app.session_state.networks) == 1
+    app.button(key="op_restore").click()
+    rerun(app)
+    assert app.session_state.selected == BOOK
+    assert not any(label.startswith("Operated:") for label in app.session_state.networks)
+
+
+# --- 4. the data and the drawing's neighbours -------------------------------------------------
+
+
+def test_the_nearest_training_digits_and_their_vote(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    from nn.mnist import TRAIN_POOL, shared_train_sample
+
+    app = page(data_open=True)
+    assert "its nearest training digits" in texts(app)
+    canvas.image = SEVEN
+    rerun(app)
+    sample = shared_train_sample(TRAIN_POOL)
+    near, _ = Neighbours.of(sample.images, sample.labels).nearest(canvas_to_mnist(SEVEN))
+    guess = vote(sample.labels[near])
+    net, _ = load_shipped()[DEFAULT]
+    answer = read(net, canvas_to_mnist(SEVEN)).answer
+    if guess == answer:
+        assert f"their vote is **{guess}**, and the network reads **{answer}**" in texts(app)
+    else:
+        assert "A template matcher would answer differently" in texts(app)
+    assert "among 10,000" in texts(app)
+    assert len(app.get("image")) >= 3  # the nearest, the examples, the averages
+
+
+def test_a_template_matcher_that_disagrees_is_named(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    import ui.neighbours
+
+    net, _ = load_shipped()[DEFAULT]
+    answer = read(net, canvas_to_mnist(SEVEN)).answer
+    monkeypatch.setattr(ui.neighbours, "vote", lambda labels: (answer + 1) % 10)
+    app = page(data_open=True)
+    canvas.image = SEVEN
+    rerun(app)
+    assert (
+        f"the 5 nearest vote **{(answer + 1) % 10}** (most of them, ties to the nearest), "
+        f"but the network reads **{answer}**" in texts(app)
+    )
+
+
+def test_the_data_panel_without_mnist_says_so(canvas, monkeypatch):
+    import ui.follow
+
+    monkeypatch.setattr(ui.follow, "find_mnist_dir", lambda: None)
+    app = page(data_open=True)
+    assert "not on this server yet" in texts(app)
+
+
+# --- 5. hints ---------------------------------------------------------------------------------
+
+
+def hints_page():
+    import streamlit as st
+
+    from nn.settings import Settings
+    from ui.hints import hints_ui
+    from ui.training import init_training_state
+
+    init_training_state()
+    points = st.session_state.points
+    hints_ui(Settings(eta=100.0), *zip(*points))
+
+
+def test_a_hint_offers_a_one_click_change_for_the_next_run():
+    app = AppTest.from_function(hints_page, default_timeout=30)
+    app.session_state["points"] = [(0.0, 0.1, 0.45), (1.0, 0.098, 0.45), (2.0, 0.101, 0.45)]
+    rerun(app)
+    assert "about what guessing gets" in texts(app) and "chapter 1" in texts(app)
+    button = app.button(key="hint_button_eta-large")
+    assert button.label == "Next run: eta 10" and not button.disabled
+    button.click()
+    rerun(app)
+    assert app.session_state.t_eta == 10.0  # the slider's own step
+    assert app.button(key="hint_button_eta-large").disabled  # done already
+
+
+def test_hints_read_a_runs_points_as_dicts_or_objects():
+    from ui.hints import series
+
+    as_dicts = [{"epoch": 1, "val_accuracy": 0.9, "train_cost": 0.1, "other": 3}]
+    as_objects = [types.SimpleNamespace(epoch=1, val_accuracy=0.9, train_cost=0.1)]
+    assert series(as_dicts) == series(as_objects) == ([1.0], [0.9], [0.1])
+
+
+# --- 6. the preset box, the teaching message --------------------------------------------------
+
+
+def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canvas):
+    app = page()
+    assert app.selectbox(key="t_preset").value == PRESETS[0].name
+    app.slider(key="t_hidden").set_value(55)
+    rerun(app)
+    assert app.selectbox(key="t_preset").value == "Your own settings"
+    app.selectbox(key="t_preset").set_value(PRESETS[0].name)
+    rerun(app)
+    assert app.session_state.t_hidden == PRESETS[0].settings.hidden
+    app.slider(key="t_epochs").set_value(5)
+    rerun(app)
+    assert app.selectbox(key="t_preset").value == "Your own settings"  # epochs count too
+    app.slider(key="t_epochs").set_value(PRESETS[0].settings.epochs)
+    rerun(app)
+    assert app.selectbox(key="t_preset").value == PRESETS[0].name  # back to the preset's
+
+
+class LessonThatDoesNotTake:
+    """A stand-in run manager: the fine-tune "finishes" at once, reading the drawing as 3."""
+
+    def shared(self):
+        return self
+
+    def submit_teach(self, net, drawings, digits, **options):
+        from nn.teach import TeachResult
+
+        class Done:
+            def result(self, timeout):
+                return TeachResult(net, [3], [9], 0.95, 0.949, 1, 10, 0.1)
+
+            def queue_position(self):
+                return None
+
+        return Done()
+
+
+def test_the_teaching_message_names_the_answering_reading_and_a_lesson_that_did_not_take(
+    canvas, mnist_dir, monkeypatch
+):
+    import ui.teach
+
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    monkeypatch.setattr(ui.teach, "RunManager", LessonThatDoesNotTake())
+    app = page(selected=BOOK)
+    canvas.image = SEVEN
+    rerun(app)
+    shown = app.metric[0].value
+    app.segmented_control(key="teach_digit").set_value("6")
+    rerun(app)
+    message = texts(app)
+    assert "The lesson did not take" in message
+    assert "still reads your last drawing as **3**, not **6**" in message
+    assert f"*{BOOK}* was answering and read it as **{shown}**" in message

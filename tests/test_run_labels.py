@@ -1,0 +1,25 @@
+"""A run's labels say every eta it had, once each, and name the layers once (issue 16)."""
+
+from nn.network import Network
+from nn.settings import Settings
+from nn.trainer import etas, metadata
+from ui.sidebar import etas_text, network_facts
+
+
+def test_every_eta_a_run_had_in_order_without_repeats():
+    assert etas(3.0, []) == [3.0]
+    assert etas(3.0, [(1.5, 1.0), (2.0, 1.0), (4.0, 0.5)]) == [3.0, 1.0, 0.5]
+    settings = Settings(hidden=30, eta=3.0)
+    assert settings.label([3.0, 1.0]) == "[784, 30, 10] eta 3 -> 1 batch 10"
+    assert settings.label([3.0, 1.0], layers=False) == "eta 3 -> 1 batch 10"
+    assert settings.label() == "[784, 30, 10] eta 3 batch 10"
+
+
+def test_the_sidebar_and_the_download_carry_every_eta():
+    settings = Settings(hidden=30, eta=3.0)
+    meta = metadata(settings, 2.5, None, [(1.2, 1.0)])
+    assert meta["etas"] == [3.0, 1.0] and "accuracy_measured_on" not in meta
+    facts = network_facts(Network([784, 30, 10], seed=0), meta)
+    assert "η = 3 → 1," in facts
+    assert etas_text({"etas": [3.0]}) is None  # no change: the settings' eta says it
+    assert etas_text({"etas": ["<b>", 1]}) is None  # a file's metadata is not trusted
