@@ -7,6 +7,7 @@ the other way round).
     sgd          mini-batch SGD with backpropagation (the book's BP1-BP4)
     mnist        finding, verifying, downloading and loading MNIST; the darkness baseline
     preprocess   a canvas drawing to the 28x28 image the network reads
+    verdict      when the page may name a digit: a plain answer, "4 or 9?" or "?"
     modelfile    saving and loading .npz model files, validating everything in them
     models       the shipped models' catalogue; `read`: what a network makes of a drawing
     insight      what a network has learnt: weight pictures, confusion matrix, mistakes
