@@ -264,7 +264,7 @@ def stroke_width(crop: np.ndarray) -> float:
 def _scale_and_change(height: int, width: int, stroke: float) -> tuple[float, float]:
     """Scale factor and stroke-width change (output px): box BOX px, strokes STROKE_WIDTH."""
     side = max(height, width)
-    box = BOX
+    box = float(BOX)
     if stroke > 0 and side < BLOB_RATIO * stroke:  # a tap, a dot: kept small, not blown up
         box = max(MIN_BOX, BOX * side / (BLOB_RATIO * stroke))
     plain = box / side
