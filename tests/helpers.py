@@ -7,6 +7,7 @@ Test modules import from here, never from each other.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.server
 import math
@@ -50,6 +51,31 @@ def find_real_mnist() -> Path:
     if not all((directory / name).is_file() for name in MNIST_NAMES):
         missing(f"real MNIST files not found in {directory} (set MNIST_DIR)")
     return directory
+
+
+def run_coroutine(coro, timeout: float = 240):
+    """Run `coro` to its end on an event loop of its own, in a thread of its own, and return
+    its result (or raise what it raised); fail if it has not ended after `timeout` seconds.
+
+    `asyncio.run` refuses to start while this thread already runs a loop, and in a whole test
+    session one does: Playwright's sync API (the browser tests' session fixture) keeps its loop
+    running in the main thread from the first browser test on."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(asyncio.wait_for(coro, timeout))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = e
+
+    thread = threading.Thread(target=target, name="test-coroutine", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    if thread.is_alive():
+        raise AssertionError(f"a coroutine still ran after {timeout} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def wait_until(condition, timeout: float, what: str, every: float = 0.05):

@@ -6,7 +6,6 @@ a canvas callback in a whole-page run reruns nothing by key."""
 from __future__ import annotations
 
 import ast
-import asyncio
 import dataclasses
 import importlib
 import inspect
@@ -22,7 +21,7 @@ import pytest
 import streamlit.components.v2 as components_v2
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_coroutine
 from ui import compat
 
 
@@ -237,14 +236,14 @@ def test_the_health_check_can_be_made_to_fail():
             _state = RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED
 
         ask = Runtime.is_ready_for_browser_connection.fget
-        assert asyncio.run(ask(Running())) == (False, "the run service's loop died")
+        assert run_coroutine(ask(Running())) == (False, "the run service's loop died")
         verdict[0] = (True, "ok")
-        assert asyncio.run(ask(Running())) == (True, "ok")
+        assert run_coroutine(ask(Running())) == (True, "ok")
 
         class Stopping:
             _state = RuntimeState.STOPPING
 
-        assert asyncio.run(ask(Stopping())) == (False, "unavailable")  # Streamlit's own
+        assert run_coroutine(ask(Stopping())) == (False, "unavailable")  # Streamlit's own
     finally:
         compat._health_checks.remove(check)
 

@@ -15,7 +15,6 @@ Deterministic inputs, every wait bounded (asyncio timeouts, tests/helpers.wait_u
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import math
@@ -34,6 +33,7 @@ from tests.helpers import (
     find_real_mnist,
     free_port,
     meta_file,
+    run_coroutine,
     start_page,
     stop,
     wait_healthy,
@@ -85,7 +85,7 @@ def server():
 
 
 def run(coro, seconds: float = 240):
-    return asyncio.run(asyncio.wait_for(coro, seconds))
+    return run_coroutine(coro, seconds)
 
 
 def rss(pid: int) -> int:
