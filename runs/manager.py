@@ -57,7 +57,18 @@ import numpy as np
 
 from nn import mnist
 from nn.network import Network
-from nn.protocol import ACTIVE, Command, IllegalTransition, SetEta, State, Stop
+from nn.protocol import (
+    ACTIVE,
+    Command,
+    IllegalTransition,
+    Pause,
+    Resume,
+    SetEta,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+)
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
 
@@ -110,6 +121,7 @@ class _Record:
     samples: list = dataclasses.field(default_factory=list)  # (elapsed, progress) per report
     weights: tuple | None = None
     weights_version: int = 0
+    speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -210,6 +222,14 @@ class RunHandle:
 
     def set_eta(self, eta: float) -> None:
         self._manager._set_eta(self._record, check_eta(eta))
+
+    def step(self) -> None:
+        """One mini-batch, then paused (`nn.protocol.Step`)."""
+        self._manager._command(self._record, "step")
+
+    def set_speed(self, speed: str) -> None:
+        """'full' or 'slow' (`nn.protocol.SetSpeed`); ValueError for anything else."""
+        self._manager._set_speed(self._record, SetSpeed(speed))
 
     def stop(self, reason: str = "stopped") -> None:
         self._manager._stop(self._record, reason)
@@ -546,9 +566,17 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
     def _command(self, record: _Record, what: str) -> None:
-        from nn.protocol import Pause, Resume
+        self._send(record, {"pause": Pause, "resume": Resume, "step": Step}[what]())
 
-        self._send(record, Pause() if what == "pause" else Resume())
+    def _set_speed(self, record: _Record, command: SetSpeed) -> None:
+        with self._lock:
+            if not isinstance(record.job, TrainJob) or record.state.over:
+                return
+            record.speed = command.speed
+            if record.state is State.QUEUED:  # delivered with its Start
+                record.pending[command_slot(command)] = command
+                return
+        self._send(record, command)
 
     def _set_eta(self, record: _Record, eta: float) -> None:
         with self._lock:

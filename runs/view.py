@@ -34,6 +34,7 @@ class RunView:
     seconds_left: float | None  # estimated from its own speed; None until measurable
     wait_seconds: float | None  # a queued job's expected wait for a slot
     images_per_second: float
+    speed: str = "full"  # "full" or "slow" (nn.protocol.SetSpeed), as last asked
 
     @property
     def over(self) -> bool:
@@ -100,6 +101,7 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
         seconds_left=left,
         wait_seconds=wait_seconds,
         images_per_second=ips,
+        speed=record.speed,
     )
 
 
