@@ -566,7 +566,8 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
     def _command(self, record: _Record, what: str) -> None:
-        self._send(record, {"pause": Pause, "resume": Resume, "step": Step}[what]())
+        command: Command = {"pause": Pause(), "resume": Resume(), "step": Step()}[what]
+        self._send(record, command)
 
     def _set_speed(self, record: _Record, command: SetSpeed) -> None:
         with self._lock:
