@@ -566,8 +566,8 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
     def _command(self, record: _Record, what: str) -> None:
-        command: Command = {"pause": Pause(), "resume": Resume(), "step": Step()}[what]
-        self._send(record, command)
+        commands: dict[str, Command] = {"pause": Pause(), "resume": Resume(), "step": Step()}
+        self._send(record, commands[what])
 
     def _set_speed(self, record: _Record, command: SetSpeed) -> None:
         with self._lock:
