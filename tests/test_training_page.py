@@ -158,6 +158,30 @@ def test_pause_resume_stop_and_reset(page):
     assert page.session_state["runs"] == []
 
 
+def test_step_while_paused_and_slow_motion_while_running(page):
+    quick(page, epochs=50, train_size=50_000)  # 5,000 mini-batches an epoch
+    button(page, "Train").click()
+    wait_for(page, lambda a: "Slow motion" in labels(a))  # beside Pause while it trains
+    button(page, "Slow motion").click()
+    run(page)
+    assert "Full speed" in labels(page) and current(page).view().speed == "slow"
+    wait_for(page, lambda a: "slow motion" in a.get("progress")[0].proto.text)
+    button(page, "Pause").click()
+    wait_for(page, lambda a: "Step" in labels(a) and current(a).view().state is State.PAUSED)
+    before = current(page).view().progress
+    button(page, "Step").click()
+    wait_for(page, lambda a: current(a).view().progress > before)
+    view = current(page).view()
+    assert view.state is State.PAUSED and view.progress * 5000 == pytest.approx(before * 5000 + 1)
+    button(page, "Resume").click()
+    wait_for(page, lambda a: "Full speed" in labels(a))  # still slow after the pause
+    button(page, "Full speed").click()
+    run(page)
+    assert "Slow motion" in labels(page) and current(page).view().speed == "full"
+    button(page, "Stop").click()
+    wait_for(page, ended)
+
+
 def test_moving_eta_during_a_run_changes_it_and_marks_the_chart(page):
     quick(page, epochs=50, train_size=50_000)
     button(page, "Train").click()
