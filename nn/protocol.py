@@ -92,8 +92,16 @@ class SetSpeed:
             raise ValueError(f"speed must be one of {', '.join(SPEEDS)}, not {self.speed!r}")
 
 
+@dataclass(frozen=True)
+class Watch:
+    """The hidden neuron whose weight change a looked-at step keeps (`nn.lookstep`); None:
+    the one that changed most."""
+
+    neuron: int | None = None
+
+
 SPEEDS = ("full", "slow")
 SLOW_BATCHES_PER_SECOND = 4.0  # slow motion: a pace a person can follow
 
 
-Command = Pause | Resume | Stop | SetEta | Step | SetSpeed
+Command = Pause | Resume | Stop | SetEta | Step | SetSpeed | Watch

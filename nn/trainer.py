@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import augment
+from .lookstep import StepLook, look_at_step
 from .network import Network
 from .protocol import (
     SLOW_BATCHES_PER_SECOND,
@@ -45,6 +46,7 @@ from .protocol import (
     State,
     Step,
     Stop,
+    Watch,
 )
 from .settings import Limits, Settings, check_eta
 from .sgd import SGD
@@ -147,6 +149,8 @@ class TrainingRun:
         self.paused_time = 0.0  # seconds paused so far, every pause counted
         self.speed = "full"  # or "slow" (nn.protocol.SetSpeed)
         self.batches_done = 0  # mini-batches trained, every epoch counted
+        self.last_step: StepLook | None = None  # the latest mini-batch looked at (stepping, slow)
+        self.watch: int | None = None  # the hidden neuron whose change it keeps (None: most)
         self._stepping = False  # a Step is under way: pause after its mini-batch
         self._stepped_at = 0  # batches_done when that Step came
         self._next_slow = 0.0  # slow motion: when the next mini-batch is due (monotonic)
@@ -167,6 +171,8 @@ class TrainingRun:
             self.step()
         elif isinstance(command, SetSpeed):
             self.speed = command.speed
+        elif isinstance(command, Watch):
+            self.watch = command.neuron
         else:
             raise TypeError(f"not a command: {command!r}")
 
@@ -242,6 +248,9 @@ class TrainingRun:
             for i, batch in enumerate(batches):
                 if self.fine or i % CHECK_EVERY == 0:
                     self.progress = epoch + i / len(batches)
+                    if self._stepping and self.batches_done > self._stepped_at:
+                        self._stepping = False
+                        self.pause()  # the step's one mini-batch is done
                     elapsed = self.training_time()
                     if i > 0 and elapsed >= next_point:
                         self._measure(self.progress, False)
@@ -249,15 +258,23 @@ class TrainingRun:
                         next_point = elapsed + interval
                     if elapsed > self.limits.max_seconds:
                         self.stop(f"time limit of {self.limits.max_seconds:g} s reached")
-                    if self._stepping and self.batches_done > self._stepped_at:
-                        self._stepping = False
-                        self.pause()  # the step's one mini-batch is done
                     self._follow_control()
                     if self.speed == "slow" and not self._stepping:
                         self._pace()
                     if self._stopping:
                         return self._finish()
-                sgd.step(batch, self.eta)
+                if self.fine:  # a person is watching: keep what this step did (nn.lookstep)
+                    self.last_step = look_at_step(
+                        self.network,
+                        sgd,
+                        batch,
+                        self.eta,
+                        number=self.batches_done,
+                        epoch=epoch + i / len(batches),
+                        neuron=self.watch,
+                    )
+                else:
+                    sgd.step(batch, self.eta)
                 self.batches_done += 1
             self.progress = epoch + 1
             self._measure(self.progress, True)

@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from nn import mnist
+from nn.lookstep import StepLook
 from nn.network import Network
 from nn.protocol import (
     ACTIVE,
@@ -68,6 +69,7 @@ from nn.protocol import (
     State,
     Step,
     Stop,
+    Watch,
 )
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
@@ -122,6 +124,7 @@ class _Record:
     weights: tuple | None = None
     weights_version: int = 0
     speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
+    last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -226,6 +229,11 @@ class RunHandle:
     def step(self) -> None:
         """One mini-batch, then paused (`nn.protocol.Step`)."""
         self._manager._command(self._record, "step")
+
+    def watch(self, neuron: int | None) -> None:
+        """Which hidden neuron's weight change the next looked-at steps keep (None: the one
+        that changed most; `nn.protocol.Watch`)."""
+        self._manager._send(self._record, Watch(neuron))
 
     def set_speed(self, speed: str) -> None:
         """'full' or 'slow' (`nn.protocol.SetSpeed`); ValueError for anything else."""
@@ -713,6 +721,8 @@ class RunManager:
             record.weights, record.weights_version = report.weights, record.weights_version + 1
         if report.taught is not None:
             record.taught = report.taught
+        if report.step is not None:
+            record.last_step = report.step
         self._measure_speed(record)
         self._changed.notify_all()
 

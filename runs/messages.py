@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop
+from nn.lookstep import StepLook
+from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
 from nn.trainer import Point
 
@@ -92,6 +93,7 @@ class Report:
     eta_changes: tuple[tuple[float, float], ...] = ()  # new (epoch, eta) changes
     weights: tuple | None = None  # (weights, biases) as of the newest point
     taught: Taught | None = None  # a teach job's result, in its FINISHED report
+    step: StepLook | None = None  # the mini-batch just done, while stepping or slow (~20 kB)
 
 
 def command_slot(command: Command) -> str:
@@ -102,6 +104,8 @@ def command_slot(command: Command) -> str:
         return "pause"
     if isinstance(command, SetSpeed):
         return "speed"
+    if isinstance(command, Watch):
+        return "watch"
     if isinstance(command, SetEta):
         return "eta"
     if isinstance(command, Stop):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nn import trainer
+from nn.lookstep import StepLook
 from nn.protocol import State
 from nn.settings import Settings
 from nn.trainer import PARTIAL_SAMPLE, Point
@@ -35,6 +36,7 @@ class RunView:
     wait_seconds: float | None  # a queued job's expected wait for a slot
     images_per_second: float
     speed: str = "full"  # "full" or "slow" (nn.protocol.SetSpeed), as last asked
+    last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
 
     @property
     def over(self) -> bool:
@@ -102,6 +104,7 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
         wait_seconds=wait_seconds,
         images_per_second=ips,
         speed=record.speed,
+        last_step=record.last_step,
     )
 
 

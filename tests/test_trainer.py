@@ -196,6 +196,17 @@ def test_step_does_one_mini_batch_then_pauses_again(etas_used):
     assert run.state is State.FINISHED and len(etas_used) == 40 and run.batches_done == 40
 
 
+def test_only_a_watched_mini_batch_is_looked_at(etas_used):
+    script = Script(at={1: [Pause()]}, while_paused=[Step(), Resume()])
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf"))
+    looks = []
+    script.poll = lambda r, poll=script.poll: looks.append(r.last_step) or poll(r)
+    run.run()
+    assert looks[:2] == [None, None]  # full speed: nothing kept
+    assert looks[2].number == 8 and looks[2].epoch == 8 / 40 and looks[2].size == 10
+    assert run.last_step is looks[2]  # and nothing more once at full speed again
+
+
 def test_step_while_running_pauses_after_the_next_mini_batch(etas_used):
     script = Script(at={1: [Step()]}, while_paused=[Resume()], steps=etas_used)
     run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf")).run()
