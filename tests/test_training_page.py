@@ -173,6 +173,13 @@ def test_step_while_paused_and_slow_motion_while_running(page):
     wait_for(page, lambda a: current(a).view().progress > before)
     view = current(page).view()
     assert view.state is State.PAUSED and view.progress * 5000 == pytest.approx(before * 5000 + 1)
+    # the panel shows that mini-batch, looked at in the worker; a neuron picked for BP4 is
+    # the one the next step keeps
+    wait_for(page, lambda a: any("mini-batch just done" in m.value for m in a.markdown))
+    page.selectbox(key="step_neuron").set_value(5)
+    run(page)
+    button(page, "Step").click()
+    wait_for(page, lambda a: (s := current(a).view().last_step) is not None and s.neuron == 5)
     button(page, "Resume").click()
     wait_for(page, lambda a: "Full speed" in labels(a))  # still slow after the pause
     button(page, "Full speed").click()

@@ -36,6 +36,7 @@ from .download import BackgroundDownload
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
+from .step import step_panel_ui
 
 ETA_STEPS = (
     0.001,
@@ -429,6 +430,7 @@ def live_ui(every: float | None) -> None:
             )
             return
         run_status_ui(views[-1])
+        step_panel_ui(views[-1], current_run())
         if views[-1].over:
             run_result_ui(current_run(), views[-1])
         relearned_drawing_ui()
