@@ -54,7 +54,7 @@ def test_the_figures_carry_the_steps_numbers_under_the_books_names():
     assert "BP2" in bp2["layout"]["title"]["text"] and len(bp2["data"][0]["x"]) == 7
     bp4 = weight_change_figure(look)
     assert "BP4" in bp4["layout"]["title"]["text"]
-    assert f"neuron {look.neuron}" in bp4["layout"]["title"]["text"]
+    assert f"neuron {look.neuron}'s" in bp4["layout"]["title"]["text"]
     np.testing.assert_allclose(np.ravel(bp4["data"][0]["z"]), look.weight_change, atol=1e-5)
 
 

@@ -19,7 +19,7 @@ from nn.protocol import State
 from .charts import DIGITS, VIRIDIS, pixelated, show, template
 
 MOST = "the one that changed most"
-DIVERGING = "RdBu"  # red below zero, blue above, white at zero (with zmid=0)
+DIVERGING = "RdBu"  # plotly.js's: blue below zero, red above, grey at zero (with zmid=0)
 
 
 def shown(view) -> bool:
@@ -141,8 +141,8 @@ def delta_out_figure(look: StepLook) -> dict:
         look.delta_out,
         DIGITS,
         rows(look),
-        "BP1: output error δ<sup>L</sup> = ∇<sub>a</sub>C ⊙ σ′(z<sup>L</sup>)",
-        "red: output too high, blue: too low",
+        "BP1: output error δ<sup>L</sup>",
+        "= ∇<sub>a</sub>C ⊙ σ′(z<sup>L</sup>); red: output too high, blue: too low",
     )
 
 
@@ -152,9 +152,8 @@ def delta_hidden_figure(look: StepLook) -> dict:
         look.delta_hidden,
         neurons,
         rows(look),
-        "BP2: hidden error δ<sup>l</sup> = "
-        "((w<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ σ′(z<sup>l</sup>)",
-        "one column per hidden neuron",
+        "BP2: hidden error δ<sup>l</sup>",
+        "= ((w<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ σ′(z<sup>l</sup>); a column per neuron",
     )
 
 
@@ -163,8 +162,9 @@ def weight_change_figure(look: StepLook) -> dict:
         look.weight_change.reshape(28, 28),
         None,
         None,
-        f"BP4: change to hidden neuron {look.neuron}'s weights",
-        "Δw = −(η/m) Σ<sub>x</sub> δ<sub>j</sub> a<sup>l−1</sup>: what this mini-batch taught it",
+        f"BP4: neuron {look.neuron}'s weight change",
+        "Δw = −(η/m) Σ<sub>x</sub> δ<sub>j</sub> a<sup>l−1</sup>: what this batch taught it; "
+        "red: grew",
         height=320,
     )
     figure["data"][0].pop("x")
