@@ -5,6 +5,7 @@ the other way round).
 
     network      Network: sigmoid layers, the forward pass, the cost; the options' one check
     sgd          mini-batch SGD with backpropagation (the book's BP1-BP4)
+    lookstep     one SGD step with its BP1, BP2 and BP4 kept, for the page's step panel
     mnist        finding, verifying, downloading and loading MNIST; the darkness baseline
     preprocess   a canvas drawing to the 28x28 image the network reads
     verdict      when the page may name a digit: a plain answer, "4 or 9?" or "?"

@@ -6,9 +6,11 @@ A run's life, the one state machine every side follows (`State.to` refuses anyth
        |          |          |          |
        +----------+----------+----------+--> FINISHED, STOPPED or FAILED (OVER: final)
 
-Commands (`Pause`, `Resume`, `Stop`, `SetEta`) reach a `TrainingRun` through its control hook
-(`nn.trainer.Control`) and are applied before the next mini-batch. The run service (`runs/`)
-sends them to a run's worker process; its own messages are in `runs.messages`.
+Commands (`Pause`, `Resume`, `Stop`, `SetEta`, `Step`, `SetSpeed`) reach a `TrainingRun`
+through its control hook (`nn.trainer.Control`) and are applied before the next mini-batch.
+`Step` lets a paused run do one mini-batch and pause again; `SetSpeed("slow")` paces a running
+run at `SLOW_BATCHES_PER_SECOND` ("full": as fast as it can). The run service (`runs/`) sends
+them to a run's worker process; its own messages are in `runs.messages`.
 """
 
 from __future__ import annotations
@@ -73,4 +75,33 @@ class SetEta:
     eta: float
 
 
-Command = Pause | Resume | Stop | SetEta
+@dataclass(frozen=True)
+class Step:
+    """A paused run does one mini-batch and pauses again (a running one pauses after its
+    next mini-batch)."""
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Train as fast as possible ("full") or at human speed ("slow")."""
+
+    speed: str
+
+    def __post_init__(self) -> None:
+        if self.speed not in SPEEDS:
+            raise ValueError(f"speed must be one of {', '.join(SPEEDS)}, not {self.speed!r}")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """The hidden neuron whose weight change a looked-at step keeps (`nn.lookstep`); None:
+    the one that changed most."""
+
+    neuron: int | None = None
+
+
+SPEEDS = ("full", "slow")
+SLOW_BATCHES_PER_SECOND = 4.0  # slow motion: a pace a person can follow
+
+
+Command = Pause | Resume | Stop | SetEta | Step | SetSpeed | Watch

@@ -2,11 +2,20 @@
 
 `TrainingRun.run()` trains in the calling thread; the command line and the page's worker
 processes both use it. Every `CHECK_EVERY` mini-batches, where it updates its progress, the
-loop asks its `control` for commands (`nn.protocol`: pause, resume, stop, a new eta) and
-applies them before the next mini-batch; while paused it waits on the control for the next
-command. A run may be paused for `limits.max_paused_seconds` in all, however often it is
-paused and resumed: past that it stops. Everything happens in that one thread: the loop
-needs no locks. A `listener(run, point)` hears of every new metric point.
+loop asks its `control` for commands (`nn.protocol`: pause, resume, stop, a new eta, a step,
+a speed) and applies them before the next mini-batch; while paused it waits on the control for
+the next command. A run may be paused for `limits.max_paused_seconds` in all, however often it
+is paused and resumed: past that it stops.
+
+At human speed the loop asks every mini-batch instead: while stepping (`Step`: one mini-batch,
+then paused again) and in slow motion (`SetSpeed("slow")`: it waits between two mini-batches,
+on the control, so commands still act at once, for `SLOW_BATCHES_PER_SECOND`). The time caps
+hold: slow motion's waits count as training time (`limits.max_seconds`: a slow run holds its
+slot as much as a fast one), and the pauses between steps as paused time
+(`limits.max_paused_seconds`), so the manager's wall-clock deadline, their sum, still holds.
+
+Everything happens in that one thread: the loop needs no locks. A `listener(run, point)` hears
+of every new metric point.
 
 Metrics (validation and test accuracy, and the training cost on a fixed sample of the
 training set) are measured before training (epoch 0) and at the end of every epoch on the
@@ -25,8 +34,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import augment
+from .lookstep import StepLook, look_at_step
 from .network import Network
-from .protocol import Command, Pause, Resume, SetEta, State, Stop
+from .protocol import (
+    SLOW_BATCHES_PER_SECOND,
+    Command,
+    Pause,
+    Resume,
+    SetEta,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+    Watch,
+)
 from .settings import Limits, Settings, check_eta
 from .sgd import SGD
 
@@ -126,6 +147,13 @@ class TrainingRun:
         self.history: list[Point] = []
         self.eta_changes: list[tuple[float, float]] = []  # (epoch, new eta)
         self.paused_time = 0.0  # seconds paused so far, every pause counted
+        self.speed = "full"  # or "slow" (nn.protocol.SetSpeed)
+        self.batches_done = 0  # mini-batches trained, every epoch counted
+        self.last_step: StepLook | None = None  # the latest mini-batch looked at (stepping, slow)
+        self.watch: int | None = None  # the hidden neuron whose change it keeps (None: most)
+        self._stepping = False  # a Step is under way: pause after its mini-batch
+        self._stepped_at = 0  # batches_done when that Step came
+        self._next_slow = 0.0  # slow motion: when the next mini-batch is due (monotonic)
         self._stopping = False
         self._banked, self._segment_start = 0.0, None  # see training_time()
 
@@ -139,6 +167,12 @@ class TrainingRun:
             self.stop(command.reason)
         elif isinstance(command, SetEta):
             self.set_eta(command.eta)
+        elif isinstance(command, Step):
+            self.step()
+        elif isinstance(command, SetSpeed):
+            self.speed = command.speed
+        elif isinstance(command, Watch):
+            self.watch = command.neuron
         else:
             raise TypeError(f"not a command: {command!r}")
 
@@ -148,9 +182,24 @@ class TrainingRun:
             self.state = self.state.to(State.PAUSED)
 
     def resume(self) -> None:
+        self._stepping = False
+        self._run_on()
+
+    def step(self) -> None:
+        """Do one mini-batch, then pause (a running run pauses after its next one)."""
+        self._stepping = True
+        self._stepped_at = self.batches_done
+        self._run_on()
+
+    def _run_on(self) -> None:
         if self.state is State.PAUSED and not self._stopping:
             self.state = self.state.to(State.RUNNING)
             self._segment_start = time.perf_counter()
+
+    @property
+    def fine(self) -> bool:
+        """Whether the control is asked every mini-batch (stepping or slow motion)."""
+        return self._stepping or self.speed == "slow"
 
     def stop(self, reason: str = "stopped") -> None:
         """End the run before its next mini-batch; the first reason given is kept."""
@@ -197,8 +246,11 @@ class TrainingRun:
         for epoch in range(s.epochs):
             batches = sgd.shuffled_batches(rng, s.batch_size)
             for i, batch in enumerate(batches):
-                if i % CHECK_EVERY == 0:
+                if self.fine or i % CHECK_EVERY == 0:
                     self.progress = epoch + i / len(batches)
+                    if self._stepping and self.batches_done > self._stepped_at:
+                        self._stepping = False
+                        self.pause()  # the step's one mini-batch is done
                     elapsed = self.training_time()
                     if i > 0 and elapsed >= next_point:
                         self._measure(self.progress, False)
@@ -207,9 +259,23 @@ class TrainingRun:
                     if elapsed > self.limits.max_seconds:
                         self.stop(f"time limit of {self.limits.max_seconds:g} s reached")
                     self._follow_control()
+                    if self.speed == "slow" and not self._stepping:
+                        self._pace()
                     if self._stopping:
                         return self._finish()
-                sgd.step(batch, self.eta)
+                if self.fine:  # a person is watching: keep what this step did (nn.lookstep)
+                    self.last_step = look_at_step(
+                        self.network,
+                        sgd,
+                        batch,
+                        self.eta,
+                        number=self.batches_done,
+                        epoch=epoch + i / len(batches),
+                        neuron=self.watch,
+                    )
+                else:
+                    sgd.step(batch, self.eta)
+                self.batches_done += 1
             self.progress = epoch + 1
             self._measure(self.progress, True)
             next_point = self.training_time() + interval
@@ -233,6 +299,23 @@ class TrainingRun:
                     self.apply(command)
         finally:
             self.paused_time += time.monotonic() - started
+
+    def _pace(self) -> None:
+        """Slow motion: wait out the rest of this mini-batch's share of a second, applying any
+        command that comes meanwhile (a pause waits in `_follow_control` as ever). The wait
+        is training time: it counts towards `limits.max_seconds`."""
+        due = max(self._next_slow, time.monotonic())  # now, if just slowed down or resumed
+        while self.speed == "slow" and not self._stopping and time.monotonic() < due:
+            command = self.control.wait(self, due - time.monotonic())
+            if command is None:
+                break  # the control waited the time out (or has no commands at all)
+            self.apply(command)
+            if self.state is State.PAUSED:
+                self._follow_control()
+                due = time.monotonic()  # resumed: the next mini-batch now
+            elif self._stepping:
+                break
+        self._next_slow = time.monotonic() + 1.0 / SLOW_BATCHES_PER_SECOND
 
     def _finish(self) -> None:
         self._bank_time()

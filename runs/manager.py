@@ -56,8 +56,21 @@ from pathlib import Path
 import numpy as np
 
 from nn import mnist
+from nn.lookstep import StepLook
 from nn.network import Network
-from nn.protocol import ACTIVE, Command, IllegalTransition, SetEta, State, Stop
+from nn.protocol import (
+    ACTIVE,
+    Command,
+    IllegalTransition,
+    Pause,
+    Resume,
+    SetEta,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+    Watch,
+)
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
 
@@ -110,6 +123,8 @@ class _Record:
     samples: list = dataclasses.field(default_factory=list)  # (elapsed, progress) per report
     weights: tuple | None = None
     weights_version: int = 0
+    speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
+    last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -210,6 +225,19 @@ class RunHandle:
 
     def set_eta(self, eta: float) -> None:
         self._manager._set_eta(self._record, check_eta(eta))
+
+    def step(self) -> None:
+        """One mini-batch, then paused (`nn.protocol.Step`)."""
+        self._manager._command(self._record, "step")
+
+    def watch(self, neuron: int | None) -> None:
+        """Which hidden neuron's weight change the next looked-at steps keep (None: the one
+        that changed most; `nn.protocol.Watch`)."""
+        self._manager._send(self._record, Watch(neuron))
+
+    def set_speed(self, speed: str) -> None:
+        """'full' or 'slow' (`nn.protocol.SetSpeed`); ValueError for anything else."""
+        self._manager._set_speed(self._record, SetSpeed(speed))
 
     def stop(self, reason: str = "stopped") -> None:
         self._manager._stop(self._record, reason)
@@ -546,9 +574,18 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
     def _command(self, record: _Record, what: str) -> None:
-        from nn.protocol import Pause, Resume
+        commands: dict[str, Command] = {"pause": Pause(), "resume": Resume(), "step": Step()}
+        self._send(record, commands[what])
 
-        self._send(record, Pause() if what == "pause" else Resume())
+    def _set_speed(self, record: _Record, command: SetSpeed) -> None:
+        with self._lock:
+            if not isinstance(record.job, TrainJob) or record.state.over:
+                return
+            record.speed = command.speed
+            if record.state is State.QUEUED:  # delivered with its Start
+                record.pending[command_slot(command)] = command
+                return
+        self._send(record, command)
 
     def _set_eta(self, record: _Record, eta: float) -> None:
         with self._lock:
@@ -684,6 +721,8 @@ class RunManager:
             record.weights, record.weights_version = report.weights, record.weights_version + 1
         if report.taught is not None:
             record.taught = report.taught
+        if report.step is not None:
+            record.last_step = report.step
         self._measure_speed(record)
         self._changed.notify_all()
 

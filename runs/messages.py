@@ -1,17 +1,17 @@
 """What the manager and a worker process say to each other over their socket pair.
 
 The manager sends `Start` once (the job, the limits, the shared data's folder), then commands
-(`nn.protocol`: `Pause`, `Resume`, `Stop`, `SetEta`), coalesced: at most one of each kind waits
-to be sent (`command_slot`). The worker answers only with `Report`s, each carrying the run's
-state together with the figures that go with it, so whoever reads a report never sees a state
-with figures from before or after it. A worker also reports while nothing changes (every
-`HEARTBEAT` s at least, paused or not): a worker that goes silent is hung, and the manager's
-watchdog ends it.
+(`nn.protocol`: `Pause`, `Resume`, `Step`, `Stop`, `SetEta`, `SetSpeed`), coalesced: at most
+one of each kind waits to be sent (`command_slot`). The worker answers only with `Report`s,
+each carrying the run's state together with the figures that go with it, so whoever reads a
+report never sees a state with figures from before or after it. A worker also reports while
+nothing changes (every `HEARTBEAT` s at least, paused or not): a worker that goes silent is
+hung, and the manager's watchdog ends it.
 
 A job is one of two kinds: `TrainJob` (a run of `nn.trainer.TrainingRun`) or `TeachJob` (a
 fine-tune of a copy of a network on a visitor's drawings, `nn.teach.fine_tune`). Both take a
-slot and wait in the same queue. New kinds of command (say, "one mini-batch") get a slot name
-of their own in `command_slot`; new kinds of figure, a field of their own in `Report`.
+slot and wait in the same queue. New kinds of command get a slot name of their own in
+`command_slot`; new kinds of figure, a field of their own in `Report`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn.protocol import Command, Pause, Resume, SetEta, State, Stop
+from nn.lookstep import StepLook
+from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
 from nn.trainer import Point
 
@@ -92,13 +93,19 @@ class Report:
     eta_changes: tuple[tuple[float, float], ...] = ()  # new (epoch, eta) changes
     weights: tuple | None = None  # (weights, biases) as of the newest point
     taught: Taught | None = None  # a teach job's result, in its FINISHED report
+    step: StepLook | None = None  # the mini-batch just done, while stepping or slow (~20 kB)
 
 
 def command_slot(command: Command) -> str:
     """Commands waiting to be sent in the same slot replace each other (the newest wins):
-    pause and resume share one, so a visitor clicking fast queues at most one of each."""
-    if isinstance(command, (Pause, Resume)):
+    pause, resume and step share one, so a visitor clicking fast queues at most one of them
+    (three Step clicks before the worker reads any are one step)."""
+    if isinstance(command, (Pause, Resume, Step)):
         return "pause"
+    if isinstance(command, SetSpeed):
+        return "speed"
+    if isinstance(command, Watch):
+        return "watch"
     if isinstance(command, SetEta):
         return "eta"
     if isinstance(command, Stop):

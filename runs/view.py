@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nn import trainer
+from nn.lookstep import StepLook
 from nn.protocol import State
 from nn.settings import Settings
 from nn.trainer import PARTIAL_SAMPLE, Point
@@ -34,6 +35,8 @@ class RunView:
     seconds_left: float | None  # estimated from its own speed; None until measurable
     wait_seconds: float | None  # a queued job's expected wait for a slot
     images_per_second: float
+    speed: str = "full"  # "full" or "slow" (nn.protocol.SetSpeed), as last asked
+    last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
 
     @property
     def over(self) -> bool:
@@ -100,6 +103,8 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
         seconds_left=left,
         wait_seconds=wait_seconds,
         images_per_second=ips,
+        speed=record.speed,
+        last_step=record.last_step,
     )
 
 

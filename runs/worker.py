@@ -52,6 +52,7 @@ class Worker(Control):
         self.data, self.folder = data, folder  # MNIST mapped ahead (the warm spare), if any
         self._points_sent = 0
         self._eta_changes_sent = 0
+        self._step_sent = -1  # the number of the last looked-at mini-batch sent
         self._state_sent: tuple[State, str] | None = None
         self._sent_at = -math.inf
         self._polled_at = -math.inf
@@ -137,8 +138,12 @@ class Worker(Control):
         points did (or `force`), else at most every `PROGRESS_EVERY` seconds."""
         now = time.monotonic()
         state = (run.state, run.reason)
+        step = run.last_step
+        if step is not None and step.number == self._step_sent:
+            step = None  # sent already
         if not (
-            force
+            step is not None
+            or force
             or len(run.history) > self._points_sent
             or len(run.eta_changes) > self._eta_changes_sent
             or state != self._state_sent
@@ -162,8 +167,11 @@ class Worker(Control):
                 tuple(points),
                 tuple(eta_changes),
                 weights,
+                step=step,
             )
         )
+        if step is not None:
+            self._step_sent = step.number
         self._points_sent += len(points)
         self._eta_changes_sent += len(eta_changes)
         self._state_sent, self._sent_at = state, now

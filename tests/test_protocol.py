@@ -5,7 +5,18 @@ import pickle
 import numpy as np
 import pytest
 
-from nn.protocol import ACTIVE, OVER, IllegalTransition, Pause, Resume, SetEta, State, Stop
+from nn.protocol import (
+    ACTIVE,
+    OVER,
+    IllegalTransition,
+    Pause,
+    Resume,
+    SetEta,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+)
 from nn.settings import Limits, Settings
 from nn.trainer import Point
 from runs.messages import Report, Start, Taught, TeachJob, TrainJob, command_slot
@@ -82,3 +93,14 @@ def test_unsent_commands_of_one_kind_replace_each_other():
     assert len({command_slot(c) for c in (Pause(), SetEta(1.0), Stop())}) == 3
     with pytest.raises(TypeError):
         command_slot("step")
+
+
+def test_step_coalesces_with_pause_and_resume_and_speed_has_a_slot_of_its_own():
+    assert command_slot(Step()) == command_slot(Pause()) == "pause"
+    assert command_slot(SetSpeed("slow")) == command_slot(SetSpeed("full")) == "speed"
+    assert len({command_slot(c) for c in (Step(), SetSpeed("slow"), SetEta(1.0), Stop())}) == 4
+
+
+def test_a_speed_is_full_or_slow():
+    with pytest.raises(ValueError, match="full, slow"):
+        SetSpeed("ludicrous")

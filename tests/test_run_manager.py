@@ -7,6 +7,7 @@ processes and wait for conditions, each wait with a deadline and a message sayin
 not happen.
 """
 
+import numpy as np
 import pytest
 
 from nn import mnist
@@ -166,6 +167,43 @@ def test_pause_resume_eta_and_stop_reach_the_worker(manager):
     handle.stop()
     wait_for(lambda: handle.over, "the run stopped")
     assert handle.view().state is State.STOPPED and handle._record.process.poll() is not None
+
+
+@slow
+def test_step_and_slow_motion_reach_the_worker(manager):
+    handle = manager.submit(LONG)  # 5,000 mini-batches an epoch
+    one = 1 / 5000
+    wait_for(lambda: handle.view().history, "a first point")
+    handle.pause()
+    wait_for(lambda: handle.view().state is State.PAUSED, "the run paused")
+    paused = handle.view().progress
+    for k in (1, 2):
+        handle.step()
+        goal = paused + (k - 0.5) * one
+        wait_for(lambda: handle.view().progress > goal, f"step {k} reported")  # noqa: B023
+        view = handle.view()
+        assert view.state is State.PAUSED and view.progress == pytest.approx(paused + k * one)
+
+    handle.set_speed("slow")
+    assert handle.view().speed == "slow"
+    handle.resume()
+
+    def seen():  # the progress of each report since the steps
+        return sorted({p for _, p in handle._record.samples if p > paused + 1.5 * one})
+
+    wait_for(lambda: len(seen()) >= 5, "five slow mini-batches reported", touch=[handle])
+    assert handle.view().state is State.RUNNING
+    # one mini-batch between two reports: slow motion, not a full-speed run sampled
+    assert np.diff(seen()[:5]) == pytest.approx([one] * 4)
+
+    handle.set_speed("full")
+    slowed_to = handle.view().progress
+    wait_for(
+        lambda: handle.view().progress > slowed_to + 1000 * one, "full speed again"
+    )  # slow: 250 s
+    assert handle.view().speed == "full"
+    handle.stop()
+    wait_for(lambda: handle.over, "the run stopped")
 
 
 @slow

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 import nn.trainer as trainer
-from nn.protocol import Pause, Resume, SetEta, State, Stop
+from nn.protocol import (
+    SLOW_BATCHES_PER_SECOND,
+    Pause,
+    Resume,
+    SetEta,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+)
 from nn.settings import Limits, Settings, SettingsError
 from nn.trainer import CHECK_EVERY, Control, TrainingRun
 from tests.helpers import FakeData
@@ -170,6 +179,110 @@ def test_resume_or_pause_out_of_turn_changes_nothing(etas_used):
     script = Script(at={0: [Resume()], 1: [Pause(), Pause()]}, while_paused=[Resume()])
     run = TrainingRun(small(epochs=1), FakeData(), control=script).run()
     assert len(script.waits) == 1 and run.state is State.FINISHED and len(etas_used) == 40
+
+
+# -- human speed: one mini-batch at a time, or a few a second --------------------------------
+def test_step_does_one_mini_batch_then_pauses_again(etas_used):
+    script = Script(at={1: [Pause()]}, while_paused=[Step(), Step(), Resume()], steps=etas_used)
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf")).run()
+    # paused after 8 mini-batches, then 9, then 10: each Step trained exactly one
+    assert [w[:3] for w in script.waits] == [
+        (State.PAUSED, 8 / 40, 8),
+        (State.PAUSED, 9 / 40, 9),
+        (State.PAUSED, 10 / 40, 10),
+    ]
+    # asked after every step's mini-batch, then every CHECK_EVERY again once resumed
+    assert script.polls == 2 + 2 + 3  # 0, 8; 9, 10; 16, 24, 32
+    assert run.state is State.FINISHED and len(etas_used) == 40 and run.batches_done == 40
+
+
+def test_only_a_watched_mini_batch_is_looked_at(etas_used):
+    script = Script(at={1: [Pause()]}, while_paused=[Step(), Resume()])
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf"))
+    looks = []
+    script.poll = lambda r, poll=script.poll: looks.append(r.last_step) or poll(r)
+    run.run()
+    assert looks[:2] == [None, None]  # full speed: nothing kept
+    assert looks[2].number == 8 and looks[2].epoch == 8 / 40 and looks[2].size == 10
+    assert run.last_step is looks[2]  # and nothing more once at full speed again
+
+
+def test_step_while_running_pauses_after_the_next_mini_batch(etas_used):
+    script = Script(at={1: [Step()]}, while_paused=[Resume()], steps=etas_used)
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf")).run()
+    assert [w[:3] for w in script.waits] == [(State.PAUSED, 9 / 40, 9)]
+    assert run.state is State.FINISHED and len(etas_used) == 40
+
+
+def test_slow_motion_waits_between_mini_batches_and_full_speed_ends_it(etas_used):
+    slow, full = SetSpeed("slow"), SetSpeed("full")
+    script = Script(at={1: [slow], 5: [full]}, steps=etas_used)
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf")).run()
+    # slow from mini-batch 8 to 12: asked before each, and a wait before 9, 10 and 11 (the
+    # first slow one goes at once), running all the while; full from 12: 16, 24, 32
+    assert script.polls == 2 + 4 + 3
+    assert [(w[0], w[2]) for w in script.waits] == [(State.RUNNING, k) for k in (9, 10, 11)]
+    assert all(0 < w[3] <= 1 / SLOW_BATCHES_PER_SECOND for w in script.waits)
+    assert run.speed == "full" and run.state is State.FINISHED and len(etas_used) == 40
+
+
+def test_a_command_during_a_slow_wait_acts_at_once(etas_used):
+    script = Script(at={1: [SetSpeed("slow")]}, while_paused=[Stop("closed")], steps=etas_used)
+    run = TrainingRun(small(epochs=5), FakeData(), control=script).run()
+    assert run.state is State.STOPPED and run.reason == "closed"
+    assert len(etas_used) == 9  # stopped in the wait before mini-batch 9
+
+
+class Clock:
+    """Stands in for the trainer's `time`: it moves only when a wait says so."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def perf_counter(self):
+        return self.now
+
+    def monotonic(self):
+        return self.now
+
+
+class Waiting(Script):
+    """A Script on a Clock whose commands come `after` s into each wait: a wait shorter than
+    that times out (None) having taken its whole timeout."""
+
+    def __init__(self, clock, after=float("inf"), **kw):
+        super().__init__(**kw)
+        self.clock, self.after = clock, after
+
+    def wait(self, run, timeout):
+        if timeout < self.after:
+            self.clock.now += timeout
+            return None
+        self.clock.now += self.after
+        return super().wait(run, timeout)
+
+
+def test_slow_motion_counts_as_training_time_so_the_time_limit_holds(monkeypatch, etas_used):
+    clock = Clock()
+    monkeypatch.setattr(trainer, "time", clock)
+    script = Waiting(clock, at={0: [SetSpeed("slow")]})
+    limits = Limits(max_seconds=2.0)
+    run = TrainingRun(small(epochs=50), FakeData(), control=script, limits=limits).run()
+    assert run.state is State.STOPPED and "time limit of 2 s" in run.reason
+    # 0.25 s a mini-batch after the first: past 2 s before the 10th-and-a-bit
+    assert len(etas_used) == 10 and run.training_time() == pytest.approx(2.25)
+    assert run.paused_time == 0
+
+
+def test_the_pauses_between_steps_count_as_paused_time(monkeypatch, etas_used):
+    clock = Clock()
+    monkeypatch.setattr(trainer, "time", clock)
+    script = Waiting(clock, after=4.0, at={1: [Pause()]}, while_paused=[Step()] * 100)
+    limits = Limits(max_paused_seconds=10.0)
+    run = TrainingRun(small(epochs=50), FakeData(), control=script, limits=limits).run()
+    assert run.state is State.STOPPED and run.reason == "paused for more than 10 s in all"
+    assert len(etas_used) == 8 + 2  # two steps after 4 s paused each, then 2 s: the limit
+    assert run.paused_time == pytest.approx(10.0) and run.training_time() == 0
 
 
 def test_an_error_fails_the_run_and_says_why():

@@ -158,6 +158,37 @@ def test_pause_resume_stop_and_reset(page):
     assert page.session_state["runs"] == []
 
 
+def test_step_while_paused_and_slow_motion_while_running(page):
+    quick(page, epochs=50, train_size=50_000)  # 5,000 mini-batches an epoch
+    button(page, "Train").click()
+    wait_for(page, lambda a: "Slow motion" in labels(a))  # beside Pause while it trains
+    button(page, "Slow motion").click()
+    run(page)
+    assert "Full speed" in labels(page) and current(page).view().speed == "slow"
+    wait_for(page, lambda a: "slow motion" in a.get("progress")[0].proto.text)
+    button(page, "Pause").click()
+    wait_for(page, lambda a: "Step" in labels(a) and current(a).view().state is State.PAUSED)
+    before = current(page).view().progress
+    button(page, "Step").click()
+    wait_for(page, lambda a: current(a).view().progress > before)
+    view = current(page).view()
+    assert view.state is State.PAUSED and view.progress * 5000 == pytest.approx(before * 5000 + 1)
+    # the panel shows that mini-batch, looked at in the worker; a neuron picked for BP4 is
+    # the one the next step keeps
+    wait_for(page, lambda a: any("mini-batch just done" in m.value for m in a.markdown))
+    page.selectbox(key="step_neuron").set_value(5)
+    run(page)
+    button(page, "Step").click()
+    wait_for(page, lambda a: (s := current(a).view().last_step) is not None and s.neuron == 5)
+    button(page, "Resume").click()
+    wait_for(page, lambda a: "Full speed" in labels(a))  # still slow after the pause
+    button(page, "Full speed").click()
+    run(page)
+    assert "Slow motion" in labels(page) and current(page).view().speed == "full"
+    button(page, "Stop").click()
+    wait_for(page, ended)
+
+
 def test_moving_eta_during_a_run_changes_it_and_marks_the_chart(page):
     quick(page, epochs=50, train_size=50_000)
     button(page, "Train").click()

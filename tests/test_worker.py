@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nn.network import Network
-from nn.protocol import Pause, Resume, SetEta, State, Stop
+from nn.protocol import Pause, Resume, SetEta, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
 from nn.teach import fine_tune
 from runs.messages import Report, Start, TeachJob, TrainJob
@@ -80,6 +80,21 @@ def test_a_state_change_travels_with_its_figures():
     assert all((r.weights is not None) == bool(r.points) for r in reports)
     epochs = [p.epoch for r in reports for p in r.points]
     assert epochs == sorted(epochs) and epochs[0] == 0 and epochs[-1] == 2
+
+
+def test_each_stepped_mini_batch_is_sent_once_with_the_pause_after_it():
+    server = FakeServer(
+        SETTINGS, after_points={2: [Pause()]}, while_paused=[Watch(3), Step(), Step(), Resume()]
+    )
+    Worker(server, poll_every=0.0).main(FakeData())
+    reports = server.reports
+    looked = [r for r in reports if r.step is not None]
+    assert len(looked) == 2  # one per Step, none at full speed
+    first, second = (r.step for r in looked)
+    assert second.number == first.number + 1 and first.neuron == second.neuron == 3
+    assert all(r.state is State.PAUSED for r in looked)  # arrives with the pause after it
+    assert looked[1].progress == pytest.approx(looked[0].progress + 1 / 40)
+    assert first.images.shape == (10, 784) and reports[-1].state is State.FINISHED
 
 
 def test_a_stop_ends_the_run_with_one_last_report():

@@ -8,7 +8,8 @@ One module per part of the page, each with its `*_ui()` functions:
 - `ui.drawing`: the drawing row (canvas, answer, 28x28 image, output bars, hidden layer),
   a fragment: a stroke reruns only this row.
 - `ui.training`: the training section: presets, settings, buttons and the live part (a
-  fragment that redraws itself twice a second while a run is under way).
+  fragment that redraws itself twice a second while a run is under way); `ui.step`: the
+  mini-batch just done (BP1, BP2, BP4), under the live part while paused or slow.
 - `ui.teach`: "teach it your handwriting" (part of the drawing row); `ui.neurons`: what
   each hidden neuron looks for (a fragment a stroke reruns); `ui.mistakes`: the confusion
   matrix and galleries of mistakes; `ui.share`: a set-up carried by the page's link.

@@ -26,7 +26,7 @@ import streamlit as st
 from nn.mnist import MnistError
 from nn.modelfile import model_bytes
 from nn.models import read
-from nn.protocol import State
+from nn.protocol import SLOW_BATCHES_PER_SECOND, State
 from nn.settings import Settings, SettingsError
 from runs.manager import QueueFull, RunManager, ServiceError
 from runs.view import PARTIAL_SAMPLE, RunView
@@ -38,6 +38,7 @@ from .hints import hints_ui, series
 from .presets import PRESETS, matching_preset, preset_named
 from .share import apply_link, share_ui
 from .state import add_network, shipped_networks, tab
+from .step import step_panel_ui
 from .text import MNIST_UNREADABLE
 
 ETA_STEPS = (
@@ -386,8 +387,15 @@ def run_buttons_ui(run, mode: str) -> None:
         row.button("Train", type="primary", on_click=start_run, icon=":material/play_arrow:")
     elif mode == "resume":
         row.button("Resume", type="primary", on_click=run.resume, icon=":material/play_arrow:")
+        row.button(
+            "Step",
+            on_click=run.step,
+            icon=":material/skip_next:",
+            help="Train on one mini-batch, then pause again.",
+        )
     elif mode == "pause":
         row.button("Pause", on_click=run.pause, icon=":material/pause:")
+        speed_button_ui(row, run)
     if mode != "train":
         row.button("Stop", on_click=run.stop, icon=":material/stop:")
     row.button(
@@ -399,6 +407,26 @@ def run_buttons_ui(run, mode: str) -> None:
     )
     if tab().train_error:
         st.error(tab().train_error)
+
+
+def speed_button_ui(row, run) -> None:
+    """Slow motion (a few mini-batches a second) while at full speed, and back."""
+    if run.view().speed == "slow":
+        row.button(
+            "Full speed",
+            on_click=run.set_speed,
+            args=("full",),
+            icon=":material/fast_forward:",
+            help="Train as fast as the server can again.",
+        )
+    else:
+        row.button(
+            "Slow motion",
+            on_click=run.set_speed,
+            args=("slow",),
+            icon=":material/slow_motion_video:",
+            help=f"Train {SLOW_BATCHES_PER_SECOND:g} mini-batches a second, to watch each one.",
+        )
 
 
 def live_ui(every: float | None) -> None:
@@ -427,6 +455,7 @@ def live_ui(every: float | None) -> None:
             return
         run_status_ui(views[-1])
         hints_ui(views[-1].settings, *series(views[-1].history))  # ui.hints
+        step_panel_ui(views[-1], current_run())
         if views[-1].over:
             run_result_ui(current_run(), views[-1])
         relearned_drawing_ui()
@@ -454,7 +483,9 @@ def status_text(view: RunView) -> str:
     text = f"Epoch {view.progress:.1f} of {epochs}"
     if view.images_per_second:
         text += f" · {view.images_per_second:,.0f} images/s"
-    if view.state in (State.RUNNING, State.STARTING) and view.seconds_left is not None:
+    if view.state is State.RUNNING and view.speed == "slow":
+        text += f" · slow motion, {SLOW_BATCHES_PER_SECOND:g} mini-batches a second"
+    elif view.state in (State.RUNNING, State.STARTING) and view.seconds_left is not None:
         text += f" · about {duration(view.seconds_left)} left"
     elif view.state is State.PAUSED:
         text += " · paused"
