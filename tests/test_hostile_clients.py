@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -133,10 +134,11 @@ def sidebar_notes(session: PageSession) -> list[str]:
 
 
 async def still_answers(session: PageSession) -> None:
-    """The (hostile) tab still answers a stroke: some digit, from whichever network it
-    uploaded last, and shows no exception."""
+    """The (hostile) tab still answers a stroke, from whichever network it uploaded last, and
+    shows no exception: a digit, or one of the page's honest doubts ("4 or 9?", "?": a crafted
+    network's outputs may all be low or close; nn.verdict)."""
     answer = await session.stroke(DRAWINGS[7], timeout=60)
-    assert answer is not None and answer in "0123456789" and len(answer) == 1, answer
+    assert answer is not None and re.fullmatch(r"\d|\d or \d\?|\?", answer), answer
     assert not session.exceptions, session.exceptions
 
 
