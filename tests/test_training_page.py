@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from nn import mnist
 from nn.protocol import State
-from nn.settings import Settings
+from nn.settings import Settings, SettingsError
 from runs.manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
 from ui.presets import PRESETS
@@ -279,6 +279,27 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
         assert app.metric[0].value == "7"
     finally:
         RunManager.shared().close()
+
+
+def test_settings_survive_a_page_run_that_could_not_draw_them(page, monkeypatch):
+    """While the server cannot train for a moment the section draws no settings; when it can
+    again, they are the visitor's, not each widget's default (the first option: eta 0.001)."""
+    page.select_slider(key="t_eta").set_value(0.5)
+    page.select_slider(key="t_train_size").set_value(2_000)
+    page.slider(key="t_hidden").set_value(42)
+    run(page)
+
+    def broken():
+        raise SettingsError("environment variable DIGITLAB_MAX_RUNS='x' is not a number")
+
+    with monkeypatch.context() as m:
+        m.setattr(RunManager, "shared", broken)
+        run(page)
+        assert not page.select_slider  # nothing of the section was drawn in that run
+    run(page)
+    assert page.select_slider(key="t_eta").value == 0.5
+    assert page.select_slider(key="t_train_size").value == 2_000
+    assert page.slider(key="t_hidden").value == 42
 
 
 def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatch):

@@ -95,10 +95,23 @@ def widget_settings() -> Settings:
 
 
 def init_training_state() -> None:
-    """A new tab's settings widgets start on the first preset."""
-    if "t_hidden" not in st.session_state:
+    """A new tab's settings widgets start on the first preset; a tab's own settings are kept,
+    also through a whole-page run that does not draw them.
+
+    Streamlit forgets a widget's value after a whole-page run that did not draw the widget
+    (the training section draws no settings while the server cannot train for a moment: a
+    mistyped limit, unreadable MNIST, the run service restarting), and the widget then comes
+    back with its default, a select slider's first option: eta 0.001, 1,000 images, and
+    eta's callback would pass that to a run under way. Setting the keys again at the start
+    of every whole-page run makes them the page's own values, which Streamlit keeps."""
+    state = st.session_state
+    if "t_hidden" not in state:
         apply_settings(PRESETS[0].settings)
-        st.session_state.t_preset = PRESETS[0].name
+        state.t_preset = PRESETS[0].name
+        return
+    for key in (*SETTING_WIDGETS, "t_preset"):
+        if key in state:
+            state[key] = state[key]
 
 
 def restore_link() -> None:
