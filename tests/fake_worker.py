@@ -9,6 +9,8 @@ fault tests): `python tests/fake_worker.py MODE FD [FOLDER]`.
     teach-hang   reads Start and never answers (a fine-tune that does not end)
 
 It speaks the real protocol (runs.messages), so the manager cannot tell it from a worker.
+Whatever its mode, it ends by itself after LIFETIME seconds: the tests kill it long before,
+and one left behind by a test run that crashed does not stay.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from nn.trainer import Point  # noqa: E402
 from runs.messages import Report, TrainJob  # noqa: E402
 
 STEP, EVERY = 0.05, 0.02
+LIFETIME = 300.0  # s
+DEADLINE = time.monotonic() + LIFETIME
 
 
 def point(epoch: float, elapsed: float) -> Point:
@@ -40,15 +44,15 @@ def main(mode: str, fd: int) -> None:
     except EOFError:
         return
     if mode == "teach-hang" or not isinstance(start.job, TrainJob):
-        while True:
-            time.sleep(60)
+        time.sleep(max(0.0, DEADLINE - time.monotonic()))  # hung: never answers
+        return
     epochs = start.job.settings.epochs
     conn.send(Report(State.RUNNING, "", 0.0, 0.0, (point(0.0, 0.0),), (), ((), ())))
     if mode == "silent":
-        while True:
-            time.sleep(60)
+        time.sleep(max(0.0, DEADLINE - time.monotonic()))  # hung: says nothing more
+        return
     state, progress, elapsed = State.RUNNING, 0.0, 0.0
-    while True:
+    while time.monotonic() < DEADLINE:
         while conn.poll(EVERY if state is State.RUNNING else 0.2):
             command = conn.recv()
             if isinstance(command, Stop) and mode != "ignore-stop":
