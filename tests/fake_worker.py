@@ -53,7 +53,7 @@ def main(mode: str, fd: int) -> None:
         return
     state, progress, elapsed = State.RUNNING, 0.0, 0.0
     while time.monotonic() < DEADLINE:
-        while conn.poll(EVERY if state is State.RUNNING else 0.2):
+        while time.monotonic() < DEADLINE and conn.poll(EVERY if state is State.RUNNING else 0.2):
             command = conn.recv()
             if isinstance(command, Stop) and mode != "ignore-stop":
                 conn.send(Report(State.STOPPED, command.reason, progress, elapsed))
