@@ -118,7 +118,7 @@ def test_a_rejected_file_replaces_the_previous_message_and_names_that_file(at):
 def test_a_failing_section_shows_a_short_message_and_the_page_goes_on(canvas, monkeypatch):
     import ui.explain
 
-    def broken() -> None:
+    def broken(*args) -> None:
         raise RuntimeError("a bug in one panel, /secret/path")
 
     monkeypatch.setattr(ui.explain, "explanation_ui", broken)

@@ -329,6 +329,9 @@ def panels_with_a_run():
     from tests.helpers import shipped_models as load_shipped
     from ui.mistakes import mistakes_ui
     from ui.neurons import neurons_ui
+    from ui.state import init_state
+
+    init_state()
 
     shipped = list(load_shipped().items())
     (label, (net, _)), (_, (trained, _)) = shipped

@@ -205,9 +205,9 @@ def hints_page():
 
     from nn.settings import Settings
     from ui.hints import hints_ui
-    from ui.training import init_training_state
+    from ui.state import init_state
 
-    init_training_state()
+    init_state()
     points = st.session_state.points
     hints_ui(Settings(eta=100.0), *zip(*points))
 

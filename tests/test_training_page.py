@@ -18,7 +18,7 @@ from nn.settings import Settings, SettingsError
 from runs.manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
 from ui.presets import PRESETS
-from ui.training import SETTING_WIDGETS
+from ui.state import SETTING_WIDGETS
 
 # Each test trains for real in worker processes on the real MNIST: seconds each.
 pytestmark = pytest.mark.slow

@@ -2,8 +2,8 @@
 
 One module per part of the page, each with its `*_ui()` functions:
 
-- `ui.state`: the tab's session state (`TabState`, typed keys) and the networks the picker
-  offers.
+- `ui.state`: the tab's session state, with one owner: every key (`TabState`, the widgets'
+  and fragments' keys) and every change to the networks the picker offers.
 - `ui.sidebar`: which network answers: the picker, its facts, download and upload.
 - `ui.drawing`: the drawing row (canvas, answer, 28x28 image, output bars, hidden layer),
   a fragment: a stroke reruns only this row.

@@ -20,15 +20,26 @@ from nn.verdict import CLOSE_CALL, DIGIT, Verdict, judge
 
 from .charts import hidden_figure, output_figure, pixelated, show
 from .compat import canvas_with_toolbar_style, reruns_only_fragments
-from .follow import followers
-from .neurons import NEURONS, open_neuron_from
-from .state import add_network, current, tab
+from .neurons import open_neuron_from
+from .state import (
+    DRAWING,
+    NEURONS,
+    NEURONS_OPEN,
+    OUTPUT_CHART,
+    REREAD,
+    canvas_key,
+    current,
+    followers,
+    hidden_chart_key,
+    selected,
+    tab,
+    value_of,
+)
 from .teach import teach_ui
 
 CANVAS_SIZE = 280  # px; the drawing is cropped and scaled anyway, so any fixed size works
 PEN_WIDTH = 22  # px: a digit ~200 px tall shrinks 10x to MNIST's 20 px box -> ~2.2 px strokes
 PREVIEW_SCALE = 7  # the 28x28 image is shown 196 px wide, one network input = 7x7 px
-DRAWING, REREAD = "drawing", "reread"  # the fragments' keys
 
 
 @st.fragment(key=DRAWING)
@@ -49,22 +60,22 @@ def drawing_ui() -> None:
                 "the network answers after each stroke.",
                 icon=":material/draw:",
             )
-        teach_ui(current().net, tab().selected, None, tab().networks, add_network)
+        teach_ui(current().net, selected(), None)
         return
     reading = read(current().net, image)
     with seen_col:
         seen_ui(image, reading.output)
     with charts_col:
-        show(output_figure(reading.output, reading.answer), key="output_chart")
+        show(output_figure(reading.output, reading.answer), key=OUTPUT_CHART)
         for i, layer in enumerate(reading.hidden):
             name = "Hidden layer" if len(reading.hidden) == 1 else f"Hidden layer {i + 1}"
-            key = f"hidden_chart_{i}"  # a click on the first layer's square opens that neuron
+            key = hidden_chart_key(i)  # a click on the first layer's square opens that neuron
             show(
                 hidden_figure(layer, name),
                 key=key,
                 on_select=open_neuron_from(key) if i == 0 else None,
             )
-    teach_ui(current().net, tab().selected, image, tab().networks, add_network)
+    teach_ui(current().net, selected(), image)
 
 
 # streamlit-drawable-canvas 0.13.0 floats its toolbar, invisible until hovered, over the top
@@ -98,7 +109,7 @@ def canvas_ui() -> None:
         return_image_data=True,
         width=CANVAS_SIZE,
         height=CANVAS_SIZE,
-        key=f"canvas-{tab().canvas_gen}",
+        key=canvas_key(tab().canvas_gen),
         on_change=rerun_readers,
     )
     try:
@@ -167,7 +178,7 @@ def rerun_readers() -> None:
     if not reruns_only_fragments():
         return
     keys = [DRAWING]
-    if st.session_state.get("neurons_open"):
+    if value_of(NEURONS_OPEN):
         keys.append(NEURONS)
     if tab().runs:
         keys.append(REREAD)

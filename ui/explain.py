@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .state import current
+from nn.network import Network
 
 
-def explanation_ui() -> None:
+def explanation_ui(net: Network) -> None:
     st.divider()
     st.subheader("What am I looking at?")
-    net = current().net
     hidden = ", ".join(str(n) for n in net.sizes[1:-1])
     left, right = st.columns(2, gap="large")
     with left:

@@ -6,7 +6,7 @@ for the next run.
     hints_ui(settings, *series(view["history"]))   # from a run's points (dicts or objects)
 
 The training section's live part calls it after the progress bar. The button sets the
-settings' widgets (`ui.training.SETTING_WIDGETS`; eta to the nearest step of its slider) and
+settings' widgets (`ui.state.SETTING_WIDGETS`; eta to the nearest step of its slider) and
 reruns the whole page, so the settings column shows the change. A pure function of numbers
 the run reports anyway: it costs the server well under a millisecond per live refresh.
 """
@@ -19,6 +19,9 @@ from collections.abc import Sequence
 import streamlit as st
 
 from nn.hints import Hint, book_hints
+
+from .presets import ETA_STEPS
+from .state import SETTING_WIDGETS, hint_button_key, set_value, value_of
 
 
 def series(points) -> tuple[list[float], list[float], list[float]]:
@@ -49,7 +52,7 @@ def hints_ui(
         box.markdown(f":material/lightbulb: **{hint.what}** {hint.why}")
         box.button(
             hint.action,
-            key=f"hint_button_{hint.kind}",
+            key=hint_button_key(hint.kind),
             on_click=apply_change,
             args=(hint.change,),
             disabled=_already(hint.change),
@@ -60,8 +63,6 @@ def hints_ui(
 
 def _widget_values(change: dict) -> dict:
     """The widget keys and values that make `change` (eta snapped to the slider's steps)."""
-    from .training import ETA_STEPS, SETTING_WIDGETS
-
     keys = {field: key for key, field in SETTING_WIDGETS.items()}
     values = {}
     for field, value in change.items():
@@ -75,11 +76,11 @@ def _widget_values(change: dict) -> dict:
 
 def _already(change: dict) -> bool:
     values = _widget_values(change)
-    return bool(values) and all(st.session_state.get(k) == v for k, v in values.items())
+    return bool(values) and all(value_of(k) == v for k, v in values.items())
 
 
 def apply_change(change: dict) -> None:
     """A hint's button: set the settings' widgets for the next run, redraw the page."""
     for key, value in _widget_values(change).items():
-        st.session_state[key] = value
+        set_value(key, value)
     st.rerun()  # the settings column is outside the live part's fragment

@@ -25,8 +25,18 @@ from nn.mnist import MnistError, shared_test_set
 
 from .charts import map_figure, map_traces, picked, pixelated, show
 from .follow import following_panel, mnist_here
+from .state import (
+    LANDING,
+    MAP_CHART,
+    MAP_CHART_RUN,
+    MAP_OPEN,
+    MAP_SOURCE,
+    current,
+    current_run,
+    selected,
+    tab,
+)
 
-LANDING = "landing"  # the fragment's key
 LIVE_EVERY = 0.5  # s: as the training section's live part
 ANSWERING, TRAINING = "The network that answers", "The network being trained"
 
@@ -41,7 +51,7 @@ def _map(key: str, _net) -> tuple[HiddenMap, list[dict]]:
 
 def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
     panel = following_panel(
-        "Where your drawing lands", "map_open", ":material/scatter_plot:", LANDING
+        "Where your drawing lands", MAP_OPEN, ":material/scatter_plot:", LANDING
     )
     if panel is None:
         return
@@ -57,14 +67,14 @@ def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
                 "Map",
                 (ANSWERING, TRAINING),
                 horizontal=True,
-                key="map_source",
+                key=MAP_SOURCE,
                 label_visibility="collapsed",
             )
         try:
             if source == TRAINING:
                 _live_map(run, image, not run.over)
             else:
-                hidden_map_ui(net, label, image, key="map_chart")
+                hidden_map_ui(net, label, image, key=MAP_CHART)
         except MnistError as e:
             st.error(f"The MNIST files on this server cannot be read: {e}")
 
@@ -77,7 +87,7 @@ def _live_map(run, image, live: bool) -> None:
             st.caption("The run's first weights arrive in a moment: its map follows.")
         else:
             label = f"the run {run.settings.label()}"
-            hidden_map_ui(net, label, image, key="map_chart_run", live=live and not run.over)
+            hidden_map_ui(net, label, image, key=MAP_CHART_RUN, live=live and not run.over)
 
     refresh()
 
@@ -132,7 +142,4 @@ def _digit_preview(index: int, read: int) -> None:
 def landing_section_ui() -> None:
     """The panel for the network that answers (and the tab's current run), as a fragment a
     stroke reruns by key while the panel is open."""
-    from .state import current, tab
-    from .training import current_run
-
-    landing_ui(current().net, tab().selected, tab().drawing, current_run())
+    landing_ui(current().net, selected(), tab().drawing, current_run())

@@ -25,6 +25,17 @@ from nn.modelfile import parameter_count
 from .analysis import ANALYSE_MAX_PARAMS, analysable, mistakes_of
 from .analysis import test_set as mnist_test_set
 from .charts import picked
+from .state import (
+    CONFUSION_CHART,
+    MISTAKES_OPEN,
+    MISTAKES_SOURCE,
+    MIX_COMMON,
+    MIX_READ,
+    MIX_TRUE,
+    has_value,
+    set_value,
+    value_of,
+)
 from .text import MNIST_UNREADABLE
 
 CHART_CONFIG = {"displayModeBar": False, "displaylogo": False}
@@ -46,7 +57,7 @@ def _gallery_png(key: str, what: tuple, _mistakes: insight.Mistakes) -> bytes:
 
 def mistakes_ui(net, label: str, run=None) -> None:
     panel = st.expander(
-        "What it gets wrong", key="mistakes_open", on_change="rerun", icon=":material/troubleshoot:"
+        "What it gets wrong", key=MISTAKES_OPEN, on_change="rerun", icon=":material/troubleshoot:"
     )
     if not panel.open:
         return
@@ -74,7 +85,7 @@ def mistakes_ui(net, label: str, run=None) -> None:
                 "Show",
                 (ANSWERING, FINISHED),
                 horizontal=True,
-                key="mistakes_source",
+                key=MISTAKES_SOURCE,
                 label_visibility="collapsed",
             )
             if choice == FINISHED:
@@ -104,7 +115,7 @@ def _mistakes_body(net, label: str) -> None:
         confusion_figure(mistakes.matrix),
         width="stretch",
         config=CHART_CONFIG,
-        key="confusion_chart",
+        key=CONFUSION_CHART,
         on_select=_pick_cell,  # a click on a cell shows that mix-up below
         selection_mode="points",
     )
@@ -127,22 +138,22 @@ _GALLERY_CAPTION = (
 
 
 def _cell_ui(key: str, mistakes: insight.Mistakes) -> None:
-    state = st.session_state
     common = mistakes.worst_cells(6)
-    if "mix_true" not in state and common:
-        state.mix_true, state.mix_read = common[0][0], common[0][1]
+    if not has_value(MIX_TRUE) and common:
+        set_value(MIX_TRUE, common[0][0])
+        set_value(MIX_READ, common[0][1])
     if common:
         st.segmented_control(
             "Most common mix-ups",
             [f"{t}-{r}" for t, r, _ in common],
-            key="mix_common",
+            key=MIX_COMMON,
             format_func=lambda cell: _cell_name(cell, mistakes.matrix),
             on_change=_pick_common,
         )
     row = st.container(horizontal=True)
-    row.selectbox("True digit", range(10), key="mix_true", width=150)
-    row.selectbox("Read as", range(10), key="mix_read", width=150)
-    true, read = int(state.get("mix_true", 4)), int(state.get("mix_read", 9))
+    row.selectbox("True digit", range(10), key=MIX_TRUE, width=150)
+    row.selectbox("Read as", range(10), key=MIX_READ, width=150)
+    true, read = int(value_of(MIX_TRUE, 4)), int(value_of(MIX_READ, 9))
     count = int(mistakes.matrix[true, read])
     if true == read:
         st.caption(f"{count:,} test digits {true} read correctly; the most confident first.")
@@ -164,17 +175,19 @@ def _cell_name(cell: str, matrix: np.ndarray) -> str:
 
 def _pick_cell() -> None:
     """A click on a cell of the confusion matrix: show its digits under "One mix-up"."""
-    chosen = picked(st.session_state.get("confusion_chart"))
+    chosen = picked(value_of(CONFUSION_CHART))
     if chosen and len(chosen) == 2:
-        st.session_state.mix_true, st.session_state.mix_read = int(chosen[0]), int(chosen[1])
-        st.session_state.mix_common = None
+        set_value(MIX_TRUE, int(chosen[0]))
+        set_value(MIX_READ, int(chosen[1]))
+        set_value(MIX_COMMON, None)
 
 
 def _pick_common() -> None:
-    choice = st.session_state.get("mix_common")
+    choice = value_of(MIX_COMMON)
     if choice:
         true, read = map(int, choice.split("-"))
-        st.session_state.mix_true, st.session_state.mix_read = true, read
+        set_value(MIX_TRUE, true)
+        set_value(MIX_READ, read)
 
 
 def confusion_figure(matrix: np.ndarray) -> go.Figure:
@@ -256,11 +269,3 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
         ),
     )
     return fig
-
-
-def mistakes_section_ui() -> None:
-    """The panel for the network that answers (and the tab's latest run, once finished)."""
-    from .state import current, tab
-    from .training import current_run
-
-    mistakes_ui(current().net, tab().selected, current_run())

@@ -24,8 +24,9 @@ from nn.lab import NEIGHBOURS, Neighbours, examples, vote
 from nn.mnist import TRAIN_POOL, MnistError, shared_train_sample
 
 from .follow import following_panel, mnist_here
+from .state import DATA_OPEN, current, tab
+from .state import NEIGHBOURS as NEIGHBOURS_KEY  # the fragment's key
 
-NEIGHBOURS_KEY = "neighbours"  # the fragment's key
 EXAMPLES_PER_DIGIT = 12
 
 
@@ -68,7 +69,7 @@ def _averages_png() -> bytes:
 def neighbours_ui(net, image: np.ndarray | None) -> None:
     panel = following_panel(
         "The data, and your drawing's neighbours",
-        "data_open",
+        DATA_OPEN,
         ":material/dataset:",
         NEIGHBOURS_KEY,
     )
@@ -146,6 +147,4 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
 def neighbours_section_ui() -> None:
     """The panel for the network that answers, as a fragment a stroke reruns by key while
     the panel is open."""
-    from .state import current, tab
-
     neighbours_ui(current().net, tab().drawing)

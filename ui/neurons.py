@@ -22,6 +22,21 @@ from PIL import Image
 from nn import insight
 
 from .charts import image_grid_figure, picked, show, template
+from .state import (
+    NEURON_GRID,
+    NEURON_PICK,
+    NEURON_VOTES,
+    NEURONS,
+    NEURONS_OPEN,
+    NEURONS_ORDER,
+    NEURONS_SOURCE,
+    current,
+    current_run,
+    selected,
+    set_value,
+    tab,
+    value_of,
+)
 from .surgery import operate_ui
 
 LIVE_EVERY = 0.5  # s: the training section's refresh
@@ -57,8 +72,8 @@ WIDTH = {"phone": 330, "laptop": 860}  # px the panel's pictures have, about
 
 def _on_a_phone() -> bool:
     """Whether the visitor's browser says it is a phone (its User-Agent; read once a tab)."""
-    state = st.session_state
-    if "on_a_phone" not in state:
+    state = tab()
+    if state.on_a_phone is None:
         try:
             agent = st.context.headers.get("User-Agent", "")
         except Exception:  # no browser (a test): a laptop
@@ -77,13 +92,10 @@ def png(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-NEURONS = "neurons"  # the fragment's key
-
-
 def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
     panel = st.expander(
         "What each hidden neuron looks for",
-        key="neurons_open",
+        key=NEURONS_OPEN,
         on_change="rerun",
         icon=":material/grid_view:",
     )
@@ -100,7 +112,7 @@ def neurons_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
                 "Show",
                 (ANSWERING, TRAINING),
                 horizontal=True,
-                key="neurons_source",
+                key=NEURONS_SOURCE,
                 label_visibility="collapsed",
             )
         if source == TRAINING:
@@ -140,20 +152,19 @@ def _grid_ui(picture: bytes, blocks, shown, activations, caption: str) -> None:
     ]
     spec = image_grid_figure(picture, size, centres, [int(i) for i in shown], hover)
     spec["layout"]["height"] = max(60, round(size[1] * fit))
-    show(spec, key="neuron_grid", on_select=_open_from_grid)
+    show(spec, key=NEURON_GRID, on_select=_open_from_grid)
     st.caption(caption)
 
 
 def _open_from_grid() -> None:
-    chosen = picked(st.session_state.get("neuron_grid"))
+    chosen = picked(value_of(NEURON_GRID))
     if chosen:
         _pick(int(chosen[0]))
 
 
 def _pick(index: int) -> None:
-    state = st.session_state
-    state.neuron_pick = index
-    state.neuron_auto = None  # picked by the visitor: no longer follows the most active
+    set_value(NEURON_PICK, index)
+    tab().neuron_auto = None  # picked by the visitor: no longer follows the most active
 
 
 def open_neuron_from(chart_key: str):
@@ -161,10 +172,10 @@ def open_neuron_from(chart_key: str):
     layer): open this panel on the clicked neuron, and rerun the page to show it."""
 
     def callback() -> None:
-        chosen = picked(st.session_state.get(chart_key))
+        chosen = picked(value_of(chart_key))
         if chosen:
-            st.session_state.neurons_open = True
-            st.session_state.neurons_source = ANSWERING
+            set_value(NEURONS_OPEN, True)
+            set_value(NEURONS_SOURCE, ANSWERING)
             _pick(int(chosen[0]))
             st.rerun()  # the panel is outside the row's fragment
 
@@ -185,7 +196,7 @@ def _neurons_body(
         "Order",
         (BY_ACTIVATION, BY_NUMBER),
         horizontal=True,
-        key="neurons_order",
+        key=NEURONS_ORDER,
         label_visibility="collapsed",
         disabled=image is None,
     )
@@ -228,23 +239,23 @@ def _neurons_body(
 
 
 def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
-    state = st.session_state
     # The most active neuron is shown (and followed as the drawing changes) until the
     # visitor picks one; "The most active one" goes back to following.
-    pick = state.get("neuron_pick")
-    following = pick is None or pick == state.get("neuron_auto")
+    pick = value_of(NEURON_PICK)
+    following = pick is None or pick == tab().neuron_auto
     if following or not isinstance(pick, int) or not 0 <= pick < n:
-        state.neuron_pick = state.neuron_auto = first
+        set_value(NEURON_PICK, first)
+        tab().neuron_auto = first
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    row.number_input("Look at neuron", 0, n - 1, step=1, key="neuron_pick", width=180)
+    row.number_input("Look at neuron", 0, n - 1, step=1, key=NEURON_PICK, width=180)
     if image is not None:
         row.button(
             "The most active one",
             on_click=_follow,
             icon=":material/bolt:",
-            disabled=state.neuron_pick == first,
+            disabled=value_of(NEURON_PICK) == first,
         )
-    detail = insight.neuron_detail(net, int(state.neuron_pick), image)
+    detail = insight.neuron_detail(net, int(value_of(NEURON_PICK)), image)
     left, right = st.columns([2, 1], gap="medium")
     pictures = left.container(horizontal=True, gap="small")
     size = 28 * DETAIL_SCALE
@@ -280,7 +291,7 @@ def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
 
 
 def _follow() -> None:
-    st.session_state.neuron_pick = None  # the next run shows (and follows) the most active
+    set_value(NEURON_PICK, None)  # the next run shows (and follows) the most active
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
@@ -314,14 +325,11 @@ def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
             "yaxis": {"zeroline": True},
         },
     }
-    show(spec, key="neuron_votes")
+    show(spec, key=NEURON_VOTES)
 
 
 @st.fragment(key=NEURONS)
 def neurons_section_ui() -> None:
     """The panel for the network that answers, as a fragment a stroke reruns by key
     (`ui.drawing.rerun_readers`): the order follows the drawing, the rest of the page stays."""
-    from .state import current, tab
-    from .training import current_run
-
-    neurons_ui(current().net, tab().selected, tab().drawing, current_run())
+    neurons_ui(current().net, selected(), tab().drawing, current_run())

@@ -8,7 +8,7 @@ per-run full collection, which is off (.streamlit/config.toml), and a freeze mad
 was alive at that moment (a visitor's session and networks) immortal; run again after any
 client's `clear_cache`, it froze every session alive. docs/bounds.md has the measurement.
 
-`section(part)` runs one part of the page: an exception in it is logged with its traceback
+`section(part, *args)` runs one part of the page: an exception in it is logged with its traceback
 and the visitor sees a short message in its place; the rest of the page works.
 """
 
@@ -76,11 +76,11 @@ def setup_page() -> None:
     PIL.Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # a client's PNG: see ui.bounds
 
 
-def section(part) -> None:
-    """Run `part()` (one section of the page); if it raises, log the traceback and show a
-    short message instead, so that the other sections still work."""
+def section(part, *args) -> None:
+    """Run `part(*args)` (one section of the page); if it raises, log the traceback and show
+    a short message instead, so that the other sections still work."""
     try:
-        part()
+        part(*args)
     except FragmentHandledException:
         pass  # a fragment already showed its own error in its place
     except Exception:

@@ -11,6 +11,30 @@ from dataclasses import dataclass
 
 from nn.settings import Settings
 
+# What the settings' sliders offer (the training section's widgets, `ui.training`).
+ETA_STEPS = (
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+)  # a logarithmic slider: the book's runs span 0.001-100
+BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+
 
 @dataclass(frozen=True)
 class Preset:

@@ -4,10 +4,10 @@ experiment they reproduce) and the shipped network that answers.
     ?preset=2&net=book                         the book's 2nd experiment, the book's network
     ?hidden=60&eta=0.5&batch=20&epochs=5&images=10000&seed=7&init=scaled&cost=cross-entropy&l2=5
 
-`apply_link(...)` reads the query once per tab, before the widgets exist, and applies every
-value that is valid; anything else (unknown digits, out-of-range numbers, hostile text) is
-ignored with a short notice, never an error. `share_ui(...)` shows the link for the current
-set-up, ready to copy.
+`restore_link()` reads the query once per tab, before the widgets exist, and applies every
+value that is valid (through `ui.state`: the settings' widgets, `select_network`); anything
+else (unknown digits, out-of-range numbers, hostile text) is ignored with a short notice,
+never an error. `share_ui(...)` shows the link for the current set-up, ready to copy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ import streamlit as st
 
 from nn.models import SHIPPED
 from nn.settings import Limits, Settings, SettingsError
-from ui.presets import PRESETS, matching_preset
+
+from .presets import BATCH_SIZES, ETA_STEPS, PRESETS, TRAIN_SIZES, matching_preset
+from .state import (
+    T_PRESET,
+    apply_settings,
+    select_network,
+    set_value,
+    shipped_networks,
+    tab,
+    widget_settings,
+)
 
 FALLBACK_URL = "http://localhost:8501/"
 MAX_VALUE_CHARS = 40  # longer query values are not even parsed
@@ -147,15 +157,22 @@ def link_query(settings: Settings, label: str | None, shipped: dict[str, str]) -
     return query
 
 
-def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) -> None:
+def restore_link() -> None:
+    """Once per tab: the preset, settings and shipped network a shared link carries."""
+    apply_link(
+        list(shipped_networks()),
+        {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES},
+    )
+
+
+def apply_link(shipped_labels, choices: dict) -> None:
     """Once per tab: restore the set-up the page's URL carries (see the module docstring).
 
-    `apply_settings(settings)` sets the training widgets, `current_settings()` reads them,
     `shipped_labels` are the shipped networks' picker labels in order, `choices` the
     sliders' values for "eta", "batch" and "images".
     """
-    state = st.session_state
-    if state.get("link_applied"):
+    state = tab()
+    if state.link_applied:
         return
     state.link_applied = True
     try:
@@ -170,15 +187,17 @@ def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) 
         limits = Limits()
     shipped = shipped_slugs(shipped_labels)
     settings, preset_name, label, ignored = parse_link(
-        query, defaults=current_settings(), choices=choices, limits=limits, shipped=shipped
+        query, defaults=widget_settings(), choices=choices, limits=limits, shipped=shipped
     )
     if settings is not None:
         apply_settings(settings)
         preset = matching_preset(settings)
-        if preset_name is not None or preset is not None:
-            state.t_preset = preset_name or preset.name
+        if preset_name is not None:
+            set_value(T_PRESET, preset_name)
+        elif preset is not None:
+            set_value(T_PRESET, preset.name)
     if label is not None:
-        state.selected = label
+        select_network(label)
     known = [name for name in ignored if name in FIELDS or name in ("preset", "net")]
     if known:
         state.link_notice = (
@@ -191,8 +210,9 @@ def apply_link(apply_settings, current_settings, shipped_labels, choices: dict) 
         st.toast("Set up from the link: press **Train** to run it.", icon=":material/link:")
 
 
-def share_ui(settings: Settings, label: str, shipped_labels) -> None:
-    """A "Share this set-up" popover with the link to copy."""
+def share_ui(settings: Settings, label: str, shipped_labels, notice: str | None) -> None:
+    """A "Share this set-up" popover with the link to copy; `notice` what part of the link
+    that opened the page was ignored (or None)."""
     query = link_query(settings, label, shipped_slugs(shipped_labels))
     base = (st.context.url or FALLBACK_URL).split("?", 1)[0].split("#", 1)[0]
     if base.count("/") == 2:  # "http://host:port": the page itself is "/"
@@ -205,5 +225,5 @@ def share_ui(settings: Settings, label: str, shipped_labels) -> None:
             + ", ready to press Train. The copy button shows when you point at it."
         )
         st.code(url, language=None, wrap_lines=True)
-    if st.session_state.get("link_notice"):
-        st.caption(st.session_state.link_notice)
+    if notice:
+        st.caption(notice)

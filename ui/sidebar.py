@@ -26,7 +26,19 @@ from nn.network import Network
 from .analysis import measured_accuracy, not_measured_text
 from .bounds import LEDGER
 from .compat import forget_upload_bytes, too_large_size
-from .state import add_network, current, describe, tab, upload_title
+from .state import (
+    DOWNLOAD,
+    PICKER,
+    UPLOAD,
+    add_network,
+    current,
+    describe,
+    networks,
+    selected,
+    tab,
+    upload_title,
+    value_of,
+)
 from .text import plain
 
 
@@ -35,8 +47,8 @@ def model_picker_ui() -> None:
         st.header("Which network answers")
         st.selectbox(
             "Network",
-            list(tab().networks),
-            key="selected",
+            list(networks()),
+            key=PICKER,
             help="The shipped networks come first; uploaded ones are added below.",
         )
         choice = current()
@@ -45,7 +57,7 @@ def model_picker_ui() -> None:
             st.caption(tab().network_note)
         st.download_button(
             "Download this network",
-            key="download",
+            key=DOWNLOAD,
             data=functools.partial(model_bytes, choice.net, choice.meta),
             file_name=choice.file_name,
             mime="application/octet-stream",
@@ -55,14 +67,14 @@ def model_picker_ui() -> None:
         )
         st.file_uploader(
             "Upload a network (.npz model file)",
-            key="upload",  # any type: a wrong one gets this page's message, naming it
+            key=UPLOAD,  # any type: a wrong one gets this page's message, naming it
             on_change=take_upload,
             help=f"A file downloaded from this page or saved by `python -m "
             f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB and "
             f"{MAX_PARAMS:,} weights and biases.",
         )
         note = tab().upload_note
-        if note and st.session_state.get("upload") is not None:
+        if note and value_of(UPLOAD) is not None:
             (st.error if note[0] == "error" else st.success)(note[1])
 
 
@@ -98,7 +110,7 @@ def take_upload() -> None:
 
     The file is read once: then neither the tab's widget value nor Streamlit's store keeps
     its bytes (ui.compat.forget_upload_bytes); the uploader still shows the file's name."""
-    uploaded = st.session_state.get("upload")
+    uploaded = value_of(UPLOAD)
     tab().upload_note = upload_outcome(uploaded)
     if uploaded is not None:
         forget_upload_bytes(uploaded)
@@ -137,5 +149,5 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
 def refused(name: str, why: str) -> tuple[str, str]:
     return "error", (
         f"**{plain(name)}** cannot be used: {plain(why, 400)}. "
-        f"The network that answers is still *{plain(tab().selected)}*."
+        f"The network that answers is still *{plain(selected())}*."
     )

@@ -17,6 +17,7 @@ from nn.lookstep import StepLook
 from nn.protocol import State
 
 from .charts import DIGITS, VIRIDIS, pixelated, show, template
+from .state import STEP_BP1, STEP_BP2, STEP_BP4, STEP_NEURON, STEP_OUTPUTS, tab
 
 MOST = "the one that changed most"
 DIVERGING = "RdBu"  # plotly.js's: blue below zero, red above, grey at zero (with zmid=0)
@@ -39,12 +40,12 @@ def step_panel_ui(view, handle) -> None:
         st.image(strip(look.images), caption=answers(look))
         left, right = st.columns(2)
         with left:
-            show(outputs_figure(look), key="step_outputs")
-            show(delta_out_figure(look), key="step_bp1")
+            show(outputs_figure(look), key=STEP_OUTPUTS)
+            show(delta_out_figure(look), key=STEP_BP1)
         with right:
-            show(delta_hidden_figure(look), key="step_bp2")
+            show(delta_hidden_figure(look), key=STEP_BP2)
             neuron_picker_ui(look, handle)
-            show(weight_change_figure(look), key="step_bp4")
+            show(weight_change_figure(look), key=STEP_BP4)
 
 
 def summary(look: StepLook) -> str:
@@ -181,12 +182,12 @@ def neuron_picker_ui(look: StepLook, handle) -> None:
     choice = st.selectbox(
         "Hidden neuron for BP4",
         options,
-        key="step_neuron",
+        key=STEP_NEURON,
         help="The worker keeps one neuron's weight change per step; by default the one whose "
         "weights this mini-batch changed most. Your choice applies from the next step.",
     )
     wanted = None if choice == MOST else int(choice)
-    sent = f"step_neuron_sent_{handle.id}"  # what this run was told (a new run: nothing yet)
-    if st.session_state.get(sent, MOST) != choice:
-        st.session_state[sent] = choice
+    sent = tab().step_neuron_sent  # what each run was told (a new run: nothing yet)
+    if sent.get(handle.id, MOST) != choice:
+        sent[handle.id] = choice
         handle.watch(wanted)

@@ -14,11 +14,8 @@ operation, always applied to the original's weights.
 Cost: one copy of the network and one pass over the 10,000 test digits per click (the
 original's accuracy is cached by fingerprint); nothing per stroke.
 
-Session state (this module's own keys):
-    op_base     the picker label of the original network being operated on
-    op_factors  {neuron: factor} applied to it
-    op_label    the picker label of the operated copy, or None
-    op_rerun    set by a click: rerun the whole page (the picker too) once
+Its keys are TabState's `op_*` (ui.state): the original's label, the factors applied to
+it, the operated copy's label, and a flag that reruns the whole page once after a click.
 """
 
 from __future__ import annotations
@@ -28,6 +25,18 @@ import streamlit as st
 from nn import insight
 from nn.lab import describe_factors, operate
 from nn.mnist import MnistError, find_mnist_dir, shared_test_set
+
+from .state import (
+    OP_FACTOR,
+    OP_RESTORE,
+    add_network,
+    networks,
+    remove_network,
+    selected,
+    set_value,
+    tab,
+    value_of,
+)
 
 FACTORS = (0.0, 0.5, 1.0, 2.0, 4.0)  # "off" and scalings offered
 
@@ -51,22 +60,22 @@ def test_accuracy(key: str, _net) -> float | None:
 
 def operating() -> bool:
     """Whether the network that answers is an operated copy."""
-    state = st.session_state
-    return bool(state.get("op_label")) and state.get("selected") == state.get("op_label")
+    return bool(tab().op_label) and selected() == tab().op_label
 
 
 def operate_ui(index: int, n: int) -> None:
     """The controls for neuron `index` of the answering network (`n` hidden neurons)."""
-    state = st.session_state
-    if state.pop("op_rerun", False):
+    state = tab()
+    rerun, state.op_rerun = state.op_rerun, False
+    if rerun:
         st.rerun()  # a click in the panel's fragment: redraw the picker and the row too
-    factors = state.get("op_factors", {}) if operating() else {}
-    state.op_factor = factors.get(index, 1.0)
+    factors = state.op_factors if operating() else {}
+    set_value(OP_FACTOR, factors.get(index, 1.0))
     box = st.container(key="operate", border=True)
     box.segmented_control(
         f"Operate on neuron #{index}: its say in the answer",
         FACTORS,
-        key="op_factor",
+        key=OP_FACTOR,
         format_func=_factor_name,
         on_change=_set_factor,
         args=(index,),
@@ -78,9 +87,8 @@ def operate_ui(index: int, n: int) -> None:
 
 
 def _outcome_ui(box) -> None:
-    state = st.session_state
-    networks = state.networks
-    base, operated = networks.get(state.op_base), networks.get(state.op_label)
+    state = tab()
+    base, operated = networks().get(str(state.op_base)), networks().get(str(state.op_label))
     if base is None or operated is None:
         return
     before = test_accuracy(insight.fingerprint_once(base.net), base.net)
@@ -91,22 +99,22 @@ def _outcome_ui(box) -> None:
             f" On MNIST's 10,000 test digits: {100 * before:.2f} % → {100 * after:.2f} % "
             f"({100 * (after - before):+.2f} points)."
         )
-    drawing = state.get("drawing")
+    drawing = state.drawing
     if drawing is not None:
         was, now = base.net.predict(drawing.reshape(-1)), operated.net.predict(drawing.reshape(-1))
         text += f" Your drawing: read as **{was}** before, **{now}** now."
     row = box.container(horizontal=True, vertical_alignment="center")
     row.markdown(text)
-    row.button("Restore", on_click=restore, icon=":material/undo:", key="op_restore")
+    row.button("Restore", on_click=restore, icon=":material/undo:", key=OP_RESTORE)
 
 
 def _set_factor(index: int) -> None:
-    state = st.session_state
-    factor = state.get("op_factor")
+    state = tab()
+    factor = value_of(OP_FACTOR)
     if factor is None:  # the selected option clicked again: leave it as it is
         return
     if not operating():  # a new operation, on the network that answers now
-        state.op_base, state.op_factors = state.selected, {}
+        state.op_base, state.op_factors = selected(), {}
     factors = dict(state.op_factors)
     if float(factor) == 1.0:
         factors.pop(index, None)
@@ -120,10 +128,8 @@ def _set_factor(index: int) -> None:
 
 def apply(factors: dict[int, float]) -> str:
     """Offer op_base operated with `factors` in the picker, answering; returns its label."""
-    from .state import add_network
-
-    state = st.session_state
-    base = state.networks[state.op_base]
+    state = tab()
+    base = networks()[str(state.op_base)]
     net = operate(base.net, factors)
     meta = {key: value for key, value in base.meta.items() if key in ("settings", "seed")}
     meta.update(
@@ -133,21 +139,18 @@ def apply(factors: dict[int, float]) -> str:
         operated_from=str(state.op_base),
         test_accuracy=test_accuracy(insight.fingerprint_once(net), net),
     )
-    if state.get("op_label") in state.networks:
-        state.networks.pop(state.op_label)
     title = str(state.op_base).split(":", 1)[0]
     state.op_factors = factors
-    state.op_label = add_network(f"Operated: {title} ({describe_factors(factors)})", net, meta)
+    state.op_label = add_network(
+        f"Operated: {title} ({describe_factors(factors)})", net, meta, replacing=state.op_label
+    )
     state.op_rerun = True
     return state.op_label
 
 
 def restore() -> None:
     """Remove the operated copy; the original answers again."""
-    state = st.session_state
-    if state.get("op_label") in state.networks:
-        state.networks.pop(state.op_label)
-        if state.get("op_base") in state.networks:
-            state.selected = state.op_base
+    state = tab()
+    remove_network(state.op_label, then_select=state.op_base)
     state.op_label, state.op_factors = None, {}
     state.op_rerun = True

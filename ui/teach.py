@@ -10,17 +10,10 @@ for it (the server thread only waits; the worker works); with no free slot by th
 withdrawn, the panel says so and the taught drawings stay listed. The message gives the time
 the visitor waited, end to end.
 
-`teach_ui(net, label, image, networks, add_network)`: `net`/`label` the network that
-answers, `image` the current (28, 28) drawing or None, `networks` the tab's picker dict
-(label -> ui.state.Choice), `add_network(title, net, meta)` the page's way to add and select
-a network (returns the label it got).
-
-Session state (this panel's own keys):
-    taught         [(image, digit), ...] the drawings taught in this tab, oldest first
-    teach_base     the picker label of the network being taught (the taught copy's origin)
-    taught_label   the picker label of the current taught copy, or None
-    teach_result   what the last fine-tune did (a dict for the message), or None
-    teach_rerun    set by a teaching click: rerun the whole page (the picker too) once
+`teach_ui(net, label, image)`: `net`/`label` the network that answers, `image` the current
+(28, 28) drawing or None. The taught copy joins the picker through `ui.state.add_network`
+(replacing the previous copy); this panel's keys are TabState's `taught`, `teach_*` and
+`taught_label` (ui.state).
 """
 
 from __future__ import annotations
@@ -37,38 +30,47 @@ from runs.manager import QueueFull, RunManager, ServiceError
 
 from .charts import pixelated
 from .compat import reruns_only_fragments
+from .state import (
+    TEACH_DIGIT,
+    add_network,
+    networks,
+    remove_network,
+    selected,
+    set_value,
+    tab,
+    untaught_key,
+    value_of,
+)
 from .text import MNIST_UNREADABLE
 
 THUMB_SCALE = 2  # 56 px thumbnails
 WAIT_SECONDS = 10.0  # how long a click waits for a free training slot and the fine-tune
 
 
-def teach_ui(net, label: str, image, networks: dict, add_network) -> None:
-    state = st.session_state
-    state.setdefault("taught", [])
-    state.setdefault("taught_label", None)
-    state.setdefault("teach_result", None)
-    if state.pop("teach_rerun", False) and reruns_only_fragments():
+def teach_ui(net, label: str, image) -> None:
+    state = tab()
+    rerun, state.teach_rerun = state.teach_rerun, False
+    if rerun and reruns_only_fragments():
         st.rerun()  # a teaching click inside the drawing's fragment: redraw the picker too
     box = st.container(key="teach")
     if image is not None:
         box.segmented_control(
             "Wrong answer? Click the digit you meant, and the network learns it.",
             [str(d) for d in range(10)],
-            key="teach_digit",
+            key=TEACH_DIGIT,
             on_change=_teach,
-            args=(image, networks, add_network),
+            args=(image,),
             help="Trains a copy of this network for a moment on your drawing (and on "
             "earlier ones you taught), mixed with MNIST digits so it does not forget "
             "them.",
         )
-    if state.get("teach_error"):
+    if state.teach_error:
         box.warning(state.teach_error)
     result = state.teach_result
     if result:
         _result_ui(box, result)
     if state.taught:
-        _taught_ui(box, networks, add_network)
+        _taught_ui(box)
 
 
 def _result_ui(box, result: dict) -> None:
@@ -106,11 +108,11 @@ def _result_ui(box, result: dict) -> None:
         )
 
 
-def _taught_ui(box, networks: dict, add_network) -> None:
-    state = st.session_state
+def _taught_ui(box) -> None:
+    state = tab()
     box.caption(
         f"Drawings taught in this tab ({len(state.taught)} of at most {MAX_TAUGHT}), "
-        f"on top of *{state.get('teach_base')}*:"
+        f"on top of *{state.teach_base}*:"
     )
     row = box.container(horizontal=True, gap="small", key="taught_row")
     for i, (drawing, digit) in enumerate(state.taught):
@@ -118,50 +120,48 @@ def _taught_ui(box, networks: dict, add_network) -> None:
         cell.image(pixelated(drawing, THUMB_SCALE), width=56, caption=f"as {digit}")
         cell.button(
             "",
-            key=f"untaught_{i}",
+            key=untaught_key(i),
             icon=":material/close:",
             help="Forget this one",
             on_click=_forget,
-            args=(i, networks, add_network),
+            args=(i,),
         )
 
 
-def _teach(image, networks: dict, add_network) -> None:
-    state = st.session_state
-    digit = state.get("teach_digit")
-    state.teach_digit = None  # one click, one lesson: the control springs back
+def _teach(image) -> None:
+    state = tab()
+    digit = value_of(TEACH_DIGIT)
+    set_value(TEACH_DIGIT, None)  # one click, one lesson: the control springs back
     if digit is None or image is None:
         return
-    answering = networks.get(state.get("selected"))
+    answering = networks().get(selected())
     state.teach_shown = (
         None
         if answering is None
-        else {"label": str(state.get("selected")), "answer": read(answering.net, image).answer}
+        else {"label": str(selected()), "answer": read(answering.net, image).answer}
     )  # the reading the page showed when the visitor clicked (for the message)
-    if state.get("selected") != state.taught_label or state.get("teach_base") not in networks:
-        state.teach_base = state.get("selected")  # teaching another network: start from it
+    if selected() != state.taught_label or state.teach_base not in networks():
+        state.teach_base = selected()  # teaching another network: start from it
     state.taught = (state.taught + [(image.copy(), int(digit))])[-MAX_TAUGHT:]
-    _retrain(networks, add_network)
+    _retrain()
 
 
-def _forget(index: int, networks: dict, add_network) -> None:
-    state = st.session_state
+def _forget(index: int) -> None:
+    state = tab()
     if 0 <= index < len(state.taught):
         state.taught = state.taught[:index] + state.taught[index + 1 :]
     state.teach_shown = None  # the last drawing's reading was not on show
     if state.taught:
-        _retrain(networks, add_network)
+        _retrain()
         return
-    if state.taught_label in networks:  # nothing taught any more: back to the original
-        networks.pop(state.taught_label)
-        if state.get("teach_base") in networks:
-            state.selected = state.teach_base
+    # nothing taught any more: back to the original
+    remove_network(state.taught_label, then_select=state.teach_base)
     state.taught_label = state.teach_result = None
     state.teach_rerun = True
 
 
-def _retrain(networks: dict, add_network) -> None:
-    state = st.session_state
+def _retrain() -> None:
+    state = tab()
     state.teach_error = None
     if find_mnist_dir() is None:
         state.teach_error = (
@@ -170,7 +170,7 @@ def _retrain(networks: dict, add_network) -> None:
             "training section below can download them."
         )
         return
-    base = networks[state.teach_base]
+    base = networks()[str(state.teach_base)]
     base_net, base_meta = base.net, base.meta
     images = [drawing for drawing, _ in state.taught]
     digits = [digit for _, digit in state.taught]
@@ -201,11 +201,11 @@ def _retrain(networks: dict, add_network) -> None:
         taught=len(images),
         taught_from=str(state.teach_base),
     )
-    if state.taught_label in networks:
-        networks.pop(state.taught_label)
     title = str(state.teach_base).split(":", 1)[0]
     count = f"{len(images)} drawing{'s' if len(images) > 1 else ''}"
-    state.taught_label = add_network(f"Taught: {title} + {count}", result.net, meta)
+    state.taught_label = add_network(
+        f"Taught: {title} + {count}", result.net, meta, replacing=state.taught_label
+    )
     state.teach_result = {
         "answers": result.answers,
         "before": result.answers_before,
@@ -214,7 +214,7 @@ def _retrain(networks: dict, add_network) -> None:
         "count": len(images),
         "seconds": time.perf_counter() - started,  # end to end, not only the fine-tune
         "digit": digits[-1],
-        "shown": state.get("teach_shown"),
+        "shown": state.teach_shown,
         "base": str(state.teach_base),
     }
     state.teach_rerun = True

@@ -1,6 +1,7 @@
 """The training section: presets, settings, the run's buttons and the live part.
 
-The settings' widgets map to `nn.settings.Settings` through one table, `SETTING_WIDGETS`.
+The settings' widgets map to `nn.settings.Settings` through one table,
+`ui.state.SETTING_WIDGETS`.
 The live part (progress, results, the re-read drawing, the curves) is a fragment that
 reruns itself twice a second while a run is under way, and only itself: the drawing row,
 the sidebar and the rest of this section stay as they are. The re-read drawing is a small
@@ -17,7 +18,6 @@ was lost with a restart of the server says so.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 
@@ -35,93 +35,42 @@ from . import compat
 from .charts import accuracy_figure, cost_figure, pixelated, show
 from .download import BackgroundDownload
 from .hints import hints_ui, series
-from .presets import PRESETS, matching_preset, preset_named
-from .share import apply_link, share_ui
-from .state import add_network, shipped_networks, tab
+from .presets import BATCH_SIZES, ETA_STEPS, PRESETS, TRAIN_SIZES, matching_preset, preset_named
+from .share import share_ui
+from .state import (
+    ACCURACY_CHART,
+    COST_CHART,
+    DRAWING,
+    LIVE,
+    REREAD,
+    T_BATCH,
+    T_COST,
+    T_EPOCHS,
+    T_ETA,
+    T_HIDDEN,
+    T_INIT,
+    T_L2,
+    T_PRESET,
+    T_SEED,
+    T_TRAIN_SIZE,
+    T_ZOOM,
+    add_network,
+    apply_settings,
+    current_run,
+    run_download_key,
+    selected,
+    set_value,
+    shipped_networks,
+    tab,
+    tab_id,
+    value_of,
+    widget_settings,
+)
 from .step import step_panel_ui
 from .text import MNIST_UNREADABLE
 
-ETA_STEPS = (
-    0.001,
-    0.002,
-    0.005,
-    0.01,
-    0.02,
-    0.05,
-    0.1,
-    0.2,
-    0.3,
-    0.5,
-    1.0,
-    2.0,
-    3.0,
-    5.0,
-    10.0,
-    20.0,
-    50.0,
-    100.0,
-)  # a logarithmic slider: the book's runs span 0.001-100
-BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-TRAIN_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
-LIVE, REREAD, DRAWING = "live", "reread", "drawing"  # the fragments' keys (as in ui.drawing)
 RUN_PARAM = "run"  # the query parameter that names this browser's run
-
-# The settings' widgets: widget key -> the Settings field it sets. The only place where the
-# two meet: `apply_settings` fills the widgets from a Settings, `widget_settings` reads one.
-SETTING_WIDGETS = {
-    "t_hidden": "hidden",
-    "t_eta": "eta",
-    "t_batch": "batch_size",
-    "t_epochs": "epochs",
-    "t_train_size": "train_size",
-    "t_seed": "seed",
-    "t_init": "init",
-    "t_cost": "cost",
-    "t_l2": "l2",
-}
-_TYPES = {f.name: type(f.default) for f in dataclasses.fields(Settings)}  # int, float, str
-
-
-def apply_settings(settings: Settings) -> None:
-    for key, name in SETTING_WIDGETS.items():
-        st.session_state[key] = getattr(settings, name)
-
-
-def widget_settings() -> Settings:
-    return Settings(
-        **{name: _TYPES[name](st.session_state[key]) for key, name in SETTING_WIDGETS.items()}
-    )
-
-
-def init_training_state() -> None:
-    """A new tab's settings widgets start on the first preset; a tab's own settings are kept,
-    also through a whole-page run that does not draw them.
-
-    Streamlit forgets a widget's value after a whole-page run that did not draw the widget
-    (the training section draws no settings while the server cannot train for a moment: a
-    mistyped limit, unreadable MNIST, the run service restarting), and the widget then comes
-    back with its default, a select slider's first option: eta 0.001, 1,000 images, and
-    eta's callback would pass that to a run under way. Setting the keys again at the start
-    of every whole-page run makes them the page's own values, which Streamlit keeps."""
-    state = st.session_state
-    if "t_hidden" not in state:
-        apply_settings(PRESETS[0].settings)
-        state.t_preset = PRESETS[0].name
-        return
-    for key in (*SETTING_WIDGETS, "t_preset"):
-        if key in state:
-            state[key] = state[key]
-
-
-def restore_link() -> None:
-    """Once per tab: the preset, settings and shipped network a shared link carries."""
-    apply_link(
-        apply_settings,
-        widget_settings,
-        list(shipped_networks()),
-        {"eta": ETA_STEPS, "batch": BATCH_SIZES, "images": TRAIN_SIZES},
-    )
 
 
 def run_manager() -> RunManager:
@@ -134,7 +83,7 @@ def run_manager() -> RunManager:
 
 def owner() -> str:
     """Whose runs these are: the browser's identity, or this tab's if it sent no cookie."""
-    return compat.browser_id() or f"tab-{id(st.session_state)}"
+    return compat.browser_id() or f"tab-{tab_id()}"
 
 
 def reattach(manager: RunManager) -> None:
@@ -151,7 +100,7 @@ def reattach(manager: RunManager) -> None:
         st.query_params[RUN_PARAM] = handle.token
         apply_settings(handle.settings)  # the widgets show the run's settings, as before
         preset = matching_preset(handle.settings)
-        st.session_state.t_preset = preset.name if preset else st.session_state.t_preset
+        set_value(T_PRESET, preset.name if preset else value_of(T_PRESET))
     elif why:
         tab().train_error = (
             "Your run was lost when the server restarted. Press Train to start it again."
@@ -161,19 +110,14 @@ def reattach(manager: RunManager) -> None:
         del st.query_params[RUN_PARAM]
 
 
-def current_run():
-    """This tab's latest run (a RunHandle), or None."""
-    return tab().runs[-1] if tab().runs else None
-
-
 # --- callbacks ---------------------------------------------------------------------------
 
 
 def choose_preset() -> None:
     """Every setting of the chosen preset but the seed (which of its runs: the visitor's)."""
-    preset = preset_named(st.session_state.t_preset)
+    preset = preset_named(value_of(T_PRESET))
     if preset is not None:
-        apply_settings(preset.settings.replace(seed=int(st.session_state.t_seed)))
+        apply_settings(preset.settings.replace(seed=int(value_of(T_SEED))))
 
 
 OWN_SETTINGS = "Your own settings"  # the preset box once a setting differs from its preset
@@ -182,19 +126,18 @@ OWN_SETTINGS = "Your own settings"  # the preset box once a setting differs from
 def sync_preset_box(settings: Settings) -> None:
     """Before the box is drawn: it names a preset only while the settings are that preset's
     (seed aside), so that picking the preset again is a change that restores it."""
-    state = st.session_state
-    chosen = preset_named(state.get("t_preset"))
+    chosen = preset_named(value_of(T_PRESET))
     if chosen is not None and chosen.settings.replace(seed=settings.seed) == settings:
         return
     same = next((p for p in PRESETS if p.settings.replace(seed=settings.seed) == settings), None)
-    state.t_preset = same.name if same is not None else OWN_SETTINGS
+    set_value(T_PRESET, same.name if same is not None else OWN_SETTINGS)
 
 
 def eta_moved() -> None:
     """The eta slider moved: a run under way takes the new eta from its next mini-batch."""
     run = current_run()
     if run is not None and not run.over:
-        run.set_eta(float(st.session_state.t_eta))
+        run.set_eta(float(value_of(T_ETA)))
 
 
 def start_run() -> None:
@@ -312,7 +255,7 @@ def preset_ui() -> None:
     st.selectbox(
         "The book's experiments",
         [p.name for p in PRESETS] + [OWN_SETTINGS],
-        key="t_preset",
+        key=T_PRESET,
         on_change=choose_preset,
         help="Sets every control below to that run.",
     )
@@ -321,28 +264,28 @@ def preset_ui() -> None:
         st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
     else:
         st.caption("Your own settings: no book result to compare with.")
-    share_ui(widget_settings(), tab().selected, list(shipped_networks()))
+    share_ui(widget_settings(), selected(), list(shipped_networks()), tab().link_notice)
 
 
 def settings_ui(limits) -> None:
     run = current_run()
     locked = run is not None and not run.over  # a run's settings are fixed, except eta
-    st.slider("Hidden neurons N", 1, limits.max_hidden, key="t_hidden", disabled=locked)
+    st.slider("Hidden neurons N", 1, limits.max_hidden, key=T_HIDDEN, disabled=locked)
     st.select_slider(
         "Learning rate η (also during a run)",
         ETA_STEPS,
-        key="t_eta",
+        key=T_ETA,
         on_change=eta_moved,
         help="Moving it during a run changes η from the next mini-batch on; the "
         "change is marked on the curves.",
     )
     left, right = st.columns(2)
-    left.select_slider("Mini-batch size", BATCH_SIZES, key="t_batch", disabled=locked)
-    right.slider("Epochs", 1, limits.max_epochs, key="t_epochs", disabled=locked)
+    left.select_slider("Mini-batch size", BATCH_SIZES, key=T_BATCH, disabled=locked)
+    right.slider("Epochs", 1, limits.max_epochs, key=T_EPOCHS, disabled=locked)
     left.select_slider(
         "Training images",
         TRAIN_SIZES,
-        key="t_train_size",
+        key=T_TRAIN_SIZE,
         disabled=locked,
         format_func=lambda n: f"{n:,}",
         help="Fewer images make a run take seconds (and learn less).",
@@ -352,7 +295,7 @@ def settings_ui(limits) -> None:
         0,
         2**32 - 1,
         step=1,
-        key="t_seed",
+        key=T_SEED,
         disabled=locked,
         help="The same seed gives the same run.",
     )
@@ -360,20 +303,20 @@ def settings_ui(limits) -> None:
         st.radio(
             "Initial weights",
             ("normal", "scaled"),
-            key="t_init",
+            key=T_INIT,
             disabled=locked,
             horizontal=True,
             format_func={"normal": "N(0, 1): chapter 1", "scaled": "N(0, 1/n): chapter 3"}.get,
         )
         st.radio(
-            "Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked, horizontal=True
+            "Cost", ("quadratic", "cross-entropy"), key=T_COST, disabled=locked, horizontal=True
         )
         st.number_input(
             "L2 regularisation λ",
             0.0,
             100.0,
             step=0.5,
-            key="t_l2",
+            key=T_L2,
             disabled=locked,
             help="0 for none; chapter 3 uses 5.0.",
         )
@@ -473,7 +416,7 @@ def live_ui(every: float | None) -> None:
             run_result_ui(current_run(), views[-1])
         relearned_drawing_ui()
         accuracy_chart_ui(views)
-        show(cost_figure(views), key="cost_chart")
+        show(cost_figure(views), key=COST_CHART)
 
     live()
 
@@ -538,7 +481,7 @@ def relearned_drawing_ui() -> None:
 def accuracy_chart_ui(views: list[RunView]) -> None:
     zoom = st.toggle(
         "Zoom in on the top of the chart",
-        key="t_zoom",
+        key=T_ZOOM,
         help="Shows 80-100 %, where good runs differ.",
     )
     references = {"chance": 0.10}
@@ -548,7 +491,7 @@ def accuracy_chart_ui(views: list[RunView]) -> None:
     preset = matching_preset(views[-1].settings)
     if preset is not None and preset.book_result is not None:
         references["the book"] = preset.book_result
-    show(accuracy_figure(views, references, zoom=zoom), key="accuracy_chart")
+    show(accuracy_figure(views, references, zoom=zoom), key=ACCURACY_CHART)
 
 
 def run_result_ui(handle, view: RunView) -> None:
@@ -580,5 +523,5 @@ def run_result_ui(handle, view: RunView) -> None:
             on_click="ignore",
             mime="application/octet-stream",
             icon=":material/download:",
-            key=f"download_run_{handle.id}",
+            key=run_download_key(handle.id),
         )
