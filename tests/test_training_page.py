@@ -17,6 +17,7 @@ from nn.protocol import State
 from nn.settings import Settings, SettingsError
 from runs.manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
+from ui.download import BackgroundDownload
 from ui.presets import PRESETS
 from ui.state import SETTING_WIDGETS
 
@@ -277,6 +278,11 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
         canvas.image = canvas_image(SEVEN)
         run(app)
         assert app.metric[0].value == "7"
+        started = []  # the button starts the server's one background download
+        monkeypatch.setattr(BackgroundDownload, "start", classmethod(lambda cls: started.append(1)))
+        button(app, "Download MNIST").click()
+        run(app)
+        assert started == [1]
     finally:
         RunManager.shared().close()
 

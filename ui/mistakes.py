@@ -201,7 +201,7 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     ]
     fig = go.Figure(
         go.Heatmap(
-            z=np.where(np.isnan(off), None, off).tolist(),
+            z=[[None if np.isnan(v) else float(v) for v in row] for row in off],
             x=digits,
             y=digits,
             text=text,

@@ -264,7 +264,7 @@ def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
         width=size,
         caption="its weights",
     )
-    if image is not None:
+    if image is not None and detail.contribution is not None:  # (it is, with a drawing)
         pictures.image(
             insight.enlarge(insight.ink_overlay(detail.weights, image, detail.scale), DETAIL_SCALE),
             width=size,

@@ -95,7 +95,7 @@ def reattach(manager: RunManager) -> None:
     handle, why = manager.lookup(token) if token else (None, "")
     if handle is None:
         handle = manager.owned_by(compat.browser_id())
-    if handle is not None and handle.kind == "train":
+    if handle is not None and handle.kind == "train" and handle.settings is not None:
         tab().runs.append(handle)
         st.query_params[RUN_PARAM] = handle.token
         apply_settings(handle.settings)  # the widgets show the run's settings, as before
@@ -233,15 +233,20 @@ def mnist_missing_ui() -> None:
         )
         if status is not None:
             st.error(f"The last download failed: {status['error']}")
-        st.button("Download MNIST", on_click=BackgroundDownload.start, type="primary")
+        st.button("Download MNIST", on_click=start_download, type="primary")
         return
     download_progress_ui()
 
 
+def start_download() -> None:
+    BackgroundDownload.start()
+
+
 @st.fragment(run_every=LIVE_EVERY)
 def download_progress_ui() -> None:
-    status = BackgroundDownload.current().status()
-    if status["finished"]:
+    job = BackgroundDownload.current()
+    status = job.status() if job is not None else None
+    if status is None or status["finished"]:
         st.rerun()
     st.progress(
         status["done"] / status["total"],
@@ -328,12 +333,13 @@ def buttons_for(run) -> str:
     One read of the run's state: the buttons and the live part's timer must agree on it, or a
     run that ends between two reads leaves the page with Pause and no timer to fix it."""
     state = None if run is None else run.view().state
-    return {
+    modes: dict[State | None, str] = {
         State.PAUSED: "resume",
         State.RUNNING: "pause",
         State.STARTING: "pause",
         State.QUEUED: "wait",
-    }.get(state, "train")
+    }
+    return modes.get(state, "train")
 
 
 def run_buttons_ui(run, mode: str) -> None:
@@ -422,12 +428,17 @@ def live_ui(every: float | None) -> None:
 
 
 def run_status_ui(view: RunView) -> None:
-    st.progress(min(view.progress / view.settings.epochs, 1.0), text=status_text(view))
+    st.progress(min(view.progress / _epochs(view), 1.0), text=status_text(view))
+
+
+def _epochs(view: RunView) -> int:
+    """The epochs a training run's view asks for (1 for a view without settings)."""
+    return view.settings.epochs if view.settings is not None else 1
 
 
 def status_text(view: RunView) -> str:
     """One line on where the run is, in the visitor's words."""
-    epochs = view.settings.epochs
+    epochs = _epochs(view)
     if view.state is State.QUEUED:
         wait = f", about {duration(view.wait_seconds)} to wait" if view.wait_seconds else ""
         slots = run_manager().limits.max_concurrent
@@ -488,18 +499,19 @@ def accuracy_chart_ui(views: list[RunView]) -> None:
     baseline = run_manager().darkness_baseline
     if baseline is not None:
         references["average darkness"] = baseline
-    preset = matching_preset(views[-1].settings)
+    settings = views[-1].settings
+    preset = matching_preset(settings) if settings is not None else None
     if preset is not None and preset.book_result is not None:
         references["the book"] = preset.book_result
     show(accuracy_figure(views, references, zoom=zoom), key=ACCURACY_CHART)
 
 
 def run_result_ui(handle, view: RunView) -> None:
-    if not view.history:
+    last = view.final  # None while it has no history
+    if last is None:
         if view.state is State.FAILED:
             st.error(f"The run failed: {view.reason}")
         return
-    last = view.final
     subset = f"on the first {PARTIAL_SAMPLE:,} images" if view.on_subset else None
     left, right, actions = st.columns([1, 1, 2])
     left.metric("Validation accuracy", f"{100 * last.val_accuracy:.2f} %", help=subset)
