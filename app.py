@@ -30,7 +30,7 @@ from ui.neurons import neurons_section_ui
 from ui.page import header_ui, section, setup_page
 from ui.share import restore_link
 from ui.sidebar import model_picker_ui
-from ui.state import current, current_run, init_state, selected
+from ui.state import current, current_run, init_state, networks, selected, tab
 from ui.training import training_ui
 
 
@@ -40,13 +40,13 @@ def main() -> None:
     # Each part below is guarded: an exception shows a short message in its place (and its
     # traceback in the server's log), and the rest of the page works (ui.page.section).
     section(restore_link)  # a shared link's settings and network, once per tab
+    answering = current()  # the network that answers, as the picker and the link left it
     section(header_ui)
-    section(model_picker_ui)  # which network answers
+    section(model_picker_ui, list(networks()), answering, tab().network_note, tab().upload_note)
     section(drawing_ui)  # fragment: canvas, answer and teaching
     section(neurons_section_ui)  # fragment
     section(landing_section_ui)  # fragment
     section(neighbours_section_ui)  # fragment
-    answering = current()  # the network that answers, as the picker and the link left it
     section(mistakes_ui, answering.net, selected(), current_run())
     section(training_ui)
     section(explanation_ui, answering.net)

@@ -30,10 +30,9 @@ from .state import (
     DOWNLOAD,
     PICKER,
     UPLOAD,
+    Choice,
     add_network,
-    current,
     describe,
-    networks,
     selected,
     tab,
     upload_title,
@@ -42,19 +41,26 @@ from .state import (
 from .text import plain
 
 
-def model_picker_ui() -> None:
+def model_picker_ui(
+    labels: list[str],
+    choice: Choice,
+    network_note: str | None,
+    upload_note: tuple[str, str] | None,
+) -> None:
+    """The picker offering `labels` (its value is ui.state's `selected`), `choice` the network
+    that answers, the notes of the last network dropped and of the last upload. A new pick
+    or upload reruns the whole page (the upload through `take_upload`, which adds it)."""
     with st.sidebar:
         st.header("Which network answers")
         st.selectbox(
             "Network",
-            list(networks()),
+            labels,
             key=PICKER,
             help="The shipped networks come first; uploaded ones are added below.",
         )
-        choice = current()
         st.caption(network_facts(choice.net, choice.meta))
-        if tab().network_note:
-            st.caption(tab().network_note)
+        if network_note:
+            st.caption(network_note)
         st.download_button(
             "Download this network",
             key=DOWNLOAD,
@@ -73,9 +79,8 @@ def model_picker_ui() -> None:
             f"nn.train --save`; at most {MAX_FILE_BYTES // 2**20} MB and "
             f"{MAX_PARAMS:,} weights and biases.",
         )
-        note = tab().upload_note
-        if note and value_of(UPLOAD) is not None:
-            (st.error if note[0] == "error" else st.success)(note[1])
+        if upload_note and value_of(UPLOAD) is not None:
+            (st.error if upload_note[0] == "error" else st.success)(upload_note[1])
 
 
 def network_facts(net: Network, meta: dict) -> str:
