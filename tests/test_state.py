@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OWNER = ROOT / "ui" / "state.py"
 PAGE_MODULES = sorted([*(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
 OTHERS = [path for path in PAGE_MODULES if path != OWNER]
-PICKER_FIELDS = {"networks", "selected", "network_note"}
+READ_THROUGH_FUNCTIONS = {"networks", "selected"}  # networks(), selected(), current()
+WRITTEN_BY_FUNCTIONS = {"network_note", "drawing", "drawing_gen", "canvas_gen"}
 
 
 def tree(path: Path) -> ast.Module:
@@ -181,26 +182,29 @@ def test_every_widget_and_fragment_key_comes_from_ui_state():
     assert problems == []
 
 
-def picker_changes(path: Path) -> list[str]:
+def shared_changes(path: Path) -> list[str]:
     """Where a module reads or writes `tab().networks` / `.selected`, or writes
-    `tab().network_note`: the picker is read with networks()/selected() and changed with
-    add_network/remove_network/select_network."""
+    `tab().network_note` or the drawing's keys: the picker is read with networks() and
+    selected() and changed with add_network/remove_network/select_network, the drawing with
+    set_drawing/clear_drawing."""
     found = []
     for node in ast.walk(tree(path)):
         if (
             isinstance(node, ast.Attribute)
-            and node.attr in PICKER_FIELDS
             and isinstance(node.value, ast.Call)
             and getattr(node.value.func, "id", "") == "tab"
-            and (node.attr != "network_note" or not isinstance(node.ctx, ast.Load))
+            and (
+                node.attr in READ_THROUGH_FUNCTIONS
+                or (node.attr in WRITTEN_BY_FUNCTIONS and not isinstance(node.ctx, ast.Load))
+            )
         ):
             found.append(where(path, node))
     return found
 
 
-def test_the_picker_is_changed_only_by_ui_state():
-    assert [place for path in OTHERS for place in picker_changes(path)] == []
-    assert picker_changes(OWNER)  # the owner does (the check looks in the right place)
+def test_the_picker_and_the_drawing_are_changed_only_by_ui_state():
+    assert [place for path in OTHERS for place in shared_changes(path)] == []
+    assert shared_changes(OWNER)  # the owner does (the check looks in the right place)
 
 
 def test_every_key_is_declared_once():
@@ -338,3 +342,29 @@ def test_select_replace_and_remove_keep_the_picker_consistent():
     assert seen["remove_back"] == (True, book, False)  # back to the original
     # the answering one removed and the one to go back to gone: the first answers
     assert seen["remove_answering"] == (True, default)
+
+
+def drawing_changes() -> None:
+    import numpy as np
+    import streamlit as st
+
+    from ui.state import clear_drawing, init_state, set_drawing, tab
+
+    init_state()
+    seen = [(tab().drawing_gen, tab().canvas_gen)]
+    seven = np.zeros((28, 28), np.float32)
+    seven[5:20, 12] = 1
+    for drawing in (seven, seven.copy(), None, None, seven):
+        set_drawing(drawing)
+        seen.append((tab().drawing_gen, tab().canvas_gen))
+    clear_drawing()
+    seen.append((tab().drawing_gen, tab().canvas_gen, tab().drawing))
+    st.session_state.seen = seen
+
+
+def test_only_a_changed_drawing_counts_as_a_change_and_clearing_mounts_a_new_canvas():
+    app = AppTest.from_function(drawing_changes, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    # the same drawing again (a rerun) and an empty canvas again change nothing
+    assert app.session_state.seen == [(0, 0), (1, 0), (1, 0), (2, 0), (2, 0), (3, 0), (4, 1, None)]

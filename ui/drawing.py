@@ -28,10 +28,12 @@ from .state import (
     OUTPUT_CHART,
     REREAD,
     canvas_key,
+    clear_drawing,
     current,
     followers,
     hidden_chart_key,
     selected,
+    set_drawing,
     tab,
     value_of,
 )
@@ -116,10 +118,7 @@ def canvas_ui() -> None:
         pixels = result.image_data
     except Exception:  # noqa: BLE001 - a client's "drawing" that is no PNG, or too big a one
         pixels = None
-    drawing = None if pixels is None else canvas_to_mnist(pixels)
-    if not _same(drawing, tab().drawing):
-        tab().drawing_gen += 1  # the training's live part follows it (ui.training)
-    tab().drawing = drawing
+    set_drawing(None if pixels is None else canvas_to_mnist(pixels))
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 
 
@@ -155,14 +154,8 @@ def verdict_note(verdict: Verdict, output) -> str:
     return f"Not sure it is a digit: {verdict.reason}."
 
 
-def _same(a, b) -> bool:
-    return (a is None and b is None) or (a is not None and b is not None and (a == b).all())
-
-
 def clear_canvas() -> None:
-    tab().canvas_gen += 1
-    tab().drawing = None
-    tab().drawing_gen += 1
+    clear_drawing()
     rerun_readers()
 
 

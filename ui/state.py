@@ -11,7 +11,7 @@ here, and every change to the network picker's state is a function here.
   drawing of the widget.
 - The picker (`networks`, `selected`, `network_note`) changes only through `add_network`,
   `remove_network` and `select_network`; panels read it with `networks()`, `selected()`
-  and `current()`.
+  and `current()`. The drawing changes only through `set_drawing` and `clear_drawing`.
 - The training settings' widgets map to `nn.settings.Settings` through `SETTING_WIDGETS`:
   `apply_settings` fills them, `widget_settings` reads them.
 
@@ -409,6 +409,28 @@ def keep_settings() -> None:
     for key in (*SETTING_WIDGETS, T_PRESET):
         if key in state:
             state[key] = state[key]
+
+
+# --- the drawing ---------------------------------------------------------------------------
+
+
+def set_drawing(drawing: np.ndarray | None) -> None:
+    """The canvas's drawing as the network reads it (None: empty); a change bumps
+    `drawing_gen`, which the training's live part follows (ui.training)."""
+    if not _same(drawing, tab().drawing):
+        tab().drawing_gen += 1
+    tab().drawing = drawing
+
+
+def clear_drawing() -> None:
+    """ "Clear canvas": no drawing, and a new canvas key, so an empty canvas mounts."""
+    tab().canvas_gen += 1
+    tab().drawing = None
+    tab().drawing_gen += 1
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and (a == b).all())
 
 
 # --- runs and the panels a stroke reruns ---------------------------------------------------
