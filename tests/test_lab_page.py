@@ -122,6 +122,8 @@ def test_switching_a_neuron_off_changes_the_network_that_answers(canvas, mnist_d
     assert choice.meta["test_accuracy"] == pytest.approx(after / 100)
     drawing = canvas_to_mnist(SEVEN)
     assert app.metric[0].value == str(read(expected, drawing).answer)  # the row uses it
+    was, now = read(original, drawing).answer, read(expected, drawing).answer
+    assert f"Your drawing: read as **{was}** before, **{now}** now." in texts(app)
     # it downloads like any other network, its metadata saying what was done
     from nn.modelfile import load_model, model_bytes
 

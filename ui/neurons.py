@@ -287,7 +287,7 @@ def _detail_ui(net, image, n: int, first: int, operable: bool = False) -> None:
             )
         _outgoing_chart(detail.outgoing, net.sizes)
     if operable:
-        operate_ui(detail.index, n)
+        operate_ui(detail.index, n, image)
 
 
 def _follow() -> None:

@@ -63,8 +63,9 @@ def operating() -> bool:
     return bool(tab().op_label) and selected() == tab().op_label
 
 
-def operate_ui(index: int, n: int) -> None:
-    """The controls for neuron `index` of the answering network (`n` hidden neurons)."""
+def operate_ui(index: int, n: int, image) -> None:
+    """The controls for neuron `index` of the answering network (`n` hidden neurons);
+    `image` the drawing or None."""
     state = tab()
     rerun, state.op_rerun = state.op_rerun, False
     if rerun:
@@ -83,10 +84,10 @@ def operate_ui(index: int, n: int) -> None:
         "and against each digit count twice. The network is copied; the original stays.",
     )
     if operating():
-        _outcome_ui(box)
+        _outcome_ui(box, image)
 
 
-def _outcome_ui(box) -> None:
+def _outcome_ui(box, drawing) -> None:
     state = tab()
     base, operated = networks().get(str(state.op_base)), networks().get(str(state.op_label))
     if base is None or operated is None:
@@ -99,7 +100,6 @@ def _outcome_ui(box) -> None:
             f" On MNIST's 10,000 test digits: {100 * before:.2f} % → {100 * after:.2f} % "
             f"({100 * (after - before):+.2f} points)."
         )
-    drawing = state.drawing
     if drawing is not None:
         was, now = base.net.predict(drawing.reshape(-1)), operated.net.predict(drawing.reshape(-1))
         text += f" Your drawing: read as **{was}** before, **{now}** now."
