@@ -348,9 +348,15 @@ def drawing_changes() -> None:
     import numpy as np
     import streamlit as st
 
-    from ui.state import clear_drawing, init_state, set_drawing, tab
+    from ui.state import PICKER, clear_drawing, init_state, set_drawing, set_value, tab
 
     init_state()
+    try:  # set_value is for the widgets' keys: the drawing's go through set_drawing
+        set_value("drawing", None)
+        st.session_state.refused = False
+    except KeyError:
+        st.session_state.refused = True
+    set_value(PICKER, tab().selected)  # a widget's key is fine
     seen = [(tab().drawing_gen, tab().canvas_gen)]
     seven = np.zeros((28, 28), np.float32)
     seven[5:20, 12] = 1
@@ -366,5 +372,6 @@ def test_only_a_changed_drawing_counts_as_a_change_and_clearing_mounts_a_new_can
     app = AppTest.from_function(drawing_changes, default_timeout=60)
     app.run()
     assert not app.exception, app.exception
+    assert app.session_state.refused
     # the same drawing again (a rerun) and an empty canvas again change nothing
     assert app.session_state.seen == [(0, 0), (1, 0), (1, 0), (2, 0), (2, 0), (3, 0), (4, 1, None)]

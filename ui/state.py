@@ -227,10 +227,12 @@ def hint_button_key(kind: str) -> str:
     return f"hint_button_{kind}"
 
 
+_FIELDS = frozenset(f.name for f in dataclasses.fields(TabState))
+
+
 def declared(key: str) -> bool:
     """Whether `key` is one of the page's session keys declared here."""
-    names = {f.name for f in dataclasses.fields(TabState)}
-    return key in names or key in WIDGET_KEYS or any(key.startswith(p) for p in KEY_FAMILIES)
+    return key in _FIELDS or key in WIDGET_KEYS or any(key.startswith(p) for p in KEY_FAMILIES)
 
 
 # --- access --------------------------------------------------------------------------------
@@ -257,6 +259,8 @@ def has_value(key: str) -> bool:
 
 def set_value(key: str, value: Any) -> None:
     """Set a widget's value (before it is drawn in this run, or in a callback)."""
+    if key not in WIDGET_KEYS:
+        raise KeyError(f"{key!r} is not a widget key declared in ui.state")
     st.session_state[key] = value
 
 
