@@ -8,10 +8,42 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import find_real_mnist
+from tests.helpers import FAST_EXAMPLES, FAST_PROFILE, find_real_mnist
 
 # The fast loop's marker expressions: they deselect every browser test (all are `slow`).
 FAST_LOOP = ("not slow", "not browser", "not slow and not browser")
+
+
+def pytest_configure(config):
+    """The fast loop draws fewer examples in the property tests (see `examples` in
+    tests/helpers.py); every other run draws each test's full count."""
+    from hypothesis import settings
+
+    settings.register_profile(FAST_PROFILE, max_examples=FAST_EXAMPLES)
+    if config.getoption("markexpr") in FAST_LOOP:
+        settings.load_profile(FAST_PROFILE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_component_scan():
+    """Every AppTest scans all installed packages' metadata for Streamlit components (about
+    0.1 s of CPU each, some 50 AppTests per run): scan once per session instead. Nothing is
+    installed while the tests run, so every scan would find the same. If Streamlit moves the
+    scanner, the tests still run, only slower."""
+    if "streamlit" not in sys.modules:  # no test module imported it: no AppTest in this run
+        yield
+        return
+    import functools
+
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:
+        yield
+        return
+    scan = manifest_scanner.scan_component_manifests
+    manifest_scanner.scan_component_manifests = functools.cache(scan)
+    yield
+    manifest_scanner.scan_component_manifests = scan
 
 
 def pytest_ignore_collect(collection_path, config):
