@@ -48,9 +48,17 @@ def _one_component_scan():
 
 def pytest_ignore_collect(collection_path, config):
     """In the fast loop, do not even import tests/browser (Playwright alone takes ~0.5 s to
-    import); its tests would all be deselected anyway."""
-    if collection_path.name == "browser" and config.getoption("markexpr") in FAST_LOOP:
+    import) nor a module marked slow as a whole (`pytestmark = pytest.mark.slow` on a line of
+    its own): their tests would all be deselected anyway, and importing them costs about a
+    second (websockets, networks built at import)."""
+    if config.getoption("markexpr") not in FAST_LOOP:
+        return None
+    if collection_path.name == "browser":
         return True
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        lines = collection_path.read_text(encoding="utf-8").splitlines()
+        if "pytestmark = pytest.mark.slow" in lines:
+            return True
     return None
 
 

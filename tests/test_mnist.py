@@ -23,8 +23,8 @@ MEASURED_VALIDATION_DARKNESS = 0.2334
 
 
 @pytest.fixture(scope="module")
-def data(mnist_dir) -> mnist.MnistData:
-    return mnist.load_mnist(mnist_dir)
+def data(mnist_data) -> mnist.MnistData:
+    return mnist_data  # what load_mnist read, loaded once for the whole session
 
 
 @pytest.fixture
@@ -103,8 +103,14 @@ def test_average_darkness_matches_the_book(data):
 def test_shared_mnist_is_one_object_for_all_callers(mnist_dir, monkeypatch):
     monkeypatch.setattr(mnist, "_SHARED", {})
     loads = []
-    real_load = mnist.load_mnist
-    monkeypatch.setattr(mnist, "load_mnist", lambda d: loads.append(d) or real_load(d))
+    all_started = threading.Event()
+
+    def load(directory):  # holds the first caller until every thread has asked
+        loads.append(directory)
+        all_started.wait(timeout=10)
+        return object()
+
+    monkeypatch.setattr(mnist, "load_mnist", load)
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(mnist.shared_mnist(mnist_dir)))
@@ -112,6 +118,7 @@ def test_shared_mnist_is_one_object_for_all_callers(mnist_dir, monkeypatch):
     ]
     for t in threads:
         t.start()
+    all_started.set()
     for t in threads:
         t.join(timeout=60)
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
