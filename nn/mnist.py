@@ -294,6 +294,10 @@ def download_mnist(
         for name, (size, sha) in FILES.items():
             target = dest / name
             if not (target.is_file() and sha256_of(target) == sha):
+
+                def on_bytes(got: int, done: int = before, name: str = name) -> None:
+                    report(done + got, name)
+
                 failures = []
                 for base in mirrors:
                     url = base.rstrip("/") + "/" + name
@@ -302,7 +306,7 @@ def download_mnist(
                             url,
                             target,
                             timeout,
-                            lambda got, done=before, name=name: report(done + got, name),
+                            on_bytes,
                         )
                         break
                     except _MirrorFailed as e:
