@@ -17,10 +17,10 @@ FAST_LOOP = ("not slow", "not browser", "not slow and not browser")
 def pytest_configure(config):
     """The fast loop draws fewer examples in the property tests (see `examples` in
     tests/helpers.py); every other run draws each test's full count."""
-    from hypothesis import settings
-
-    settings.register_profile(FAST_PROFILE, max_examples=FAST_EXAMPLES)
     if config.getoption("markexpr") in FAST_LOOP:
+        from hypothesis import settings
+
+        settings.register_profile(FAST_PROFILE, max_examples=FAST_EXAMPLES)
         settings.load_profile(FAST_PROFILE)
 
 
