@@ -38,9 +38,11 @@ def _one_component_scan():
     try:
         from streamlit.components.v2 import manifest_scanner
     except ImportError:
+        manifest_scanner = None
+    scan = getattr(manifest_scanner, "scan_component_manifests", None)
+    if scan is None:
         yield
         return
-    scan = manifest_scanner.scan_component_manifests
     manifest_scanner.scan_component_manifests = functools.cache(scan)
     yield
     manifest_scanner.scan_component_manifests = scan
