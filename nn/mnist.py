@@ -302,12 +302,7 @@ def download_mnist(
                 for base in mirrors:
                     url = base.rstrip("/") + "/" + name
                     try:
-                        _fetch(
-                            url,
-                            target,
-                            timeout,
-                            on_bytes,
-                        )
+                        _fetch(url, target, timeout, on_bytes)
                         break
                     except _MirrorFailed as e:
                         failures.append(f"  - {url}: {e}")
