@@ -35,6 +35,8 @@ calls and the Python around them. So:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .network import DTYPE, Network, sigmoid
@@ -95,7 +97,7 @@ class SGD:
         grads = [np.empty_like(layer) for layer in params]
 
         # Gather the batch (a bound .take skips np.take's Python wrapper), pixels to [0, 1].
-        calls = [
+        calls: list[tuple[Callable[..., object], tuple]] = [
             (self.images.take, (index, 0, pixels)),
             (np.copyto, (inputs[0][:, :-1], pixels)),
             (np.multiply, (inputs[0], INV255, inputs[0])),

@@ -155,7 +155,8 @@ class TrainingRun:
         self._stepped_at = 0  # batches_done when that Step came
         self._next_slow = 0.0  # slow motion: when the next mini-batch is due (monotonic)
         self._stopping = False
-        self._banked, self._segment_start = 0.0, None  # see training_time()
+        self._banked = 0.0  # see training_time()
+        self._segment_start: float | None = None
 
     # -- commands: from the control, or from a listener ---------------------------------
     def apply(self, command: Command) -> None:
@@ -292,11 +293,11 @@ class TrainingRun:
         deadline = started + max(0.0, limit - self.paused_time)
         try:
             while self.state is State.PAUSED and not self._stopping:
-                command = self.control.wait(self, max(0.0, deadline - time.monotonic()))
-                if command is None:
+                waited = self.control.wait(self, max(0.0, deadline - time.monotonic()))
+                if waited is None:
                     self.stop(f"paused for more than {limit:g} s in all")
                 else:
-                    self.apply(command)
+                    self.apply(waited)
         finally:
             self.paused_time += time.monotonic() - started
 
@@ -323,8 +324,8 @@ class TrainingRun:
 
     def training_time(self) -> float:
         """Seconds spent training so far, pauses excluded (measurements included)."""
-        running = self._segment_start is not None
-        return self._banked + (time.perf_counter() - self._segment_start if running else 0.0)
+        start = self._segment_start  # None while not running
+        return self._banked + (time.perf_counter() - start if start is not None else 0.0)
 
     def _bank_time(self) -> None:
         self._banked, self._segment_start = self.training_time(), None

@@ -52,6 +52,7 @@ import time
 from collections import OrderedDict, deque
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -534,10 +535,11 @@ class RunManager:
     def _network(self, record: _Record) -> Network | None:
         with self._lock:
             weights, version, cached = record.weights, record.weights_version, record.network
-        if weights is None:
+        job = record.job
+        if weights is None or not isinstance(job, TrainJob):  # a teach job sends no weights
             return None
         if cached is None or cached[0] != version:
-            s = record.job.settings
+            s = job.settings
             net = Network.from_arrays(*weights, init=s.init, cost=s.cost, l2=s.l2)
             cached = (version, net)
             with self._lock:
@@ -560,6 +562,8 @@ class RunManager:
         if state is not State.FINISHED or taught is None:
             raise TeachError(reason or f"the fine-tune {state.value}")
         job = record.job
+        if not isinstance(job, TeachJob):  # only a teach job's worker sends `taught`
+            raise TypeError(f"a {job.kind} job has no fine-tuned network")
         net = Network.from_arrays(*taught.weights, init=job.init, cost=job.cost, l2=job.l2)
         return TeachResult(
             net=net,
@@ -654,7 +658,7 @@ class RunManager:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
             else:
-                self._guarded(conns[conn], self._drain)
+                self._guarded(conns[cast(Connection, conn)], self._drain)
         with self._lock:
             active, queued = list(self._active), list(self._queue)
         for record in active:
@@ -787,7 +791,7 @@ class RunManager:
         """The worker has exited: apply its last report, or say why it ended."""
         with self._lock:
             self._leave(record)
-            code = record.process.returncode
+            code = None if record.process is None else record.process.returncode
             if record.forced is not None:
                 state, reason = record.forced
                 if record.final is not None and record.final.state is state:

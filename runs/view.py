@@ -73,6 +73,8 @@ class RunView:
 
     def metadata(self) -> dict:
         """What a model file saved from this run records (`nn.trainer.metadata`)."""
+        if self.settings is None:
+            raise TypeError("a teach job saves no model file")
         meta = trainer.metadata(self.settings, self.progress, self.final, self.eta_changes)
         return {**meta, "name": "trained on the Digit Lab page"}
 

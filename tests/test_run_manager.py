@@ -401,14 +401,14 @@ def taken(lock) -> bool:
     return not got[0]
 
 
-def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkeypatch):
+def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, mnist_data, monkeypatch):
     m = RunManager(mnist_dir, Limits(max_concurrent=1))
-    load = mnist.load_mnist
     held = []
 
-    def loading(*args, **kwargs):
+    def loading(directory, *args, **kwargs):  # what load_mnist reads, read once per session
         held.append(taken(m._lock))
-        return load(*args, **kwargs)
+        assert mnist.find_mnist_dir(directory) == mnist.find_mnist_dir(mnist_dir)
+        return mnist_data
 
     monkeypatch.setattr(mnist, "load_mnist", loading)
     try:
