@@ -1,6 +1,7 @@
 """Presets and the page's charts (ui.charts): what each figure dict shows."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -189,3 +190,43 @@ def test_log_ticks_within_one_step():
 
     assert log_ticks([0.061, 0.083]) == pytest.approx([0.061, 0.083])  # the ends, at least
     assert log_ticks([]) == []
+
+
+def test_the_mini_batches_cost_is_a_light_band_under_the_epoch_curve():
+    from nn.trainer import CostBin
+
+    bins = tuple(
+        CostBin((k + 0.5) / 10, 0.5 / (k + 1), 0.3 / (k + 1), 0.9 / (k + 1), 25) for k in range(20)
+    )
+    run = replace(view(3, [(0, 0.1, 0.1, 0.45), (2, 0.9, 0.9, 0.04)]), cost_bins=bins)
+    other = view(4, [(0, 0.1, 0.1, 0.5), (1, 0.5, 0.5, 0.2)])  # no mini-batch costs (yet)
+    fig = valid(cost_figure([other, run]))
+    traces = fig["data"]
+    kinds = [(t["meta"]["run"], t["meta"]["series"]) for t in traces]
+    # under (before) both epoch curves: low edge, high edge filled to it, the means' line
+    assert kinds == [(3, "batch cost")] * 3 + [(4, "cost"), (3, "cost")]
+    low, high, mean = traces[:3]
+    assert low["x"] == mean["x"] == pytest.approx([b.epoch for b in bins])
+    assert mean["y"] == pytest.approx([b.mean for b in bins], rel=1e-3)
+    assert low["y"] == pytest.approx([b.low for b in bins], rel=1e-3)
+    assert high["y"] == pytest.approx([b.high for b in bins], rel=1e-3)
+    assert high["fill"] == "tonexty" and "rgba" in high["fillcolor"]
+    # light and thin beside the run's own curve, in the run's colour
+    curve = traces[4]
+    assert mean["line"]["width"] < curve["line"]["width"]
+    assert mean["line"]["color"].startswith("rgba(247,127,0,")  # colour(1) = #f77f00
+    # the legend says what each kind of line is, once
+    legend = [t["name"] for t in traces if t.get("showlegend", True)]
+    assert legend == ["mini-batch cost: mean of 25, band min-max", "cost on 1,000 training images"]
+    # the axis's ticks reach the lowest mini-batch
+    assert min(fig["layout"]["yaxis"]["tickvals"]) <= 0.3 / 20 * 2
+
+
+def test_one_mini_batch_a_bin_is_named_so_and_a_short_number_is_sent():
+    from nn.trainer import CostBin
+
+    bins = (CostBin(0.0005, 2.123456789, 2.123456789, 2.123456789, 1),)
+    fig = cost_figure([replace(view(3, [(0, 0.1, 0.1, 0.45)]), cost_bins=bins)])
+    mean = fig["data"][2]
+    assert mean["name"] == "each mini-batch's cost" and mean["y"] == [2.123]
+    assert json.dumps(mean["x"]) == "[0.0005]"

@@ -9,9 +9,10 @@ figure cost more than everything else a stroke does). The insight panels (`ui.ne
 `ui.mistakes`) build their few figures as plotly graph objects.
 
 Training charts: each run keeps one colour across both; validation accuracy is dashed, test
-accuracy solid. An eta change is a dotted vertical line on the run's curve, labelled with the
-new eta. Reference lines: chance (10 %), the "average darkness" baseline, and the book's result
-for the chosen preset.
+accuracy solid. Under each run's training cost, every mini-batch's cost, thinned by the
+run's worker (`cost_figure`). An eta change is a dotted vertical line on the run's curve,
+labelled with the new eta. Reference lines: chance (10 %), the "average darkness" baseline,
+and the book's result for the chosen preset.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 from plotly.colors import get_colorscale
+
+from nn.trainer import COST_SAMPLE
 
 from .compat import unvalidated_figure
 
@@ -415,14 +418,22 @@ def log_ticks(values) -> list[float]:
 
 
 def cost_figure(views: list) -> dict:
-    """The training cost (on a fixed sample of training images) against epochs, on a log
-    axis with a title and plain-number ticks (1-2-5 steps)."""
-    traces = [
+    """The training cost against epochs, on a log axis with a title and plain-number ticks
+    (1-2-5 steps): for each run its cost on a fixed sample of training images at each point
+    (a bold line) and, under it, every mini-batch's own cost as the run's worker saw it
+    (`RunView.cost_bins`: a thin line through each bin's mean and a light band from its
+    lowest to its highest mini-batch), so SGD's noise shows around the curve it follows."""
+    traces: list[dict] = []
+    for i, view in enumerate(views):
+        traces += batch_cost_traces(view, colour(i), legend=i == len(views) - 1)
+    traces += [
         dict(
             type="scatter",
             x=[p.epoch for p in view.history],
             y=[p.train_cost for p in view.history],
-            name=view.label,
+            name=f"cost on {COST_SAMPLE:,} training images",
+            legendgroup="sample",
+            showlegend=i == len(views) - 1,  # one entry for the kind of line, not per run
             mode="lines",
             line=dict(color=colour(i), width=2),
             meta={"run": view.id, "series": "cost"},
@@ -439,11 +450,66 @@ def cost_figure(views: list) -> dict:
             title={"text": "Training cost"},
             xaxis={"title": {"text": "epoch"}},
             yaxis=yaxis,
-            showlegend=False,
             template=template("plotly_dark"),
-            **LAYOUT,
+            **{**LAYOUT, "height": 340},  # the legend's two entries under the axis title
         ),
     }
+
+
+def batch_cost_traces(view, line_colour: str, legend: bool) -> list[dict]:
+    """A run's mini-batch costs (`nn.trainer.CostBin`s) as three traces: the band's lower
+    edge, its upper edge filled down to it, and the thin line of the means; [] if none."""
+    bins = getattr(view, "cost_bins", ())
+    if not bins:
+        return []
+    x, mean, low, high = (short(column) for column in list(zip(*bins))[:4])
+    per = max(b.batches for b in bins)
+    name = "each mini-batch's cost" if per == 1 else f"mini-batch cost: mean of {per}, band min-max"
+    band = dict(type="scatter", x=x, mode="lines", line=dict(width=0), hoverinfo="skip")
+    meta = {"run": view.id, "series": "batch cost"}
+    return [
+        {**band, "y": low, "showlegend": False, "legendgroup": "batches", "meta": meta},
+        {
+            **band,
+            "y": high,
+            "fill": "tonexty",
+            "fillcolor": translucent(line_colour, 0.18),
+            "showlegend": False,
+            "legendgroup": "batches",
+            "meta": meta,
+        },
+        dict(
+            type="scatter",
+            x=x,
+            y=mean,
+            name=name,
+            legendgroup="batches",
+            showlegend=legend,
+            mode="lines",
+            line=dict(color=translucent(line_colour, 0.55), width=1),
+            hovertemplate="epoch %{x:.3f}: mini-batch cost %{y:.3g}<extra></extra>",
+            meta=meta,
+        ),
+    ]
+
+
+def translucent(hex_colour: str, alpha: float) -> str:
+    """'#4cc9f0' -> 'rgba(76,201,240,0.18)'."""
+    r, g, b = (int(hex_colour[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def short(values, digits: int = 4) -> list[float]:
+    """Values rounded to `digits` significant digits (at least to whole numbers), as floats
+    whose JSON is short: a chart of 1,000 points sent twice a second costs half the bytes."""
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        places = digits - 1 - np.floor(np.log10(np.abs(v)))
+    scale = 10.0 ** np.clip(np.nan_to_num(places, posinf=0.0, neginf=0.0), 0, 15)
+    rounded = (np.rint(v * scale) / scale).tolist()
+    if not np.isfinite(v).all():  # JSON has no NaN: a gap in the line
+        rounded = [r if np.isfinite(r) else None for r in rounded]
+    return rounded
 
 
 def pixelated(image: np.ndarray, scale: int = 8) -> np.ndarray:
