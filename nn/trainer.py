@@ -18,7 +18,7 @@ The cost of every mini-batch, read off the forward pass its step does anyway (`S
 returns it; a looked-at step has it as `cost_before`), is kept thinned to a bound: the run's
 mini-batches are cut into at most `COST_BINS` runs of `bin_size` consecutive ones, and each
 becomes one `CostBin` (their mean, lowest and highest cost), so the chart shows how noisy SGD
-is with at most ~1,000 points whatever the run's length; `open_cost_bin` is the one still
+is with at most 500 points whatever the run's length; `open_cost_bin` is the one still
 filling (a step at a time, it grows with each).
 
 Everything happens in that one thread: the loop needs no locks. A `listener(run, point)` hears
@@ -62,7 +62,8 @@ from .sgd import SGD
 COST_SAMPLE = 1000  # training images on which the training cost is measured
 PARTIAL_SAMPLE = 2000  # validation and test images measured between epochs
 CHECK_EVERY = 8  # mini-batches between two calls to the control
-COST_BINS = 1000  # points of the mini-batches' cost per run, at most (one per bin)
+COST_BINS = 500  # points of the mini-batches' cost per run, at most (one per bin): about one
+# per pixel of the chart on a laptop; each is the mean, lowest and highest of its mini-batches
 
 
 @dataclass(frozen=True)

@@ -440,7 +440,9 @@ def cost_figure(views: list) -> dict:
         )
         for i, view in enumerate(views)
     ]
-    ticks = log_ticks([y for trace in traces for y in trace["y"]])
+    ys = np.concatenate([np.asarray(t["y"], dtype=float) for t in traces] or [np.empty(0)])
+    ys = ys[np.isfinite(ys) & (ys > 0)]  # (None becomes NaN)
+    ticks = log_ticks([ys.min(), ys.max()] if len(ys) else [])  # (the ends decide them)
     yaxis: dict = {"type": "log", "title": {"text": "cost (log scale)"}}
     if ticks:
         yaxis.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
@@ -462,8 +464,9 @@ def batch_cost_traces(view, line_colour: str, legend: bool) -> list[dict]:
     bins = getattr(view, "cost_bins", ())
     if not bins:
         return []
-    x, mean, low, high = (short(column) for column in list(zip(*bins))[:4])
-    per = max(b.batches for b in bins)
+    columns = np.asarray(bins, dtype=np.float64)  # (n, 5): epoch, mean, low, high, batches
+    x, mean, low, high = short(columns[:, :4].T)
+    per = int(columns[:, 4].max())
     name = "each mini-batch's cost" if per == 1 else f"mini-batch cost: mean of {per}, band min-max"
     band = dict(type="scatter", x=x, mode="lines", line=dict(width=0), hoverinfo="skip")
     meta = {"run": view.id, "series": "batch cost"}
@@ -499,17 +502,20 @@ def translucent(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def short(values, digits: int = 4) -> list[float]:
+def short(values, digits: int = 4) -> list:
     """Values rounded to `digits` significant digits (at least to whole numbers), as floats
-    whose JSON is short: a chart of 1,000 points sent twice a second costs half the bytes."""
+    whose JSON is short: a chart of 1,000 points sent twice a second costs half the bytes.
+    A list for a 1-d array, a list of lists for 2-d (one per row)."""
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         places = digits - 1 - np.floor(np.log10(np.abs(v)))
     scale = 10.0 ** np.clip(np.nan_to_num(places, posinf=0.0, neginf=0.0), 0, 15)
-    rounded = (np.rint(v * scale) / scale).tolist()
-    if not np.isfinite(v).all():  # JSON has no NaN: a gap in the line
-        rounded = [r if np.isfinite(r) else None for r in rounded]
-    return rounded
+    rounded = np.rint(v * scale) / scale
+    if np.isfinite(v).all():
+        return rounded.tolist()
+    # JSON has no NaN: a gap in the line
+    gaps: np.ndarray = np.where(np.isfinite(rounded), rounded, None)
+    return gaps.tolist()
 
 
 def pixelated(image: np.ndarray, scale: int = 8) -> np.ndarray:
