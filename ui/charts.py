@@ -514,7 +514,8 @@ def short(values, digits: int = 4) -> list:
     if np.isfinite(v).all():
         return rounded.tolist()
     # JSON has no NaN: a gap in the line
-    gaps: np.ndarray = np.where(np.isfinite(rounded), rounded, None)
+    gaps = rounded.astype(object)
+    gaps[~np.isfinite(rounded)] = None
     return gaps.tolist()
 
 
