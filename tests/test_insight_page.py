@@ -152,7 +152,7 @@ def test_opening_a_link_sets_up_the_experiment(canvas):
     assert app.session_state.selected == BOOK
     assert app.session_state.t_hidden == 100 and app.session_state.t_eta == 3.0
     assert app.session_state.t_seed == 4
-    assert app.selectbox(key="t_preset").value == PRESETS[1].name
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[1].name
     assert any("press **Train**" in t.value for t in app.toast)
     code = [c.value for c in app.code]
     assert any("preset=2" in c and "seed=4" in c and "net=book" in c for c in code)

@@ -231,10 +231,12 @@ def hint_beside_settings_page():
 
     from nn.settings import Limits, Settings
     from ui.hints import hints_ui
-    from ui.training import init_training_state, settings_ui
+    from ui.state import init_state
+    from ui.training import init_training_state, preset_ui, settings_ui
 
+    init_state()
     init_training_state()
-    st.session_state.setdefault("runs", [])
+    preset_ui()
     settings_ui(Limits())
     hints_ui(Settings(eta=100.0), *zip(*st.session_state.points))
 
@@ -245,11 +247,12 @@ def test_a_stale_slider_value_cannot_undo_a_hints_change():
     app = AppTest.from_function(hint_beside_settings_page, default_timeout=30)
     app.session_state["points"] = [(0.0, 0.1, 0.45), (1.0, 0.098, 0.45), (2.0, 0.101, 0.45)]
     rerun(app)
+    app.selectbox(key=widget_key(app.session_state, "t_preset")).set_value("eta too large: 100")
+    rerun(app)  # the visitor's own choice: taken
     before = widget_key(app.session_state, "t_eta")
-    app.select_slider(key=before).set_value(100.0)  # the visitor's own move: taken
-    rerun(app)
-    assert app.session_state.t_eta == 100.0
+    assert app.session_state.t_eta == 100.0 and app.select_slider(key=before).value == 100.0
     in_browser = app.select_slider(key=before)  # the slider as the browser has it
+    box = app.selectbox(key=widget_key(app.session_state, "t_preset"))  # and the preset box
     app.button(key="hint_button_eta-large").click()
     rerun(app)
     shown = widget_key(app.session_state, "t_eta")
@@ -257,10 +260,18 @@ def test_a_stale_slider_value_cannot_undo_a_hints_change():
     # A tick the browser sent before it saw the change: every widget's value as it had them,
     # the slider's old value with them (AppTest sends what its element tree holds: the tree
     # has the new slider, the browser still the old one).
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == (
+        "Your own settings"
+    )
     states = app._tree.get_widget_states()
-    new_id = app.select_slider(key=shown).id
-    in_browser.set_value(100.0)  # (pinned: else it reads the server's value)
-    stale = [w for w in states.widgets if w.id != new_id] + [in_browser._widget_state]
+    new_ids = {
+        app.select_slider(key=shown).id,
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).id,
+    }
+    in_browser.set_value(100.0)  # (pinned: else they read the server's values)
+    box.set_value("eta too large: 100")
+    old = [in_browser._widget_state, box._widget_state]
+    stale = [w for w in states.widgets if w.id not in new_ids] + old
     del states.widgets[:]
     states.widgets.extend(stale)
     app._run(states)
@@ -285,19 +296,23 @@ def test_hints_read_a_runs_points_as_dicts_or_objects():
 
 def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canvas):
     app = page()
-    assert app.selectbox(key="t_preset").value == PRESETS[0].name
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[0].name
     app.slider(key=widget_key(app.session_state, "t_hidden")).set_value(55)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == "Your own settings"
-    app.selectbox(key="t_preset").set_value(PRESETS[0].name)
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == "Your own settings"
+    app.selectbox(key=widget_key(app.session_state, "t_preset")).set_value(PRESETS[0].name)
     rerun(app)
     assert app.session_state.t_hidden == PRESETS[0].settings.hidden
     app.slider(key=widget_key(app.session_state, "t_epochs")).set_value(5)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == "Your own settings"  # epochs count too
+    assert (
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).value == "Your own settings"
+    )  # epochs count too
     app.slider(key=widget_key(app.session_state, "t_epochs")).set_value(PRESETS[0].settings.epochs)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == PRESETS[0].name  # back to the preset's
+    assert (
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[0].name
+    )  # back to the preset's
 
 
 class LessonThatDoesNotTake:

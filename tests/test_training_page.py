@@ -87,9 +87,9 @@ def quick(app: AppTest, epochs=2, train_size=1_000) -> None:
 
 
 def test_presets_set_every_control_and_say_what_to_expect(page):
-    assert page.selectbox(key="t_preset").value == PRESETS[0].name
+    assert page.selectbox(key=widget_key(page.session_state, "t_preset")).value == PRESETS[0].name
     assert any("95.42 %" in i.value for i in page.info)
-    page.selectbox(key="t_preset").select("eta too large: 100")
+    page.selectbox(key=widget_key(page.session_state, "t_preset")).select("eta too large: 100")
     run(page)
     assert page.select_slider(key=widget_key(page.session_state, "t_eta")).value == 100.0
     assert page.slider(key=widget_key(page.session_state, "t_hidden")).value == 30
@@ -211,7 +211,7 @@ def test_every_setting_has_one_widget_and_a_preset_fills_them_all(page):
     """The one table between the widgets and Settings covers every field the page sets."""
     page_fields = {f for f in Settings.__dataclass_fields__ if f != "augment"}
     assert set(SETTING_WIDGETS.values()) == page_fields
-    page.selectbox(key="t_preset").select(PRESETS[-1].name)
+    page.selectbox(key=widget_key(page.session_state, "t_preset")).select(PRESETS[-1].name)
     run(page)
     for key, field in SETTING_WIDGETS.items():
         if field != "seed":  # a preset keeps the visitor's seed

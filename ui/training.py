@@ -104,17 +104,13 @@ def init_training_state() -> None:
     Streamlit forgets a widget's value after a whole-page run that did not draw the widget
     (the training section draws no settings while the server cannot train for a moment: a
     mistyped limit, unreadable MNIST, the run service restarting), and the widget then comes
-    back with its default, a select slider's first option. The settings are plain session
-    values (`SETTING_WIDGETS`), which Streamlit never forgets, and their widgets are given
-    them each time they are drawn (`shown_key`); the preset box is a widget itself, set
-    again here at the start of every whole-page run so that Streamlit keeps it."""
+    back with its default, a select slider's first option. The settings and the preset box's
+    choice (`t_preset`) are plain session values, which Streamlit never forgets, and their
+    widgets are given them each time they are drawn (`shown_key`)."""
     state = st.session_state
     if "t_hidden" not in state:
         apply_settings(PRESETS[0].settings)
         state.t_preset = PRESETS[0].name
-        return
-    if "t_preset" in state:
-        state.t_preset = state.t_preset
 
 
 def widget_key(state, owner: str) -> str:
@@ -357,9 +353,8 @@ def preset_ui() -> None:
     st.selectbox(
         "The book's experiments",
         [p.name for p in PRESETS] + [OWN_SETTINGS],
-        key="t_preset",
-        on_change=choose_preset,
         help="Sets every control below to that run.",
+        **owned("t_preset", then=choose_preset),  # the page sets it too: a stale one is ignored
     )
     preset = matching_preset(widget_settings())
     if preset is not None:
