@@ -17,9 +17,12 @@ slot as much as a fast one), and the pauses between steps as paused time
 The cost of every mini-batch, read off the forward pass its step does anyway (`SGD.step`
 returns it; a looked-at step has it as `cost_before`), is kept thinned to a bound: the run's
 mini-batches are cut into at most `COST_BINS` runs of `bin_size` consecutive ones, and each
-becomes one `CostBin` (their mean, lowest and highest cost), so the chart shows how noisy SGD
-is with at most 500 points whatever the run's length; `open_cost_bin` is the one still
-filling (a step at a time, it grows with each).
+becomes one `CostBin` (their mean, and the band `BAND` in which most of them lie: their 10th
+and 90th percentiles), so the chart shows how noisy SGD is with at most 500 points whatever
+the run's length; `open_cost_bin` is the one still filling (a step at a time, it grows with
+each). The band leaves out each bin's rarest mini-batches: the lowest of 300 is often a
+batch answered perfectly, at 1/10,000 of the mean, and would stretch the chart's log axis
+over six decades.
 
 Everything happens in that one thread: the loop needs no locks. A `listener(run, point)` hears
 of every new metric point.
@@ -63,7 +66,8 @@ COST_SAMPLE = 1000  # training images on which the training cost is measured
 PARTIAL_SAMPLE = 2000  # validation and test images measured between epochs
 CHECK_EVERY = 8  # mini-batches between two calls to the control
 COST_BINS = 500  # points of the mini-batches' cost per run, at most (one per bin): about one
-# per pixel of the chart on a laptop; each is the mean, lowest and highest of its mini-batches
+# per pixel of the chart on a laptop; each is the mean and the BAND of its mini-batches
+BAND = (10, 90)  # the percentiles of a bin's mini-batch costs its band spans
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,8 @@ class Point:
 
 class CostBin(NamedTuple):
     """`batches` consecutive mini-batches' cost (each its examples' mean, with the L2 term as
-    of the run's latest point): their mean, lowest and highest. `epoch`: where their middle
-    was (epochs, fractional)."""
+    of the run's latest point): their mean, and their `BAND` percentiles (`low`, `high`; for
+    one mini-batch both are its cost). `epoch`: where their middle was (epochs, fractional)."""
 
     epoch: float
     mean: float
@@ -175,7 +179,8 @@ class TrainingRun:
         self.watch: int | None = None  # the hidden neuron whose change it keeps (None: most)
         self.cost_bins: list[CostBin] = []  # every mini-batch's cost, thinned (see CostBin)
         self.bin_size = 1  # mini-batches per CostBin (set when training starts)
-        self._bin: list[float] = [0.0, math.inf, -math.inf, 0]  # sum, low, high, count
+        self._bin = np.empty(1)  # the costs of the bin's mini-batches so far (bin_size)
+        self._in_bin = 0  # how many
         self._per_epoch = 1  # mini-batches per epoch
         self._penalty = 0.0  # the L2 term of the latest point's cost
         self._stepping = False  # a Step is under way: pause after its mini-batch
@@ -268,6 +273,7 @@ class TrainingRun:
         self._segment_start = time.perf_counter()
         self._per_epoch = -(-len(images) // s.batch_size)
         self.bin_size = max(1, -(-(self._per_epoch * s.epochs) // COST_BINS))
+        self._bin = np.empty(self.bin_size)
         self._measure(0.0, False)  # the untrained network: where the curves start
         # Points come quickly at first (0.1, 0.2, 0.4 s...), then every `report_every` s.
         interval = min(0.1, self.report_every) if math.isfinite(self.report_every) else math.inf
@@ -306,29 +312,29 @@ class TrainingRun:
                 else:
                     cost = sgd.step(batch, self.eta)
                 self.batches_done += 1
-                acc = self._bin  # the batch's cost into its bin (a few operations, no call)
-                acc[0] += cost
-                acc[1] = cost if cost < acc[1] else acc[1]
-                acc[2] = cost if cost > acc[2] else acc[2]
-                acc[3] += 1
-                if acc[3] == self.bin_size:
+                self._bin[self._in_bin] = cost  # into its bin (the bin's figures once full)
+                self._in_bin += 1
+                if self._in_bin == self.bin_size:
                     self.cost_bins.append(self._cost_bin())
-                    self._bin = [0.0, math.inf, -math.inf, 0]
+                    self._in_bin = 0
             self.progress = epoch + 1
             self._measure(self.progress, True)
             next_point = self.training_time() + interval
         self._finish()
 
     def _cost_bin(self) -> CostBin:
-        total, low, high, n = self._bin
+        n = self._in_bin
+        costs = self._bin[:n]
+        low, high = np.percentile(costs, BAND) if n > 1 else (costs[0], costs[0])
         middle = self.batches_done - n / 2  # in mini-batches, the bin's last one just done
         p = self._penalty
-        return CostBin(middle / self._per_epoch, total / n + p, low + p, high + p, int(n))
+        mean = float(costs.mean())
+        return CostBin(middle / self._per_epoch, mean + p, float(low) + p, float(high) + p, n)
 
     @property
     def open_cost_bin(self) -> CostBin | None:
         """The bin still filling (fewer than `bin_size` mini-batches), or None if empty."""
-        return self._cost_bin() if self._bin[3] else None
+        return self._cost_bin() if self._in_bin else None
 
     def _follow_control(self) -> None:
         """Apply the commands that arrived; while paused, wait for the next ones."""

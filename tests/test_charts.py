@@ -190,6 +190,9 @@ def test_log_ticks_within_one_step():
 
     assert log_ticks([0.061, 0.083]) == pytest.approx([0.061, 0.083])  # the ends, at least
     assert log_ticks([]) == []
+    # many decades (a band reaching far down): powers of ten only, fewer past six decades
+    assert log_ticks([0.0004, 2.0]) == pytest.approx([0.001, 0.01, 0.1, 1.0])
+    assert log_ticks([2e-8, 2.0]) == pytest.approx([1e-7, 1e-5, 1e-3, 0.1])
 
 
 def test_the_mini_batches_cost_is_a_light_band_under_the_epoch_curve():
@@ -217,7 +220,10 @@ def test_the_mini_batches_cost_is_a_light_band_under_the_epoch_curve():
     assert mean["line"]["color"].startswith("rgba(247,127,0,")  # colour(1) = #f77f00
     # the legend says what each kind of line is, once
     legend = [t["name"] for t in traces if t.get("showlegend", True)]
-    assert legend == ["mini-batch cost: mean of 25, band min-max", "cost on 1,000 training images"]
+    assert legend == [
+        "mini-batch cost: mean of 25, middle 80 % shaded",
+        "cost on 1,000 training images",
+    ]
     # the axis's ticks reach the lowest mini-batch
     assert min(fig["layout"]["yaxis"]["tickvals"]) <= 0.3 / 20 * 2
 

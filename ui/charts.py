@@ -24,7 +24,7 @@ import plotly.io as pio
 import streamlit as st
 from plotly.colors import get_colorscale
 
-from nn.trainer import COST_SAMPLE
+from nn.trainer import BAND, COST_SAMPLE
 
 from .compat import unvalidated_figure
 
@@ -414,6 +414,11 @@ def log_ticks(values) -> list[float]:
     ]
     if len(ticks) < 2:
         ticks = sorted({float(f"{low:.2g}"), *ticks, float(f"{high:.2g}")})
+    decades = np.log10(high / low)
+    if decades > 3:  # 1-2-5 would crowd the axis: powers of ten, every other one past 6
+        every = 2 if decades > 6 else 1
+        tens = [t for t in ticks if f"{t:.0e}".startswith("1e")]
+        ticks = tens[::every] if len(tens) >= 2 else ticks
     return ticks
 
 
@@ -421,8 +426,8 @@ def cost_figure(views: list) -> dict:
     """The training cost against epochs, on a log axis with a title and plain-number ticks
     (1-2-5 steps): for each run its cost on a fixed sample of training images at each point
     (a bold line) and, under it, every mini-batch's own cost as the run's worker saw it
-    (`RunView.cost_bins`: a thin line through each bin's mean and a light band from its
-    lowest to its highest mini-batch), so SGD's noise shows around the curve it follows."""
+    (`RunView.cost_bins`: a thin line through each bin's mean and a light band over the
+    middle 80 % of its mini-batches), so SGD's noise shows around the curve it follows."""
     traces: list[dict] = []
     for i, view in enumerate(views):
         traces += batch_cost_traces(view, colour(i), legend=i == len(views) - 1)
@@ -467,7 +472,11 @@ def batch_cost_traces(view, line_colour: str, legend: bool) -> list[dict]:
     columns = np.asarray(bins, dtype=np.float64)  # (n, 5): epoch, mean, low, high, batches
     x, mean, low, high = short(columns[:, :4].T)
     per = int(columns[:, 4].max())
-    name = "each mini-batch's cost" if per == 1 else f"mini-batch cost: mean of {per}, band min-max"
+    name = (
+        "each mini-batch's cost"
+        if per == 1
+        else f"mini-batch cost: mean of {per}, middle {BAND[1] - BAND[0]} % shaded"
+    )
     band = dict(type="scatter", x=x, mode="lines", line=dict(width=0), hoverinfo="skip")
     meta = {"run": view.id, "series": "batch cost"}
     return [
