@@ -91,7 +91,7 @@ def epochs_text(meta: dict, settings: dict) -> str:
     def number(x) -> bool:
         return isinstance(x, (int, float)) and not isinstance(x, bool)
 
-    if number(done) and number(planned) and 0 <= done < planned:
+    if isinstance(done, (int, float)) and number(done) and number(planned) and 0 <= done < planned:
         return f"{round(done, 1):g} of {planned:g} epochs"
     return f"{planned} epochs"
 
