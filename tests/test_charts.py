@@ -170,6 +170,30 @@ def test_close_eta_changes_stack_their_labels():
     assert notes["eta 0.3"] == 1  # far from the others: the top row
 
 
+@pytest.mark.parametrize("at", [29.0, 1.0, 15.0])
+def test_a_reference_label_near_the_top_keeps_clear_of_an_eta_label(at):
+    """The book's 95.42 % is under the eta labels' top row: where an eta change's label
+    reaches into a side of the chart, the book's label goes to the other side or elsewhere."""
+    from ui.charts import LABEL_PX, PLOT_HEIGHT_PX, PLOT_WIDTH_PX
+
+    run = view(1, [(0, 0.1, 0.1, 0.5), (30, 0.9, 0.9, 0.1)], [(at, 1.0)])
+    fig = valid(accuracy_figure([run], {"chance": 0.10, "the book": 0.9542}))
+    notes = fig["layout"]["annotations"]
+    eta = next(a for a in notes if a["text"] == "eta 1")
+    book = next(a for a in notes if a["text"].startswith("the book"))
+    per_px = 30 / PLOT_WIDTH_PX  # the x axis's data units per pixel on a phone
+    eta_x = (at - (len("eta 1") + 1) * LABEL_PX[1] * per_px, at)
+    book_w = (len(book["text"]) + 1) * LABEL_PX[1] * per_px
+    book_x = (30 - book_w, 30) if book["xanchor"] == "right" else (0, book_w)
+    eta_y = (100 * (1 - LABEL_PX[0] / PLOT_HEIGHT_PX), 100)  # (the top row, in % here)
+    height = 100 * LABEL_PX[0] / PLOT_HEIGHT_PX
+    y = book["y"]
+    book_y = (y - height, y) if book["yanchor"] == "top" else (y, y + height)
+    apart_x = eta_x[1] <= book_x[0] or eta_x[0] >= book_x[1]
+    apart_y = eta_y[1] <= book_y[0] or eta_y[0] >= book_y[1]
+    assert eta["y"] == 1 and (apart_x or apart_y)
+
+
 def test_label_rows_reuse_a_row_once_it_is_free():
     from ui.charts import label_rows
 

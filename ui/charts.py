@@ -242,12 +242,17 @@ PLOT_WIDTH_PX = 300  # ... and its width on a phone: label sizes are judged agai
 LABEL_PX = (14, 7)  # one line of annotation text: height, width per character
 
 
-def place_labels(values: list[float], span: float) -> list[tuple[str, str]]:
+def place_labels(
+    values: list[float], span: float, taken_already: dict | None = None
+) -> list[tuple[str, str]]:
     """For reference lines at `values` (data units, `span` the axis's visible range), where
     to write each one's label so that no two overprint: (xanchor, yanchor) each, "right" or
-    "left" of the chart, "top" (under its line) or "bottom" (over it)."""
+    "left" of the chart, "top" (under its line) or "bottom" (over it). `taken_already`: side
+    -> (low, high) ranges other labels hold there (the eta changes' rows at the top)."""
     height = span * LABEL_PX[0] / PLOT_HEIGHT_PX
     taken: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    for side, ranges in (taken_already or {}).items():
+        taken[side] += list(ranges)
     slots = (("right", "top"), ("right", "bottom"), ("left", "top"), ("left", "bottom"))
     placed: dict[int, tuple[str, str]] = {}
     for i in sorted(range(len(values)), key=lambda i: values[i]):
@@ -354,7 +359,19 @@ def accuracy_figure(views: list, references: dict[str, float], zoom: bool = Fals
             )
         )
     shown = {name: 100 * value for name, value in references.items() if low <= 100 * value <= high}
-    places = place_labels(list(shown.values()), high - low)
+    # The eta labels' rows at the top hold the chart's right or left side where they reach
+    # into it (a reference label is written at most ~20 characters from its side)
+    widest = max((len(f"{name} {v:.2f} %") for name, v in shown.items()), default=0)
+    zone = widest * LABEL_PX[1] * per_px
+    eta_rows: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    for (epoch, _, _), text, row in zip(changes, texts, rows):
+        top = high - row * (high - low) * row_height
+        band = (top - (high - low) * row_height, top)
+        if epoch > x_max - zone:
+            eta_rows["right"].append(band)
+        if epoch - (len(text) + 1) * LABEL_PX[1] * per_px < zone:
+            eta_rows["left"].append(band)
+    places = place_labels(list(shown.values()), high - low, eta_rows)
     for (name, value), (side, anchor) in zip(shown.items(), places):
         shapes.append(
             dict(
