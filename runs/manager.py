@@ -74,6 +74,7 @@ from nn.protocol import (
 )
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
+from nn.trainer import COST_BINS, CostBin
 
 from .data import (
     SharedDataError,
@@ -126,6 +127,8 @@ class _Record:
     weights_version: int = 0
     speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
     last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
+    cost_bins: list = dataclasses.field(default_factory=list)  # nn.trainer.CostBin, bounded
+    open_cost_bin: CostBin | None = None  # the bin still filling
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -727,6 +730,9 @@ class RunManager:
             record.taught = report.taught
         if report.step is not None:
             record.last_step = report.step
+        room = max(0, COST_BINS - len(record.cost_bins))  # the worker's bound, held here too
+        record.cost_bins.extend(report.cost_bins[:room])
+        record.open_cost_bin = report.open_cost_bin
         self._measure_speed(record)
         self._changed.notify_all()
 
