@@ -40,7 +40,8 @@ server's `ForwardMsg`s, with Streamlit's own generated classes. A visitor:
   run's start, like the browser does;
 - with `--train-fraction F`, round(F * N) visitors also press Train (the book's preset, default
   settings), 1.5 s apart; once their run trains: move eta, Pause, Resume, Stop, a few seconds
-  apart. A command is "acted on" when the session's messages show it: Train -> a progress bar
+  apart (with `--keep-training`, instead, they keep a run live all along: Train again when
+  one is over). A command is "acted on" when the session's messages show it: Train -> a progress bar
   "Epoch ..." or the queue note; eta -> the curves' mark "eta <new value>"; Pause -> a Resume
   button; Resume -> a Pause button; Stop -> a Train button or "stopped". Queued runs' start
   order is checked against the click order.
@@ -431,6 +432,19 @@ class Visitor(PageSession):
                 await self.press(label, acted, name)
         record["ended"] = "stopped"
 
+    async def keep_training(self, start: float, end: float) -> None:
+        """Train (book preset, defaults) at its turn and keep a run live until the end: Train
+        again whenever one is over. The live part ticks all the time, drawing meanwhile."""
+        await self.draw_until(min(end, start + CLICK_GAP * self.trainer_rank))
+        while time.monotonic() < end and not self.closed:
+            if self.train_over():
+                await self.press(
+                    "Train", lambda: bool(self.progress_text() or self.queue_note()), "train"
+                )
+            t0 = time.monotonic()
+            await self.draw()
+            await asyncio.sleep(max(0.3, t0 + self.rng.uniform(2.0, 3.0) - time.monotonic()))
+
     def train_over(self) -> bool:
         """The run is over (finished or stopped): the Train button is back."""
         return self.button("Train")[0] is not None
@@ -695,7 +709,9 @@ async def run_level(
             if v is not None:
                 try:
                     if life is None:
-                        if rank is not None:
+                        if rank is not None and args.keep_training:
+                            await v.keep_training(start, end)
+                        elif rank is not None:
                             await v.train_session(start, end)
                         await v.draw_until(end)
                     else:
@@ -978,6 +994,12 @@ def main() -> None:
         help="share of visitors who train (0.2 of 30 = 6)",
     )
     parser.add_argument("--duration", type=float, default=60, help="s of drawing per level")
+    parser.add_argument(
+        "--keep-training",
+        action="store_true",
+        help="training visitors keep a run live all along (Train again when one ends) "
+        "instead of eta, Pause, Resume, Stop",
+    )
     parser.add_argument(
         "--session-life",
         default=None,
