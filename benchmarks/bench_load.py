@@ -294,6 +294,10 @@ class Visitor(PageSession):
         return proto.text if proto else ""
 
     def queue_note(self) -> str:
+        """A queued run's status: the progress bar's text (an alert on older pages)."""
+        proto, _ = self.find("progress", lambda p: "Waiting for a free slot" in p.text)
+        if proto is not None:
+            return proto.text
         proto, _ = self.find("alert", lambda a: "Waiting for a free slot" in a.body)
         return proto.body if proto else ""
 
