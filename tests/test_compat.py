@@ -298,7 +298,7 @@ def test_a_message_streamlit_drops_marks_its_session_for_the_next_run(monkeypatc
     from streamlit.runtime.app_session import AppSession
     from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 
-    source = inspect.getsource(AppSession._handle_scriptrunner_event_on_event_loop)
+    source = inspect.getsource(inspect.unwrap(AppSession._handle_scriptrunner_event_on_event_loop))
     assert "sender is not self._scriptrunner" in source and "return" in source
     assert compat.track_dropped_messages()
     assert compat.track_dropped_messages()  # once: not wrapped twice

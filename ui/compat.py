@@ -58,6 +58,7 @@ tests/test_compat_bounds.py; the page calls `install_bounds()` once per server):
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import hashlib
 import importlib
@@ -200,6 +201,7 @@ def track_dropped_messages() -> bool:
     if getattr(original, "_digitlab", False):
         return True
 
+    @functools.wraps(original)
     def handle(self, sender, event, *args, **kwargs):
         if (
             sender is not None
