@@ -22,17 +22,7 @@ import time
 
 import pytest
 
-from tests.helpers import (
-    ARTIFACTS,
-    STROKES,
-    canvas_image,
-    find_real_mnist,
-    free_port,
-    run_coroutine,
-    start_page,
-    stop,
-    wait_healthy,
-)
+from tests.helpers import STROKES, canvas_image, page_server, run_coroutine
 from tests.stclient import ANSWER_LABEL, PageSession, drawing_value
 
 pytestmark = pytest.mark.slow
@@ -42,18 +32,8 @@ WAIT = 60.0  # s: reached only on a failure (a loaded machine answers in a few s
 
 @pytest.fixture(scope="module")
 def server():
-    mnist = find_real_mnist()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "lost-answers-server.log"
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = start_page(port, log, env={"MNIST_DIR": str(mnist)})
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, proc, log_path)
-            yield url
-        finally:
-            stop(proc)
+    with page_server("lost-answers") as (url, _):
+        yield url
 
 
 class Tab(PageSession):
