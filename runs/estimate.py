@@ -49,7 +49,7 @@ def seconds_left(
     if done >= epochs:
         return 0.0
     recent = samples
-    if done >= 1 + WARM_UP:  # the first epoch runs slower (a process warming up): left out
+    if done >= 1 + WARM_UP:  # a first epoch slowed by something beside the run: left out
         recent = [s for s in samples if s[1] >= 1] or samples
     recent = recent[-WINDOW:]
     times = sorted(measures)
