@@ -6,7 +6,8 @@ one of each kind waits to be sent (`command_slot`). The worker answers only with
 each carrying the run's state together with the figures that go with it, so whoever reads a
 report never sees a state with figures from before or after it. A worker also reports while
 nothing changes (every `HEARTBEAT` s at least, paused or not): a worker that goes silent is
-hung, and the manager's watchdog ends it.
+hung, and the manager's watchdog ends it. A spare worker, started before it has a job, first
+says `READY` once it has warmed up; the manager reads that before it sends the `Start`.
 
 A job is one of two kinds: `TrainJob` (a run of `nn.trainer.TrainingRun`) or `TeachJob` (a
 fine-tune of a copy of a network on a visitor's drawings, `nn.teach.fine_tune`). Both take a
@@ -26,6 +27,7 @@ from nn.settings import Limits, Settings
 from nn.trainer import CostBin, Point
 
 HEARTBEAT = 1.0  # seconds: a worker reports at least this often while it lives
+READY = "ready"  # a spare worker's first word, once it has warmed up (runs.worker_main)
 
 
 @dataclass(frozen=True)

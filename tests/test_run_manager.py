@@ -7,6 +7,8 @@ processes and wait for conditions, each wait with a deadline and a message sayin
 not happen.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -446,3 +448,54 @@ def test_submitting_without_mnist_says_what_to_do(monkeypatch, tmp_path):
         assert not m.data_available()
     finally:
         m.close()
+
+
+def nice_of(pid: int) -> int:
+    """The nice value of a process's main thread (/proc/PID/stat, field 19)."""
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+@slow
+def test_a_job_goes_to_the_warm_spare_once_it_has_said_it_is_ready(mnist_dir):
+    """The spare warms up at the lowest priority in a thread of its own, says READY, and the
+    next job runs in it at the workers' priority; a new spare is started for the job after."""
+    from runs.worker_main import NICENESS
+
+    m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), report_every=0.2)
+    try:
+        m.prepare_data()
+        wait_for(lambda: m._spare is not None and m._spare[1].poll(), "the spare said ready")
+        spare = m._spare[0]
+        assert nice_of(spare.pid) == NICENESS  # the warm-up's priority was its thread's own
+        handle = m.submit(SHORT)
+        wait_for(lambda: handle.over, "the run ended", touch=[handle])
+        assert handle.view().state is State.FINISHED, handle.view().reason
+        assert handle._record.process is spare
+        wait_for(lambda: m._spare is not None, "a new spare started")
+        assert m._spare[0] is not spare
+    finally:
+        m.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority: Linux")
+def test_a_spare_warms_up_at_the_lowest_priority_in_its_own_thread_only():
+    import os
+    import threading
+
+    from runs.worker_main import SPARE_NICENESS, warm_up
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def warm() -> None:
+        warm_up(None, seen, quietly=True)
+        seen["priority"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=warm)
+    thread.start()
+    thread.join(DEADLINE)
+    assert seen == {"data": None, "priority": max(before, SPARE_NICENESS)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

@@ -170,6 +170,7 @@ def run_manager() -> RunManager:
     server's health check reports a broken one (and replaces it)."""
     manager = RunManager.shared()
     compat.install_health_check(RunManager.health)
+    compat.track_dropped_messages()  # the live part redraws a dropped answer (live_ui)
     return manager
 
 
@@ -497,9 +498,11 @@ def live_ui(every: float | None) -> None:
                 handle.touch()
         if every and buttons_for(current_run()) != tab().t_buttons:
             st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
-        if every and tab().drawing_gen != tab().live_drawing_gen:
-            # A stroke since the last tick: its answer may have been dropped with a run's
-            # undelivered messages; the drawing row reruns once after this tick to bring it.
+        dropped = compat.messages_were_dropped()
+        if every and (dropped or tab().drawing_gen != tab().live_drawing_gen):
+            # A stroke since the last tick, or messages Streamlit dropped since (it may have
+            # been the answer, or the rerun that brought it back): the drawing row reruns once
+            # after this tick.
             tab().live_drawing_gen = tab().drawing_gen
             if compat.reruns_only_fragments():  # (a whole-page run has just drawn the row itself)
                 compat.request_fragment_rerun([DRAWING])
