@@ -29,13 +29,19 @@ server's `ForwardMsg`s, with Streamlit's own generated classes. A visitor:
   before its answer (or its time-out): a visitor reads the answer before drawing again;
 - stroke -> answer: from sending the rerun to the `metric` delta "The network's answer" of a
   run that started after it; its value is compared with the MNIST label;
+- lost answers: before each drawing (and on leaving), the last answer that reached the page
+  since the previous drawing was sent is compared with that drawing's answer, computed here
+  the way the page does with a new tab's network; a mismatch is a lost answer (the page kept
+  showing another one). Runs whose end never reached the page (their `script_finished` was
+  dropped: "Ignoring event from non-current ScriptRunner") are counted beside;
 - follows fragments: a widget inside an `@st.fragment` is sent with that `fragment_id`;
   `auto_rerun` messages start a timer that sends `is_auto_rerun` reruns of that fragment at its
   interval (what keeps the live training curves moving), stopped by `stop_auto_rerun` or a full
   run's start, like the browser does;
 - with `--train-fraction F`, round(F * N) visitors also press Train (the book's preset, default
   settings), 1.5 s apart; once their run trains: move eta, Pause, Resume, Stop, a few seconds
-  apart. A command is "acted on" when the session's messages show it: Train -> a progress bar
+  apart (with `--keep-training`, instead, they keep a run live all along: Train again when
+  one is over). A command is "acted on" when the session's messages show it: Train -> a progress bar
   "Epoch ..." or the queue note; eta -> the curves' mark "eta <new value>"; Pause -> a Resume
   button; Resume -> a Pause button; Stop -> a Train button or "stopped". Queued runs' start
   order is checked against the click order.
@@ -91,7 +97,11 @@ from bench_memory import (  # noqa: E402
 )
 
 from nn.mnist import find_mnist_dir, load_mnist  # noqa: E402
+from nn.models import SHIPPED, read  # noqa: E402
+from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.verdict import judge  # noqa: E402
 from tests.stclient import (  # noqa: E402
+    ANSWER_LABEL,
     PageSession,
     SessionStats,
     drawing_value,
@@ -185,8 +195,8 @@ def fabric_scene(ink: np.ndarray, rng: random.Random) -> dict:
     }
 
 
-def render_drawing(digit: np.ndarray, rng: random.Random) -> str:
-    """One MNIST digit as the canvas would send it: the widget's json_value string.
+def render_drawing(digit: np.ndarray, rng: random.Random) -> tuple[np.ndarray, str]:
+    """One MNIST digit as the canvas would send it: the RGBA image and the widget's json_value.
 
     The 28x28 digit is scaled to a random size (its 20x20 ink box 86-180 px) and placed at a
     random position, white on opaque black, on a 280x280 RGBA image, encoded as a PNG data URL.
@@ -200,11 +210,26 @@ def render_drawing(digit: np.ndarray, rng: random.Random) -> str:
     field.paste(grey, (x, y))
     alpha = Image.new("L", (CANVAS, CANVAS), 255)
     rgba = np.asarray(Image.merge("RGBA", (field, field, field, alpha)))
-    return drawing_value(rgba, fabric_scene(np.asarray(field) > 127, rng))
+    return rgba, drawing_value(rgba, fabric_scene(np.asarray(field) > 127, rng))
 
 
-def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
-    """n (label, json_value) pairs from MNIST's test set."""
+def page_answer(rgba: np.ndarray) -> str:
+    """What the page answers for this canvas image with a new tab's network (the shipped
+    default, `nn.models.SHIPPED[0]`), as ui/drawing.py shows it."""
+    image = canvas_to_mnist(rgba)
+    if image is None:
+        return ""
+    net, _ = default_network()
+    return judge(image, read(net, image).output).answer
+
+
+@functools.cache
+def default_network():
+    return SHIPPED[0].load()
+
+
+def drawing_pool(n: int, seed: int) -> list[tuple[int, str, str]]:
+    """n (label, json_value, the page's answer) triples from MNIST's test set."""
     folder = find_mnist_dir()
     if folder is None:
         sys.exit("MNIST not found: set MNIST_DIR (the test digits are what the visitors draw)")
@@ -212,7 +237,11 @@ def drawing_pool(n: int, seed: int) -> list[tuple[int, str]]:
     images, labels = data.test_images.reshape(-1, 28, 28), data.test_labels
     rng = random.Random(seed)
     picks = rng.sample(range(len(images)), n)
-    return [(int(labels[i]), render_drawing(images[i], rng)) for i in picks]
+    pool = []
+    for i in picks:
+        rgba, value = render_drawing(images[i], rng)
+        pool.append((int(labels[i]), value, page_answer(rgba)))
+    return pool
 
 
 # --- one visitor ---------------------------------------------------------------------------
@@ -235,8 +264,23 @@ class Visitor(PageSession):
         self.pool, self.rng = pool, rng
         self.trainer_rank = trainer_rank
         self.progress, self.progress_at = "", None  # the training progress text last seen
+        self.expected: str | None = None  # the page's answer to the last drawing sent
+        self.shown_since: str | None = None  # the last answer delivered since it was sent
+        self.run_open = False  # a run started whose end has not been delivered
+
+    def handle(self, msg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            if self.run_open:  # the previous run's end (and what it still had) never came
+                self.stats.runs_cut += 1
+            self.run_open = True
+        elif kind == "script_finished":
+            self.run_open = False
+        super().handle(msg)
 
     def on_element(self, kind: str, proto) -> None:
+        if kind == "metric" and proto.label == ANSWER_LABEL:
+            self.shown_since = proto.body.strip()
         if kind == "progress" and proto.text.startswith("Epoch") and proto.text != self.progress:
             now = time.monotonic()  # the live section moved: a new text on the progress bar
             if self.progress_at is not None:
@@ -250,6 +294,10 @@ class Visitor(PageSession):
         return proto.text if proto else ""
 
     def queue_note(self) -> str:
+        """A queued run's status: the progress bar's text (an alert on older pages)."""
+        proto, _ = self.find("progress", lambda p: "Waiting for a free slot" in p.text)
+        if proto is not None:
+            return proto.text
         proto, _ = self.find("alert", lambda a: "Waiting for a free slot" in a.body)
         return proto.body if proto else ""
 
@@ -260,7 +308,9 @@ class Visitor(PageSession):
             self.stats.errors.append(f"visitor {self.index}: no canvas on the page")
             await asyncio.sleep(2)
             return
-        label, value = self.rng.choice(self.pool)
+        label, value, expected = self.rng.choice(self.pool)
+        self.check_answer_shown()
+        self.expected, self.shown_since = expected, None
         self.stats.sent += 1
         body = await self.stroke(value, STROKE_TIMEOUT)
         if body is None:
@@ -269,6 +319,22 @@ class Visitor(PageSession):
         self.stats.answers += 1
         if body != str(label):
             self.stats.wrong.append((label, body))
+
+    def check_answer_shown(self) -> None:
+        """Before the next drawing (or leaving): whether the last answer that reached the page
+        since the last drawing was sent is that drawing's. If not, its answer was lost: the
+        page went on showing another one until the visitor drew again."""
+        if self.expected is None:
+            return
+        self.stats.checked += 1
+        if self.shown_since != self.expected:
+            who = "training" if self.trainer_rank is not None else "drawing"
+            self.stats.lost.append((self.index, who, self.expected, self.shown_since))
+        self.expected = None
+
+    async def close(self) -> None:
+        self.check_answer_shown()
+        await super().close()
 
     async def press(self, label: str, acted, name: str, extra_of=None) -> bool:
         """Press a button (or, with extra_of, change a widget) and time until `acted()` holds."""
@@ -370,6 +436,19 @@ class Visitor(PageSession):
                 await self.press(label, acted, name)
         record["ended"] = "stopped"
 
+    async def keep_training(self, start: float, end: float) -> None:
+        """Train (book preset, defaults) at its turn and keep a run live until the end: Train
+        again whenever one is over. The live part ticks all the time, drawing meanwhile."""
+        await self.draw_until(min(end, start + CLICK_GAP * self.trainer_rank))
+        while time.monotonic() < end and not self.closed:
+            if self.train_over():
+                await self.press(
+                    "Train", lambda: bool(self.progress_text() or self.queue_note()), "train"
+                )
+            t0 = time.monotonic()
+            await self.draw()
+            await asyncio.sleep(max(0.3, t0 + self.rng.uniform(2.0, 3.0) - time.monotonic()))
+
     def train_over(self) -> bool:
         """The run is over (finished or stopped): the Train button is back."""
         return self.button("Train")[0] is not None
@@ -382,6 +461,9 @@ class LevelStats(SessionStats):
     def __init__(self, max_seconds: float):
         super().__init__(max_seconds)
         self.sent = self.answers = self.unanswered = 0
+        self.checked = 0  # drawings whose answer on the page was checked before the next one
+        self.lost: list[tuple[int, str, str, str | None]] = []  # visitor, kind, expected, shown
+        self.runs_cut = 0  # runs whose end never reached the page (dropped by Streamlit)
         self.wrong: list[tuple[int, str]] = []
         self.commands: list[tuple[str, float | None, str]] = []
         self.command_times: dict = {}
@@ -631,7 +713,9 @@ async def run_level(
             if v is not None:
                 try:
                     if life is None:
-                        if rank is not None:
+                        if rank is not None and args.keep_training:
+                            await v.keep_training(start, end)
+                        elif rank is not None:
                             await v.train_session(start, end)
                         await v.draw_until(end)
                     else:
@@ -769,6 +853,10 @@ def report(r: dict, problems: list[str]) -> str:
         f"- drawings: {s.sent} sent, {s.answers} answered, {s.unanswered} unanswered within "
         f"{STROKE_TIMEOUT:.0f} s; stroke -> answer median {m['median']:.3f} s, p95 "
         f"{m['p95']:.3f} s, max {m['max']:.3f} s",
+        f"- lost answers (the page showed another answer until the next drawing): "
+        f"{len(s.lost)} of {s.checked} drawings checked"
+        + (f" {s.lost[:5]}" if s.lost else "")
+        + f"; runs whose end never reached the page: {s.runs_cut}",
         f"- answers matching the MNIST label: {m['correct']}/{s.answers}"
         + (f" ({100 * m['correct'] / s.answers:.1f} %)" if s.answers else ""),
         f"- script runs finished: {dict(s.finished)} ('early for rerun' also marks a run "
@@ -910,6 +998,12 @@ def main() -> None:
         help="share of visitors who train (0.2 of 30 = 6)",
     )
     parser.add_argument("--duration", type=float, default=60, help="s of drawing per level")
+    parser.add_argument(
+        "--keep-training",
+        action="store_true",
+        help="training visitors keep a run live all along (Train again when one ends) "
+        "instead of eta, Pause, Resume, Stop",
+    )
     parser.add_argument(
         "--session-life",
         default=None,

@@ -92,18 +92,31 @@ def main() -> None:
                     )
         finally:
             manager.close()
+    if READY_WAITS:
+        print(
+            f"a new spare was ready {statistics.median(READY_WAITS):.2f} s (median), "
+            f"{max(READY_WAITS):.2f} s (worst) after the previous click's result"
+        )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
+READY_WAITS: list[float] = []  # s from the previous result until the new spare was ready
+
+
 def wait_for_spare(manager: RunManager, spare: bool, timeout: float = 30.0) -> None:
-    """Between clicks: the previous job's slot free and, with a spare, a new one ready (a
-    visitor's clicks are seconds apart)."""
-    deadline = time.monotonic() + timeout
+    """Between clicks: the previous job's slot free and, with a spare, a new one ready (it
+    has said so: runs.worker_main warms it up at the lowest priority)."""
+    start = time.monotonic()
+    deadline = start + timeout
     while time.monotonic() < deadline:
-        if manager.counts()["training"] == 0 and (not spare or manager._spare is not None):
+        worker = manager._spare
+        ready = worker is not None and (worker[0].poll() is not None or worker[1].poll())
+        if manager.counts()["training"] == 0 and (not spare or ready):
+            if spare:
+                READY_WAITS.append(time.monotonic() - start)
             return
         time.sleep(0.02)
-    raise SystemExit("the previous job's slot did not free")
+    raise SystemExit("the previous job's slot did not free, or no spare became ready")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     manager   `RunManager` (one per server, `RunManager.shared()`): the slots, the bounded
               queue, the watchdog, the warm spare worker, the shared MNIST copy; `RunHandle`,
               the page's read-only view of one run, and the commands it may send
-    worker    the process a job runs in (`python -m runs.worker FD`)
+    worker    the process a job runs in: one job, its reports, its commands
+    worker_main  its entry (`python -m runs.worker_main FD [FOLDER]`): the warm-up, at the
+              lowest priority for a spare, then the job
     messages  what the manager and a worker say to each other (`Start`, `Report`) and the
               two kinds of job (`TrainJob`, `TeachJob`)
     view      `RunView`, the one typed picture of a run that the page draws, built in one place

@@ -12,8 +12,17 @@ time left is the mini-batches left at that speed, plus the measurements still to
 every `report_every` s, and one at each epoch's end; an end's cost, until one is seen, is
 `END_COST_RATIO` times a between-epochs one). Only the newest `WINDOW` samples count, so the
 estimate follows a machine that gets busier or quieter, and once the second epoch is under way
-the first no longer counts: a fresh process's first epoch was measured up to twice as slow as
-the rest (its memory and caches warming up), which no estimate made during it can know.
+the first no longer counts (`WARM_UP`).
+
+A run's first epoch used to take 1.6-3x as long as the next ones on a busy machine, so every
+estimate made during it was 1.2-5x too high. Timing each tenth of an epoch in a worker showed
+it was not the worker itself (page faults on the shared MNIST, numpy's first calls, the
+allocator: a worker alone trains its first tenth as fast as its tenth tenth) but the spare
+worker the manager starts the moment a run takes the previous one: its interpreter warming up
+took a share of the same cores. It now warms up at the lowest priority (`runs.worker_main`),
+and the first epoch runs at the speed of the rest (`benchmarks/bench_estimate.py`; numbers in
+benchmarks/RESULTS.md). `WARM_UP` stays for what can still slow a first epoch alone: a job
+given a fresh worker while another one warms up beside it.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ def seconds_left(
     if done >= epochs:
         return 0.0
     recent = samples
-    if done >= 1 + WARM_UP:  # the first epoch runs slower (a process warming up): left out
+    if done >= 1 + WARM_UP:  # a first epoch slowed by something beside the run: left out
         recent = [s for s in samples if s[1] >= 1] or samples
     recent = recent[-WINDOW:]
     times = sorted(measures)

@@ -2,12 +2,13 @@
 and a watchdog, in one service that contains its own failures.
 
 Each job (a training run or a teach job, `runs.messages`) runs in its own process
-(`runs.worker`), not in a thread of the page's server: threads of one process share one
-interpreter lock, so they would neither use both cores nor leave the server free to answer
-strokes. `RunManager` (one per server, `RunManager.shared()`) lets at most
-`limits.max_concurrent` jobs work at once; further jobs wait in a first-come, first-served
-queue of at most `limits.max_queue` and start by themselves when a slot frees. MNIST is
-written once to a temporary folder that every worker maps read-only (`runs.data`).
+(`runs.worker`, entered through `runs.worker_main`), not in a thread of the page's server:
+threads of one process share one interpreter lock, so they would neither use both cores nor
+leave the server free to answer strokes. `RunManager` (one per server,
+`RunManager.shared()`) lets at most `limits.max_concurrent` jobs work at once; further jobs
+wait in a first-come, first-served queue of at most `limits.max_queue` and start by
+themselves when a slot frees. MNIST is written once to a temporary folder that every worker
+maps read-only (`runs.data`).
 
 What it guarantees (docs/runs.md says more):
 
@@ -24,7 +25,9 @@ What it guarantees (docs/runs.md says more):
   `limits.abandon_after` s. Its record says why, in words for the visitor; its slot frees and
   the queue goes on.
 - A warm spare worker (started, `nn` imported, the shared data mapped) waits for the next job,
-  so a teach click or a Train press does not wait for an interpreter to start.
+  so a teach click or a Train press does not wait for an interpreter to start. It warms up at
+  the lowest priority, so that it does not slow the run that took the previous spare, and is
+  handed a job only once it has said it is ready (`runs.worker_main`).
 - A run belongs to its owner (the page passes the browser's identity): one owner has at most
   one training run queued or under way; a new one replaces the old. A run's token (in the
   page's URL) finds it again after a reload (`lookup`), and says so when the server that had
@@ -74,6 +77,7 @@ from nn.protocol import (
 )
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
+from nn.trainer import COST_BINS, CostBin
 
 from .data import (
     SharedDataError,
@@ -82,8 +86,9 @@ from .data import (
     write_shared_data,
 )
 from .estimate import expected_wait
-from .messages import Job, Report, Start, TeachJob, TrainJob, command_slot
+from .messages import READY, Job, Report, Start, TeachJob, TrainJob, command_slot
 from .view import RunView, build_view
+from .worker_main import SPARE_ENV
 
 log = logging.getLogger("digitlab.runs")
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,6 +131,8 @@ class _Record:
     weights_version: int = 0
     speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
     last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
+    cost_bins: list = dataclasses.field(default_factory=list)  # nn.trainer.CostBin, bounded
+    open_cost_bin: CostBin | None = None  # the bin still filling
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -276,7 +283,7 @@ class RunManager:
         self.limits = limits or Limits.from_env()
         self.abandon_after = self.limits.abandon_after if abandon_after is None else abandon_after
         self.data_dir, self.report_every, self.tick = data_dir, report_every, tick
-        self.worker_command = list(worker_command or [sys.executable, "-m", "runs.worker"])
+        self.worker_command = list(worker_command or [sys.executable, "-m", "runs.worker_main"])
         self.temp_root, self.spare = temp_root, spare
         self._load, self._given_data = load or self._read_mnist, load is not None  # tests
         self._lock = threading.RLock()
@@ -727,6 +734,9 @@ class RunManager:
             record.taught = report.taught
         if report.step is not None:
             record.last_step = report.step
+        room = max(0, COST_BINS - len(record.cost_bins))  # the worker's bound, held here too
+        record.cost_bins.extend(report.cost_bins[:room])
+        record.open_cost_bin = report.open_cost_bin
         self._measure_speed(record)
         self._changed.notify_all()
 
@@ -893,8 +903,11 @@ class RunManager:
                 record.outbox.put(command)
             record.pending.clear()
 
-    def _spawn_worker(self, folder: Path | None) -> tuple[subprocess.Popen, Connection]:
-        """Start `python -m runs.worker FD [FOLDER]`, talking over a socket pair.
+    def _spawn_worker(
+        self, folder: Path | None, spare: bool = False
+    ) -> tuple[subprocess.Popen, Connection]:
+        """Start `python -m runs.worker_main FD [FOLDER]`, talking over a socket pair; a
+        `spare` warms up at the lowest priority and says when it is ready.
 
         A fresh interpreter rather than multiprocessing's spawn, which would re-run the
         server's main script (Streamlit's) in every worker.
@@ -905,6 +918,7 @@ class RunManager:
             "PYTHONPATH": os.pathsep.join(
                 [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
             ),
+            SPARE_ENV: "1" if spare else "0",
         }
         try:
             process = subprocess.Popen(
@@ -921,16 +935,27 @@ class RunManager:
         return process, Connection(ours.detach())
 
     def _take_spare(self, folder) -> tuple[subprocess.Popen, Connection] | None:
-        spare, self._spare = self._spare, None
+        """The spare, if it is alive and has said it is warm (`READY`); else None, and a
+        fresh worker takes the job: a spare still warming up does so at the lowest priority
+        (`runs.worker_main`), so on a busy machine it may take a while."""
+        spare = self._spare
         if spare is None:
             return None
         process, conn = spare
-        if process.poll() is None:
-            self._spare_backoff = 0.5
-            return spare
-        conn.close()  # it died waiting: a fresh one for this job
-        self._spare_backoff = min(60.0, self._spare_backoff * 2)
-        return None
+        if process.poll() is not None:
+            self._spare = None
+            conn.close()  # it died waiting: a fresh one for this job
+            self._spare_backoff = min(60.0, self._spare_backoff * 2)
+            return None
+        try:
+            ready = conn.poll() and conn.recv() == READY
+        except (EOFError, OSError):
+            ready = False  # dying: _keep_spare replaces it
+        if not ready:
+            return None
+        self._spare = None
+        self._spare_backoff = 0.5
+        return spare
 
     def _keep_spare(self) -> None:
         if self._spare is not None and self._spare[0].poll() is not None:
@@ -941,7 +966,7 @@ class RunManager:
             return
         if not copy_is_complete(self._folder) or time.monotonic() < self._spare_after:
             return
-        self._spare = self._spawn_worker(self._folder)
+        self._spare = self._spawn_worker(self._folder, spare=True)
         self._spare_after = time.monotonic() + self._spare_backoff
 
     def _retire_spare(self) -> None:

@@ -6,7 +6,8 @@ one of each kind waits to be sent (`command_slot`). The worker answers only with
 each carrying the run's state together with the figures that go with it, so whoever reads a
 report never sees a state with figures from before or after it. A worker also reports while
 nothing changes (every `HEARTBEAT` s at least, paused or not): a worker that goes silent is
-hung, and the manager's watchdog ends it.
+hung, and the manager's watchdog ends it. A spare worker, started before it has a job, first
+says `READY` once it has warmed up; the manager reads that before it sends the `Start`.
 
 A job is one of two kinds: `TrainJob` (a run of `nn.trainer.TrainingRun`) or `TeachJob` (a
 fine-tune of a copy of a network on a visitor's drawings, `nn.teach.fine_tune`). Both take a
@@ -23,9 +24,10 @@ import numpy as np
 from nn.lookstep import StepLook
 from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
-from nn.trainer import Point
+from nn.trainer import CostBin, Point
 
 HEARTBEAT = 1.0  # seconds: a worker reports at least this often while it lives
+READY = "ready"  # a spare worker's first word, once it has warmed up (runs.worker_main)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class Report:
     weights: tuple | None = None  # (weights, biases) as of the newest point
     taught: Taught | None = None  # a teach job's result, in its FINISHED report
     step: StepLook | None = None  # the mini-batch just done, while stepping or slow (~20 kB)
+    # every mini-batch's cost, thinned (nn.trainer.CostBin): the bins completed since the last
+    # report (at most nn.trainer.COST_BINS a run), and the one still filling (None: empty)
+    cost_bins: tuple[CostBin, ...] = ()
+    open_cost_bin: CostBin | None = None
 
 
 def command_slot(command: Command) -> str:

@@ -1,31 +1,32 @@
 """The process a job runs in (started by `runs.manager.RunManager`).
 
-    python -m runs.worker FD [DATA_FOLDER]
+    python -m runs.worker_main FD [DATA_FOLDER]
 
 FD is one end of a socket pair to the server. The manager starts a worker before it has a
 job for it (the warm spare: the interpreter started and `nn` imported, and with DATA_FOLDER the
-shared MNIST already mapped), so a teach click or a Train press only waits for the job itself.
-The worker then receives `Start`:
+shared MNIST already mapped; `runs.worker_main` says how it warms up without slowing the jobs
+under way), so a teach click or a Train press only waits for the job itself. The worker then
+receives `Start`:
 
 - a `TrainJob`: it trains a `TrainingRun` in its one thread, as that run's `Control`: between
   mini-batches the loop asks it for the commands that arrived (a non-blocking poll of the
   connection) and, while paused, waits on the connection for the next one. It answers with
   `Report`s: at every metric point (with a copy of the weights, so the page can re-read the
   visitor's drawing with the network as it is now), whenever the state or eta changes, and
-  otherwise every `PROGRESS_EVERY` seconds, and every `HEARTBEAT` s while paused.
+  otherwise every `PROGRESS_EVERY` seconds, and every `HEARTBEAT` s while paused. Each report
+  carries the mini-batches' cost bins completed since the last one and the bin still filling
+  (`nn.trainer.CostBin`: ~50 bytes each, at most `nn.trainer.COST_BINS` + 1 a run).
 - a `TeachJob`: it runs `nn.teach.fine_tune` and sends one final report, FINISHED with the
   result or FAILED with the reason. A fine-tune reads no commands: the manager ends a teach
   job it no longer wants by killing its process, and bounds its time the same way.
 
-The process runs at a lower priority than the web server, so training never starves the
-page's answers to strokes.
+The process runs at a lower priority than the web server (`runs.worker_main.NICENESS`), so
+training never starves the page's answers to strokes.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from multiprocessing.connection import Connection
 
@@ -37,9 +38,8 @@ from nn.teach import TeachError, fine_tune
 from nn.trainer import Control, TrainingRun
 
 from .data import open_shared_data
-from .messages import HEARTBEAT, Report, Start, Taught, TeachJob
+from .messages import HEARTBEAT, READY, Report, Start, Taught, TeachJob
 
-NICENESS = 10
 PROGRESS_EVERY = 0.2  # seconds between reports when nothing but progress changed
 POLL_EVERY = 0.01  # seconds between two looks at the connection while training
 
@@ -53,6 +53,7 @@ class Worker(Control):
         self._points_sent = 0
         self._eta_changes_sent = 0
         self._step_sent = -1  # the number of the last looked-at mini-batch sent
+        self._bins_sent = 0  # of run.cost_bins
         self._state_sent: tuple[State, str] | None = None
         self._sent_at = -math.inf
         self._polled_at = -math.inf
@@ -152,6 +153,7 @@ class Worker(Control):
             return
         points = run.history[self._points_sent :]
         eta_changes = run.eta_changes[self._eta_changes_sent :]
+        bins = run.cost_bins[self._bins_sent :]
         weights = None
         if points:
             weights = (
@@ -168,8 +170,11 @@ class Worker(Control):
                 tuple(eta_changes),
                 weights,
                 step=step,
+                cost_bins=tuple(bins),
+                open_cost_bin=run.open_cost_bin,
             )
         )
+        self._bins_sent += len(bins)
         if step is not None:
             self._step_sent = step.number
         self._points_sent += len(points)
@@ -211,23 +216,14 @@ def teach(job: TeachJob, data) -> Taught:
     )
 
 
-def main(argv: list[str]) -> None:
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
-    conn = Connection(int(argv[0]))
-    folder = argv[1] if len(argv) > 1 else None
-    data = None
-    if folder:
+def serve(fd: int, folder: str | None, data=None, ready: bool = False) -> None:
+    """Run one job over the connection FD (`runs.worker_main` calls it once warm): `data`,
+    the shared MNIST in `folder` mapped ahead, if it could be; `ready`: say `READY` first
+    (a spare, which the manager hands a job only once it has)."""
+    conn = Connection(fd)
+    if ready:
         try:
-            data = open_shared_data(folder)
-            for name in ("train_images", "val_images", "test_images"):
-                int(getattr(data, name).sum(dtype=np.int64))  # map its pages now, not mid-run
-        except OSError:
-            data = None  # the Start's folder is opened then, and a failure reported
+            conn.send(READY)
+        except (OSError, ValueError):
+            return  # the server went away while we warmed up
     Worker(conn, data=data, folder=folder).main()
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -243,6 +243,24 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 6
     wait_until(healthy, timeout, f"{url} healthy (see {log})", every=0.2)
 
 
+@contextlib.contextmanager
+def page_server(name: str, env: dict | None = None, extra: tuple[str, ...] = ()):
+    """A healthy `streamlit run app.py` with the real MNIST on a free port, its output in
+    artifacts/<name>-server.log: yields (url, process); stopped at the end."""
+    mnist = find_real_mnist()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{name}-server.log"
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = start_page(port, log, env={"MNIST_DIR": str(mnist), **(env or {})}, extra=extra)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, proc, log_path)
+            yield url, proc
+        finally:
+            stop(proc)
+
+
 def children_of(pid: int) -> list[int]:
     """PIDs whose parent is `pid`, from /proc."""
     found = []
@@ -266,7 +284,8 @@ def cmdline(pid: int) -> str:
 
 
 def workers_of(pid: int) -> list[int]:
-    """PIDs of the training workers (`python -m runs.worker`) a page server has started."""
+    """PIDs of the training workers (`python -m runs.worker_main`, the spare included) a page
+    server has started."""
     return [child for child in children_of(pid) if "runs.worker" in cmdline(child)]
 
 

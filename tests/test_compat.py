@@ -286,3 +286,39 @@ def test_a_stroke_in_a_whole_page_run_does_not_replace_it_with_a_keyed_rerun():
     # the whole page ran (the body outside the fragments too): nothing cut it short, so the
     # browser gets the live part's timer back at its end
     assert app.session_state["page_runs"] == 2
+
+
+def test_a_message_streamlit_drops_marks_its_session_for_the_next_run(monkeypatch):
+    """An event of a ScriptRunner that is no longer the session's is ignored by Streamlit
+    (the lost-answer race); the hook marks the session, the session's next run reads the
+    mark once. The event of the session's own runner marks nothing."""
+    import asyncio
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+
+    source = inspect.getsource(inspect.unwrap(AppSession._handle_scriptrunner_event_on_event_loop))
+    assert "sender is not self._scriptrunner" in source and "return" in source
+    assert compat.track_dropped_messages()
+    assert compat.track_dropped_messages()  # once: not wrapped twice
+    handle = AppSession._handle_scriptrunner_event_on_event_loop
+    assert handle._digitlab
+
+    async def events() -> None:
+        session = SimpleNamespace(
+            id="s-1", _scriptrunner=object(), _event_loop=asyncio.get_running_loop()
+        )
+        old_runner = object()
+        handle(session, old_runner, ScriptRunnerEvent.ENQUEUE_FORWARD_MSG, ForwardMsg())
+        other = SimpleNamespace(id="s-2", _scriptrunner=old_runner)
+        other._event_loop = session._event_loop
+        handle(other, object(), ScriptRunnerEvent.SHUTDOWN)  # not a message for the browser
+
+    run_coroutine(events(), 30)
+    ctx = SimpleNamespace(session_id="s-1")
+    monkeypatch.setattr("streamlit.runtime.scriptrunner.get_script_run_ctx", lambda *a, **k: ctx)
+    assert compat.messages_were_dropped() is True
+    assert compat.messages_were_dropped() is False  # read once
+    ctx.session_id = "s-2"
+    assert compat.messages_were_dropped() is False

@@ -31,9 +31,9 @@ from tests.helpers import (
     ARTIFACTS,
     STROKES,
     canvas_image,
-    find_real_mnist,
     free_port,
     meta_file,
+    page_server,
     run_coroutine,
     start_page,
     stop,
@@ -65,24 +65,13 @@ COPY_BUDGET = COPY_NETWORK_BYTES + COPY_UPLOAD_BYTES + 64 * MB  # all visitors o
 
 @pytest.fixture(scope="module")
 def server():
-    mnist = find_real_mnist()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "hostile-clients-server.log"
-    port = free_port()
-    with open(log_path, "wb") as log:
-        proc = start_page(
-            port,
-            log,
-            env={"MNIST_DIR": str(mnist), "MALLOC_MMAP_THRESHOLD_": str(1 << 20)},
-            extra=("--server.disconnectedSessionTTL", str(SESSION_TTL)),
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, proc, log_path)
-            run(honest_visitor(url))  # warm: imports, MNIST's test set, first figures
-            yield url, proc.pid
-        finally:
-            stop(proc)
+    with page_server(
+        "hostile-clients",
+        env={"MALLOC_MMAP_THRESHOLD_": str(1 << 20)},
+        extra=("--server.disconnectedSessionTTL", str(SESSION_TTL)),
+    ) as (url, proc):
+        run(honest_visitor(url))  # warm: imports, MNIST's test set, first figures
+        yield url, proc.pid
 
 
 def run(coro, seconds: float = 240):

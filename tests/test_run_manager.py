@@ -7,14 +7,17 @@ processes and wait for conditions, each wait with a deadline and a message sayin
 not happen.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
+import runs.manager
 from nn import mnist
 from nn.protocol import IllegalTransition, State
 from nn.settings import Limits, Settings, SettingsError
 from nn.teach import TeachError
-from nn.trainer import Point
+from nn.trainer import CostBin, Point
 from runs.manager import RunManager
 from runs.messages import Report
 from tests.helpers import FakeData, wait_until
@@ -80,6 +83,18 @@ def test_a_view_takes_a_reports_state_and_figures_together(idle):
     assert meta["epochs"] == 0.625 and meta["eta_changes"] == [(0.625, 1.0)]
     assert meta["etas"] == [3.0, 1.0] and meta["accuracy_measured_on"] == 2000
     assert meta["name"] == "trained on the Digit Lab page" and meta["test_accuracy"] == 0.5
+
+
+def test_a_view_has_the_mini_batches_costs_with_the_bin_still_filling(idle, monkeypatch):
+    monkeypatch.setattr(runs.manager, "COST_BINS", 3)  # the manager holds the bound too
+    a, b, c, d = (CostBin(k / 10, 1.0 - k / 10, 0.5, 1.5, 4) for k in range(4))
+    handle, _ = fed(
+        idle,
+        Report(State.RUNNING, "", 0.1, 1.0, cost_bins=(a,), open_cost_bin=b._replace(batches=1)),
+    )
+    assert handle.view().cost_bins == (a, b._replace(batches=1))  # the open bin last
+    idle._receive(handle._record, Report(State.RUNNING, "", 0.2, 2.0, cost_bins=(b, c, d)))
+    assert handle.view().cost_bins == (a, b, c)  # no bin open; at most COST_BINS kept
 
 
 def test_a_record_refuses_a_transition_the_state_machine_does_not_allow(idle):
@@ -183,6 +198,8 @@ def test_step_and_slow_motion_reach_the_worker(manager):
         wait_for(lambda: handle.view().progress > goal, f"step {k} reported")  # noqa: B023
         view = handle.view()
         assert view.state is State.PAUSED and view.progress == pytest.approx(paused + k * one)
+        # every mini-batch so far is in the cost curve, the stepped one too
+        assert sum(b.batches for b in view.cost_bins) == round(view.progress / one)
 
     handle.set_speed("slow")
     assert handle.view().speed == "slow"
@@ -431,3 +448,54 @@ def test_submitting_without_mnist_says_what_to_do(monkeypatch, tmp_path):
         assert not m.data_available()
     finally:
         m.close()
+
+
+def nice_of(pid: int) -> int:
+    """The nice value of a process's main thread (/proc/PID/stat, field 19)."""
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+@slow
+def test_a_job_goes_to_the_warm_spare_once_it_has_said_it_is_ready(mnist_dir):
+    """The spare warms up at the lowest priority in a thread of its own, says READY, and the
+    next job runs in it at the workers' priority; a new spare is started for the job after."""
+    from runs.worker_main import NICENESS
+
+    m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), report_every=0.2)
+    try:
+        m.prepare_data()
+        wait_for(lambda: m._spare is not None and m._spare[1].poll(), "the spare said ready")
+        spare = m._spare[0]
+        assert nice_of(spare.pid) == NICENESS  # the warm-up's priority was its thread's own
+        handle = m.submit(SHORT)
+        wait_for(lambda: handle.over, "the run ended", touch=[handle])
+        assert handle.view().state is State.FINISHED, handle.view().reason
+        assert handle._record.process is spare
+        wait_for(lambda: m._spare is not None, "a new spare started")
+        assert m._spare[0] is not spare
+    finally:
+        m.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority: Linux")
+def test_a_spare_warms_up_at_the_lowest_priority_in_its_own_thread_only():
+    import os
+    import threading
+
+    from runs.worker_main import SPARE_NICENESS, warm_up
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def warm() -> None:
+        warm_up(None, seen, quietly=True)
+        seen["priority"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=warm)
+    thread.start()
+    thread.join(DEADLINE)
+    assert seen == {"data": None, "priority": max(before, SPARE_NICENESS)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

@@ -353,3 +353,18 @@ def test_a_dead_loop_is_noticed_and_the_shared_manager_replaced(monkeypatch, tmp
         assert "restarted" in handle.view().reason and "press Train again" in handle.view().reason
     finally:
         fresh.close()
+
+
+@spawns
+def test_a_spare_that_has_not_said_it_is_ready_is_not_handed_a_job(managers):
+    """The fake worker never says READY (a spare still warming up): the job gets a fresh
+    worker and the spare stays the spare."""
+    m = managers("train")
+    m.prepare_data()
+    wait_for(lambda: m._spare is not None, "a spare started")
+    spare = m._spare[0]
+    handle = m.submit(SHORT)
+    wait_for(lambda: handle.over, "the run ended", touch=[handle])
+    assert handle.view().state is State.FINISHED, handle.view().reason
+    assert handle._record.process is not spare
+    assert m._spare is not None and m._spare[0] is spare and spare.poll() is None

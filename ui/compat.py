@@ -15,6 +15,12 @@ Run service (docs/runs.md):
 - `request_fragment_rerun(keys)`: from a fragment's body, ask for a rerun of other fragments by
   key once this run ends, as a widget in those fragments would. (`st.rerun(keys)` allows that
   only from a widget callback.)
+- `track_dropped_messages()` and `messages_were_dropped()`: Streamlit drops the messages a
+  finished run has not yet sent when a rerun request comes in between (`AppSession.
+  _handle_scriptrunner_event_on_event_loop` ignores events from a ScriptRunner that is no
+  longer the session's: "Ignoring event from non-current ScriptRunner"). Wrapped so that the
+  session is marked when that happens to a message for the browser; the page's next run
+  asks, and redraws what may be missing (ui.training's live part: the drawing row).
 - `install_health_check(check)`: make `/_stcore/health` answer 503 while `check()` says the
   server is broken, so systemd and nginx notice.
 - `browser_id()`: an identity of the browser (not of the tab or the websocket), from a cookie
@@ -52,6 +58,7 @@ tests/test_compat_bounds.py; the page calls `install_bounds()` once per server):
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import hashlib
 import importlib
@@ -173,6 +180,59 @@ def request_fragment_rerun(keys: Sequence[str]) -> bool:
         )
     except Exception:  # noqa: BLE001 - an optimisation only: the page works without it
         return False
+
+
+DROPPED_SESSIONS_KEPT = 4096  # sessions marked at once, at most (the oldest mark goes first)
+_dropped: collections.OrderedDict[str, None] = collections.OrderedDict()
+_dropped_lock = threading.Lock()
+
+
+def track_dropped_messages() -> bool:
+    """Mark a session whenever Streamlit drops a message of one of its runs for the browser
+    (once per server; see the module docstring). Returns whether the hook is in place."""
+    try:
+        from streamlit.runtime.app_session import AppSession
+        from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+    except ImportError:
+        return False
+    original = AppSession.__dict__.get("_handle_scriptrunner_event_on_event_loop")
+    if not callable(original):
+        return False
+    if getattr(original, "_digitlab", False):
+        return True
+
+    @functools.wraps(original)
+    def handle(self, sender, event, *args, **kwargs):
+        if (
+            sender is not None
+            and sender is not getattr(self, "_scriptrunner", sender)
+            and event == ScriptRunnerEvent.ENQUEUE_FORWARD_MSG
+        ):
+            with _dropped_lock:
+                _dropped[self.id] = None
+                _dropped.move_to_end(self.id)
+                while len(_dropped) > DROPPED_SESSIONS_KEPT:
+                    _dropped.popitem(last=False)
+        return original(self, sender, event, *args, **kwargs)
+
+    handle._digitlab = True  # type: ignore[attr-defined]
+    AppSession._handle_scriptrunner_event_on_event_loop = handle  # type: ignore[method-assign]
+    return True
+
+
+def messages_were_dropped() -> bool:
+    """Whether a message of this session's runs was dropped since the last call (which
+    clears the mark). False outside a script run, or without the hook."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+    except ImportError:
+        return False
+    if ctx is None:
+        return False
+    with _dropped_lock:
+        return _dropped.pop(ctx.session_id, False) is None
 
 
 _health_checks: list[Callable[[], tuple[bool, str]]] = []

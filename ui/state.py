@@ -12,8 +12,10 @@ here, and every change to the network picker's state is a function here.
 - The picker (`networks`, `selected`, `network_note`) changes only through `add_network`,
   `remove_network` and `select_network`; panels read it with `networks()`, `selected()`
   and `current()`. The drawing changes only through `set_drawing` and `clear_drawing`.
-- The training settings' widgets map to `nn.settings.Settings` through `SETTING_WIDGETS`:
-  `apply_settings` fills them, `widget_settings` reads them.
+- The training settings are plain session values, mapped to `nn.settings.Settings` through
+  `SETTING_WIDGETS`: `apply_settings` sets them, `widget_settings` reads them. Each is
+  shown by a widget keyed by generation (`owned`), so a stale value the browser sends for
+  an older widget cannot undo a change the page made since.
 
 No other module touches `st.session_state` (tests/test_state.py checks it).
 
@@ -116,7 +118,6 @@ PICKER = "selected"  # the picker: its value is TabState.selected
 UPLOAD = "upload"
 DOWNLOAD = "download"
 OUTPUT_CHART = "output_chart"
-T_PRESET = "t_preset"
 T_ZOOM = "t_zoom"
 ACCURACY_CHART = "accuracy_chart"
 COST_CHART = "cost_chart"
@@ -143,9 +144,11 @@ MAP_CHART = "map_chart"
 MAP_CHART_RUN = "map_chart_run"
 DATA_OPEN = "data_open"
 
-# The training settings' widgets: widget key -> the Settings field it sets. The only place
-# where the two meet: `apply_settings` fills the widgets from a Settings, `widget_settings`
-# reads one.
+# The training settings: session key -> the Settings field it holds. The only place where the
+# two meet: `apply_settings` sets them from a Settings, `widget_settings` reads one. Each key
+# is the setting's one owner, a plain session value; the widget that shows it has a key of
+# its own with a generation (`shown_key`), so a value the browser sends for an older widget
+# cannot overwrite a change the page made since (a hint's button, a preset, a shared link).
 SETTING_WIDGETS = {
     "t_hidden": "hidden",
     "t_eta": "eta",
@@ -158,6 +161,8 @@ SETTING_WIDGETS = {
     "t_l2": "l2",
 }
 T_HIDDEN, T_ETA, T_BATCH, T_EPOCHS, T_TRAIN_SIZE, T_SEED, T_INIT, T_COST, T_L2 = SETTING_WIDGETS
+T_PRESET = "t_preset"  # the preset box's choice, kept the same way
+SETTINGS = (*SETTING_WIDGETS, T_PRESET)  # plain session values, each shown by a widget
 
 # Every widget key, with what it belongs to.
 WIDGET_KEYS = {
@@ -165,8 +170,6 @@ WIDGET_KEYS = {
     UPLOAD: "the model file uploader",
     DOWNLOAD: "the sidebar's download button",
     OUTPUT_CHART: "the drawing row's output bars",
-    T_PRESET: "the book's experiments",
-    **{key: f"the training setting {name}" for key, name in SETTING_WIDGETS.items()},
     T_ZOOM: "zoom in on the top of the accuracy chart",
     ACCURACY_CHART: "the training's accuracy curves",
     COST_CHART: "the training's cost curve",
@@ -204,6 +207,11 @@ KEY_FAMILIES = {
     "download_run_": "a finished run's download button, per run",
     "untaught_": "forget a taught drawing, per drawing",
     "hint_button_": "a hint's button, per kind of hint",
+    **{
+        f"{owner}-": f"the widget showing {owner} ('{owner}-w<generation>') and its "
+        f"generation ('{owner}-gen')"
+        for owner in SETTINGS
+    },
 }
 
 
@@ -232,7 +240,12 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(TabState))
 
 def declared(key: str) -> bool:
     """Whether `key` is one of the page's session keys declared here."""
-    return key in _FIELDS or key in WIDGET_KEYS or any(key.startswith(p) for p in KEY_FAMILIES)
+    return (
+        key in _FIELDS
+        or key in WIDGET_KEYS
+        or key in SETTINGS
+        or any(key.startswith(p) for p in KEY_FAMILIES)
+    )
 
 
 # --- access --------------------------------------------------------------------------------
@@ -249,7 +262,8 @@ def tab_id() -> int:
 
 
 def value_of(key: str, default: Any = None) -> Any:
-    """A widget's value (`key` one of the keys above), or `default` before it has one."""
+    """A widget's value or a training setting (`key` one of the keys above), or `default`
+    before it has one."""
     return st.session_state.get(key, default)
 
 
@@ -258,9 +272,10 @@ def has_value(key: str) -> bool:
 
 
 def set_value(key: str, value: Any) -> None:
-    """Set a widget's value (before it is drawn in this run, or in a callback)."""
-    if key not in WIDGET_KEYS:
-        raise KeyError(f"{key!r} is not a widget key declared in ui.state")
+    """Set a widget's value (before it is drawn in this run, or in a callback), or a
+    training setting (its widget shows it when next drawn)."""
+    if key not in WIDGET_KEYS and key not in SETTINGS:
+        raise KeyError(f"{key!r} is not a widget key or a setting declared in ui.state")
     st.session_state[key] = value
 
 
@@ -276,7 +291,7 @@ def shipped_networks() -> dict[str, Choice]:
 
 def init_state() -> None:
     """Give a new tab every key of TabState (and keep what an existing tab has), and the
-    training settings' widgets their values (`keep_settings`)."""
+    training settings their values (`init_settings`)."""
     state = st.session_state
     if "networks" not in state:
         state.networks = dict(shipped_networks())
@@ -285,7 +300,7 @@ def init_state() -> None:
     for f in dataclasses.fields(TabState):
         if f.name not in state and f.name not in ("networks", "selected"):
             state[f.name] = _default(f)
-    keep_settings()
+    init_settings()
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -395,24 +410,66 @@ def widget_settings() -> Settings:
     )
 
 
-def keep_settings() -> None:
-    """A new tab's settings widgets start on the first preset; a tab's own settings are kept,
-    also through a whole-page run that does not draw them.
+def init_settings() -> None:
+    """A new tab's settings start on the first preset; a tab's own settings are kept, also
+    through a whole-page run that does not draw them.
 
     Streamlit forgets a widget's value after a whole-page run that did not draw the widget
     (the training section draws no settings while the server cannot train for a moment: a
     mistyped limit, unreadable MNIST, the run service restarting), and the widget then comes
-    back with its default, a select slider's first option: eta 0.001, 1,000 images, and
-    eta's callback would pass that to a run under way. Setting the keys again at the start
-    of every whole-page run makes them the page's own values, which Streamlit keeps."""
+    back with its default, a select slider's first option. The settings and the preset box's
+    choice (`t_preset`) are plain session values, which Streamlit never forgets, and their
+    widgets are given them each time they are drawn (`shown_key`)."""
     state = st.session_state
     if T_HIDDEN not in state:
         apply_settings(PRESETS[0].settings)
         state[T_PRESET] = PRESETS[0].name
+
+
+def widget_key(state: Any, owner: str) -> str:
+    """The key of the widget that shows the setting `owner` now (generation 0 at first);
+    `state` the session state (a test's too)."""
+    generation = f"{owner}-gen"
+    return f"{owner}-w{state[generation] if generation in state else 0}"  # noqa: SIM401
+
+
+def shown_key(owner: str) -> str:
+    """Just before a setting's widget is drawn: its key, holding the setting's value.
+
+    When the setting was changed by the page since the widget last showed it (the widget's
+    value differs from it), the widget gets a new key, one generation on: the browser may
+    still send the old widget's value with a tick it sent before it saw the change, and a
+    value for a key no longer drawn is ignored (`setting_moved` checks it too). Otherwise
+    the key stays, and is set to the setting's value again, so that the browser can never
+    bring a widget back with its default."""
+    state = st.session_state
+    key = widget_key(state, owner)
+    if key in state and state[key] != state[owner]:
+        state[f"{owner}-gen"] = int(key.rsplit("-w", 1)[1]) + 1
+        key = widget_key(state, owner)
+    state[key] = state[owner]
+    return key
+
+
+def setting_moved(owner: str, key: str, then=None) -> None:
+    """A setting's widget moved: the setting takes its value, unless the widget is of an
+    older generation than the one on show (a stale value: the page changed the setting
+    after the browser sent it). `then`: called after a change taken."""
+    state = st.session_state
+    if key != widget_key(state, owner) or key not in state:
         return
-    for key in (*SETTING_WIDGETS, T_PRESET):
-        if key in state:
-            state[key] = state[key]
+    state[owner] = state[key]
+    if then is not None:
+        then()
+
+
+def owned(owner: str, then=None) -> dict:
+    """A setting's widget's key and callback (`shown_key`, `setting_moved`), to pass to the
+    widget as `**owned(T_ETA, then=...)`."""
+    if owner not in SETTINGS:
+        raise KeyError(f"{owner!r} is not a setting declared in ui.state")
+    key = shown_key(owner)
+    return dict(key=key, on_change=setting_moved, args=(owner, key, then))
 
 
 # --- the drawing ---------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from .state import (
     add_network,
     apply_settings,
     current_run,
+    owned,
     run_download_key,
     selected,
     set_value,
@@ -78,6 +79,7 @@ def run_manager() -> RunManager:
     server's health check reports a broken one (and replaces it)."""
     manager = RunManager.shared()
     compat.install_health_check(RunManager.health)
+    compat.track_dropped_messages()  # the live part redraws a dropped answer (live_ui)
     return manager
 
 
@@ -260,9 +262,8 @@ def preset_ui() -> None:
     st.selectbox(
         "The book's experiments",
         [p.name for p in PRESETS] + [OWN_SETTINGS],
-        key=T_PRESET,
-        on_change=choose_preset,
         help="Sets every control below to that run.",
+        **owned(T_PRESET, then=choose_preset),  # the page sets it too: a stale one is ignored
     )
     preset = matching_preset(widget_settings())
     if preset is not None:
@@ -275,22 +276,21 @@ def preset_ui() -> None:
 def settings_ui(limits) -> None:
     run = current_run()
     locked = run is not None and not run.over  # a run's settings are fixed, except eta
-    st.slider("Hidden neurons N", 1, limits.max_hidden, key=T_HIDDEN, disabled=locked)
+    st.slider("Hidden neurons N", 1, limits.max_hidden, disabled=locked, **owned(T_HIDDEN))
     st.select_slider(
         "Learning rate η (also during a run)",
         ETA_STEPS,
-        key=T_ETA,
-        on_change=eta_moved,
         help="Moving it during a run changes η from the next mini-batch on; the "
         "change is marked on the curves.",
+        **owned(T_ETA, then=eta_moved),
     )
     left, right = st.columns(2)
-    left.select_slider("Mini-batch size", BATCH_SIZES, key=T_BATCH, disabled=locked)
-    right.slider("Epochs", 1, limits.max_epochs, key=T_EPOCHS, disabled=locked)
+    left.select_slider("Mini-batch size", BATCH_SIZES, disabled=locked, **owned(T_BATCH))
+    right.slider("Epochs", 1, limits.max_epochs, disabled=locked, **owned(T_EPOCHS))
     left.select_slider(
         "Training images",
         TRAIN_SIZES,
-        key=T_TRAIN_SIZE,
+        **owned(T_TRAIN_SIZE),
         disabled=locked,
         format_func=lambda n: f"{n:,}",
         help="Fewer images make a run take seconds (and learn less).",
@@ -300,7 +300,7 @@ def settings_ui(limits) -> None:
         0,
         2**32 - 1,
         step=1,
-        key=T_SEED,
+        **owned(T_SEED),
         disabled=locked,
         help="The same seed gives the same run.",
     )
@@ -308,20 +308,24 @@ def settings_ui(limits) -> None:
         st.radio(
             "Initial weights",
             ("normal", "scaled"),
-            key=T_INIT,
+            **owned(T_INIT),
             disabled=locked,
             horizontal=True,
             format_func={"normal": "N(0, 1): chapter 1", "scaled": "N(0, 1/n): chapter 3"}.get,
         )
         st.radio(
-            "Cost", ("quadratic", "cross-entropy"), key=T_COST, disabled=locked, horizontal=True
+            "Cost",
+            ("quadratic", "cross-entropy"),
+            **owned(T_COST),
+            disabled=locked,
+            horizontal=True,
         )
         st.number_input(
             "L2 regularisation λ",
             0.0,
             100.0,
             step=0.5,
-            key=T_L2,
+            **owned(T_L2),
             disabled=locked,
             help="0 for none; chapter 3 uses 5.0.",
         )
@@ -403,9 +407,11 @@ def live_ui(every: float | None) -> None:
                 handle.touch()
         if every and buttons_for(current_run()) != tab().t_buttons:
             st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
-        if every and tab().drawing_gen != tab().live_drawing_gen:
-            # A stroke since the last tick: its answer may have been dropped with a run's
-            # undelivered messages; the drawing row reruns once after this tick to bring it.
+        dropped = compat.messages_were_dropped()
+        if every and (dropped or tab().drawing_gen != tab().live_drawing_gen):
+            # A stroke since the last tick, or messages Streamlit dropped since (it may have
+            # been the answer, or the rerun that brought it back): the drawing row reruns once
+            # after this tick.
             tab().live_drawing_gen = tab().drawing_gen
             if compat.reruns_only_fragments():  # (a whole-page run has just drawn the row itself)
                 compat.request_fragment_rerun([DRAWING])
