@@ -138,9 +138,13 @@ def key_problems(path: Path) -> list[str]:
             if isinstance(target, ast.Name)
         }
         for keyword in node.keywords:
-            if keyword.arg != "key":
-                continue
             value = keyword.value
+            if keyword.arg is None and isinstance(value, ast.Call) and value.args:
+                if getattr(value.func, "id", "") != "owned":
+                    continue
+                value = value.args[0]  # **owned(T_ETA): a setting's widget, keyed by ui.state
+            elif keyword.arg != "key":
+                continue
             if isinstance(value, ast.Lambda):
                 continue  # sorted(..., key=lambda ...): not a widget
             if isinstance(value, ast.Name) and value.id in local and value.id not in params:
@@ -156,7 +160,7 @@ def test_the_key_checker_finds_keys_written_in_place(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(
         "import streamlit as st\n"
-        "from .state import PICKER, canvas_key\n"
+        "from .state import PICKER, T_ETA, canvas_key, owned\n"
         "MINE = 'mine'\n"
         "def ui(n, key):\n"
         "    st.selectbox('a', [], key=PICKER)\n"  # fine
@@ -168,11 +172,14 @@ def test_the_key_checker_finds_keys_written_in_place(tmp_path):
         "    st.button('f', key=MINE)\n"
         "    local = 'g'\n"
         "    st.button('g', key=local)\n"
+        "    st.slider('h', **owned(T_ETA))\n"  # fine: a setting's widget
+        "    st.slider('i', **owned('t_eta'))\n"
     )
     assert [p.split(": ", 1)[1] for p in key_problems(sample)] == [
         "a key written in place",
         "a key written in place",
         "key from MINE",
+        "a key written in place",
         "a key written in place",
     ]
 
