@@ -269,9 +269,9 @@ def jittered_strokes(
     tall = rng.uniform(*height) * size
     scale = tall / max(high[1] - low[1], 1e-6)
     scale = min(scale, 0.92 * size / max(high[0] - low[0], 1e-6))
-    pen = rng.uniform(*pen)
+    width = rng.uniform(*pen)
     extent = (high - low) * scale
-    margin = pen / 2 + 1
+    margin = width / 2 + 1
     origin = np.array(
         [
             rng.uniform(margin, max(margin, size - extent[0] - margin)),
@@ -285,7 +285,7 @@ def jittered_strokes(
         points = _resample(points, 6.0)
         points = points + rng.normal(0, shake, points.shape)
         placed.append(points)
-    return placed, pen
+    return placed, width
 
 
 def stroke_digit(style, rng: np.random.Generator, **ranges) -> np.ndarray | None:
@@ -419,15 +419,15 @@ def font_digit(
 
     `height` is the range of the digit's height as a share of the canvas. `digit` may also be
     any other character (a letter, for `non_digit_set`)."""
-    height = rng.uniform(*height) * size
-    points = int(min(4 * size, max(24, 8 * round(height * 1.35 / 8))))
+    tall = rng.uniform(*height) * size
+    points = int(min(4 * size, max(24, 8 * round(tall * 1.35 / 8))))
     glyph = _glyph(_font(str(path), points), str(digit))
     if glyph.size == 0:
         return None
     image = Image.fromarray(glyph)
-    factor = height / glyph.shape[0]
+    factor = tall / glyph.shape[0]
     w = max(1, round(glyph.shape[1] * factor))
-    image = image.resize((w, max(1, round(height))), Image.Resampling.BILINEAR)
+    image = image.resize((w, max(1, round(tall))), Image.Resampling.BILINEAR)
     slant = rng.uniform(-0.25, 0.3)
     angle = rng.uniform(-8, 8)
     image = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True)

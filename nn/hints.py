@@ -84,6 +84,12 @@ def _after_an_epoch(points) -> list[tuple[float, float, float]]:
     return [p for p in points if p[0] >= 1]
 
 
+def _epochs(epoch: float) -> str:
+    """'1 epoch', '3 epochs', '9.4 epochs' (a point between two epochs' ends)."""
+    text = f"{epoch:.1f}".removesuffix(".0")
+    return f"{text} epoch" if text == "1" else f"{text} epochs"
+
+
 def _eta_large(settings: Settings, points) -> Hint | None:
     costs = _costs(points)
     rising = len(costs) >= 3 and costs[-1] > costs[0] * 1.02 and costs[-1] > min(costs) * 1.1
@@ -95,7 +101,7 @@ def _eta_large(settings: Settings, points) -> Hint | None:
     what = (
         f"The cost is rising, from {costs[0]:.3g} to {costs[-1]:.3g}: each step overshoots."
         if rising
-        else f"After {later[-1][0]:g} epochs it still reads only "
+        else f"After {_epochs(later[-1][0])} it still reads only "
         f"{100 * later[-1][1]:.0f} % of the digits, about what guessing gets."
     )
     return _eta_hint(
@@ -119,7 +125,7 @@ def _eta_small(settings: Settings, points) -> Hint | None:
     eta = min(settings.eta * 100, 3.0)
     return _eta_hint(
         "eta-small",
-        f"After {later[-1][0]:g} epochs it reads {100 * later[-1][1]:.0f} % and the cost "
+        f"After {_epochs(later[-1][0])} it reads {100 * later[-1][1]:.0f} % and the cost "
         f"has fallen only {100 * fell:.0f} %: it is learning, very slowly.",
         f"With eta {settings.eta:g} every step is tiny: the direction is right but it "
         "would take hundreds of epochs to get anywhere (chapter 1: the book's eta 0.001 run "

@@ -294,16 +294,15 @@ def download_mnist(
         for name, (size, sha) in FILES.items():
             target = dest / name
             if not (target.is_file() and sha256_of(target) == sha):
+
+                def on_bytes(got: int, done: int = before, name: str = name) -> None:
+                    report(done + got, name)
+
                 failures = []
                 for base in mirrors:
                     url = base.rstrip("/") + "/" + name
                     try:
-                        _fetch(
-                            url,
-                            target,
-                            timeout,
-                            lambda got, done=before, name=name: report(done + got, name),
-                        )
+                        _fetch(url, target, timeout, on_bytes)
                         break
                     except _MirrorFailed as e:
                         failures.append(f"  - {url}: {e}")

@@ -57,14 +57,14 @@ def model_bytes(net: Network, meta: dict | None = None) -> bytes:
         "format": FORMAT,
     }
     meta.setdefault("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "sizes": np.asarray(net.sizes, dtype=np.int64),
         "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
     }
     for i, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = np.ascontiguousarray(w), np.ascontiguousarray(b)
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, allow_pickle=False, **arrays)  # plain arrays only: no pickle in a file
     return buf.getvalue()
 
 
@@ -255,7 +255,8 @@ def _check_sizes(arrays: dict) -> list[int]:
 
 
 def _check_layers(arrays: dict, sizes: list[int]):
-    weights, biases = [], []
+    weights: list[np.ndarray] = []
+    biases: list[np.ndarray] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         for name, shape, bucket in ((f"W{i}", (n_out, n_in), weights), (f"b{i}", (n_out,), biases)):
             if name not in arrays:

@@ -22,24 +22,32 @@ calls and the Python around them. So:
   one product gives BP3 and BP4 together;
 - the output error is scaled by eta/m once; every gradient derived from it is then already
   the update to subtract;
-- the training images stay uint8 (one copy shared by every run); a batch is gathered, cast
-  into the input buffer, whose bias column holds 255, and then the whole buffer is scaled by
-  1/255: pixels in [0, 1] and a bias input of 1 (a contiguous multiplication is cheaper than
-  casting and scaling into the strided view of the pixels);
+- the training images stay uint8 (one copy shared by every run); a batch is gathered into a
+  uint8 buffer whose last column holds 255, cast into the input buffer, and then the whole
+  buffer is scaled by 1/255: pixels in [0, 1] and a bias input of 1 (a contiguous
+  multiplication is cheaper than casting and scaling into the strided view of the pixels);
 - constants are 0-d float32 arrays and the hidden activations have a contiguous copy for
   the backward pass, both cheaper per call than Python floats and strided views;
 - the calls of one step for one batch size are built once as a flat list of (function,
   arguments) and replayed for every batch; the only things that change between batches,
   the indices and eta, live in small arrays that the list refers to.
+
+`SGD.step` returns the batch's mean cost before the step, read off the forward pass the step
+does anyway (the output error a - y, before backpropagation scales it): one more matrix
+product for the quadratic cost, five small calls for cross-entropy, on (m, 10) numbers. The
+trainer keeps these for the chart of every mini-batch's cost (`nn.trainer.CostBin`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from .network import DTYPE, Network, sigmoid
 
 ONE = np.array(1.0, dtype=DTYPE)
+TINY = np.array(np.finfo(DTYPE).tiny, dtype=DTYPE)  # ln(1 - |a - y|) stays finite when saturated
 INV255 = np.array(1 / 255, dtype=DTYPE)
 
 
@@ -68,15 +76,18 @@ class SGD:
         order = rng.permutation(len(self.images))
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
-    def step(self, batch: np.ndarray, eta: float) -> None:
-        """One gradient-descent step on the examples whose indices are in `batch`."""
+    def step(self, batch: np.ndarray, eta: float) -> float:
+        """One gradient-descent step on the examples whose indices are in `batch`; returns
+        their mean cost before the step (without the L2 term), from the step's own forward
+        pass."""
         m = len(batch)
         program = self._programs.get(m) or self._build(m)
-        index, rate, calls = program
+        index, rate, calls, total, scale = program
         index[:] = batch
         rate[...] = eta / m
         for fn, args in calls:
             fn(*args)
+        return float(total[0, 0]) * scale
 
     def _build(self, m: int) -> tuple:
         """Allocate the buffers for batches of m examples and list the calls of one step."""
@@ -84,20 +95,22 @@ class SGD:
         last = len(params) - 1
         index = np.zeros(m, dtype=np.intp)
         rate = np.zeros((), dtype=DTYPE)  # eta / m
-        pixels = np.empty((m, sizes[0]), dtype=np.uint8)
+        # the gathered pixels with a trailing column of 255, the bias's input once scaled
+        pixels = np.full((m, sizes[0] + 1), 255, dtype=np.uint8)
         target = np.empty((m, sizes[-1]), dtype=DTYPE)
         # inputs[l]: layer l's input with a trailing column of ones, the bias's input.
         inputs = [np.ones((m, n + 1), dtype=DTYPE) for n in sizes[:-1]]
-        inputs[0][:, -1] = 255  # becomes 1 with the pixels' scaling
         acts = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]  # z, then sigma(z)
         deltas = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         slopes = [np.empty((m, n), dtype=DTYPE) for n in sizes[1:]]
         grads = [np.empty_like(layer) for layer in params]
 
         # Gather the batch (a bound .take skips np.take's Python wrapper), pixels to [0, 1].
-        calls = [
-            (self.images.take, (index, 0, pixels)),
-            (np.copyto, (inputs[0][:, :-1], pixels)),
+        # The whole input buffer, bias column included, is rewritten from `pixels` every step:
+        # scaling it in place must never meet a bias input already scaled by an earlier step.
+        calls: list[tuple[Callable[..., object], tuple]] = [
+            (self.images.take, (index, 0, pixels[:, :-1])),
+            (np.copyto, (inputs[0], pixels)),
             (np.multiply, (inputs[0], INV255, inputs[0])),
             (self.targets.take, (index, 0, target)),
         ]
@@ -107,6 +120,8 @@ class SGD:
                 calls.append((np.copyto, (inputs[l + 1][:, :-1], acts[l])))
         out, delta = acts[last], deltas[last]
         calls.append((np.subtract, (out, target, delta)))  # BP1
+        total = np.zeros((1, 1), dtype=DTYPE)  # the batch's cost, summed (see `step`)
+        calls += _cost_sum(net.cost, delta, total)
         if net.cost == "quadratic":
             calls += _times_slope(out, slopes[last], delta)
         calls.append((np.multiply, (delta, rate, delta)))  # from here on, scaled by eta/m
@@ -123,8 +138,28 @@ class SGD:
                 calls.append((_decay, (rate, m * net.l2 / len(self.images), decay)))
                 calls.append((np.multiply, (layer[:, :-1], decay, layer[:, :-1])))
             calls.append((np.subtract, (layer, grads[l], layer)))
-        self._programs[m] = (index, rate, calls)
+        scale = 0.5 / m if net.cost == "quadratic" else -1.0 / m
+        self._programs[m] = (index, rate, calls, total, scale)
         return self._programs[m]
+
+
+def _cost_sum(cost: str, error: np.ndarray, total: np.ndarray) -> list:
+    """Calls that put the batch's summed cost, up to the factor `step` applies, into `total`
+    (1, 1), from the output error a - y. Quadratic: sum (a - y)^2 (times 1/2m). Cross-entropy,
+    whose y is 0 or 1: -[y ln a + (1 - y) ln(1 - a)] = -ln(1 - |a - y|), so sum ln(1 - |a - y|)
+    (times -1/m; a saturated output counts as ln of float32's smallest, not -inf)."""
+    flat = error.reshape(1, -1)
+    if cost == "quadratic":
+        return [(np.matmul, (flat, flat.T, total))]
+    scratch = np.empty_like(flat)
+    ones = np.ones_like(flat)
+    return [
+        (np.abs, (flat, scratch)),
+        (np.subtract, (ONE, scratch, scratch)),
+        (np.add, (scratch, TINY, scratch)),  # changes nothing but an exact 0
+        (np.log, (scratch, scratch)),
+        (np.matmul, (ones, scratch.T, total)),
+    ]
 
 
 def _times_slope(a: np.ndarray, slope: np.ndarray, delta: np.ndarray) -> list:

@@ -192,10 +192,13 @@ def main(argv=None) -> int:
         flush=True,
     )
     run.run()
-    best = run.best
+    best, final = run.best, run.final
+    if best is None or final is None:  # settings ask for at least one epoch: not reached
+        print("error: the run ended before its first epoch", file=sys.stderr)
+        return 1
     print(
         f"Best: epoch {best.epoch - 1:.0f}, {best.test_correct} / {len(data.test_labels)} "
-        f"({best.test_accuracy:.2%}); final {run.final.test_accuracy:.2%}; "
+        f"({best.test_accuracy:.2%}); final {final.test_accuracy:.2%}; "
         f"{run.training_time():.1f} s of training"
     )
     if args.save:

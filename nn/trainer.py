@@ -14,6 +14,16 @@ hold: slow motion's waits count as training time (`limits.max_seconds`: a slow r
 slot as much as a fast one), and the pauses between steps as paused time
 (`limits.max_paused_seconds`), so the manager's wall-clock deadline, their sum, still holds.
 
+The cost of every mini-batch, read off the forward pass its step does anyway (`SGD.step`
+returns it; a looked-at step has it as `cost_before`), is kept thinned to a bound: the run's
+mini-batches are cut into at most `COST_BINS` runs of `bin_size` consecutive ones, and each
+becomes one `CostBin` (their mean, and the band `BAND` in which most of them lie: their 10th
+and 90th percentiles), so the chart shows how noisy SGD is with at most 500 points whatever
+the run's length; `open_cost_bin` is the one still filling (a step at a time, it grows with
+each). The band leaves out each bin's rarest mini-batches: the lowest of 300 is often a
+batch answered perfectly, at 1/10,000 of the mean, and would stretch the chart's log axis
+over six decades.
+
 Everything happens in that one thread: the loop needs no locks. A `listener(run, point)` hears
 of every new metric point.
 
@@ -30,6 +40,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +65,9 @@ from .sgd import SGD
 COST_SAMPLE = 1000  # training images on which the training cost is measured
 PARTIAL_SAMPLE = 2000  # validation and test images measured between epochs
 CHECK_EVERY = 8  # mini-batches between two calls to the control
+COST_BINS = 500  # points of the mini-batches' cost per run, at most (one per bin): about one
+# per pixel of the chart on a laptop; each is the mean and the BAND of its mini-batches
+BAND = (10, 90)  # the percentiles of a bin's mini-batch costs its band spans
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,18 @@ class Point:
     elapsed: float
     eta: float
     end_of_epoch: bool
+
+
+class CostBin(NamedTuple):
+    """`batches` consecutive mini-batches' cost (each its examples' mean, with the L2 term as
+    of the run's latest point): their mean, and their `BAND` percentiles (`low`, `high`; for
+    one mini-batch both are its cost). `epoch`: where their middle was (epochs, fractional)."""
+
+    epoch: float
+    mean: float
+    low: float
+    high: float
+    batches: int
 
 
 class Control:
@@ -151,11 +177,18 @@ class TrainingRun:
         self.batches_done = 0  # mini-batches trained, every epoch counted
         self.last_step: StepLook | None = None  # the latest mini-batch looked at (stepping, slow)
         self.watch: int | None = None  # the hidden neuron whose change it keeps (None: most)
+        self.cost_bins: list[CostBin] = []  # every mini-batch's cost, thinned (see CostBin)
+        self.bin_size = 1  # mini-batches per CostBin (set when training starts)
+        self._bin = np.empty(1)  # the costs of the bin's mini-batches so far (bin_size)
+        self._in_bin = 0  # how many
+        self._per_epoch = 1  # mini-batches per epoch
+        self._penalty = 0.0  # the L2 term of the latest point's cost
         self._stepping = False  # a Step is under way: pause after its mini-batch
         self._stepped_at = 0  # batches_done when that Step came
         self._next_slow = 0.0  # slow motion: when the next mini-batch is due (monotonic)
         self._stopping = False
-        self._banked, self._segment_start = 0.0, None  # see training_time()
+        self._banked = 0.0  # see training_time()
+        self._segment_start: float | None = None
 
     # -- commands: from the control, or from a listener ---------------------------------
     def apply(self, command: Command) -> None:
@@ -239,6 +272,9 @@ class TrainingRun:
         self._cost_sample = (images[:COST_SAMPLE], labels[:COST_SAMPLE])  # undistorted
         self.state = self.state.to(State.RUNNING)
         self._segment_start = time.perf_counter()
+        self._per_epoch = -(-len(images) // s.batch_size)
+        self.bin_size = max(1, -(-(self._per_epoch * s.epochs) // COST_BINS))
+        self._bin = np.empty(self.bin_size)
         self._measure(0.0, False)  # the untrained network: where the curves start
         # Points come quickly at first (0.1, 0.2, 0.4 s...), then every `report_every` s.
         interval = min(0.1, self.report_every) if math.isfinite(self.report_every) else math.inf
@@ -273,13 +309,33 @@ class TrainingRun:
                         epoch=epoch + i / len(batches),
                         neuron=self.watch,
                     )
+                    cost = self.last_step.cost_before
                 else:
-                    sgd.step(batch, self.eta)
+                    cost = sgd.step(batch, self.eta)
                 self.batches_done += 1
+                self._bin[self._in_bin] = cost  # into its bin (the bin's figures once full)
+                self._in_bin += 1
+                if self._in_bin == self.bin_size:
+                    self.cost_bins.append(self._cost_bin())
+                    self._in_bin = 0
             self.progress = epoch + 1
             self._measure(self.progress, True)
             next_point = self.training_time() + interval
         self._finish()
+
+    def _cost_bin(self) -> CostBin:
+        n = self._in_bin
+        costs = self._bin[:n]
+        low, high = np.percentile(costs, BAND) if n > 1 else (costs[0], costs[0])
+        middle = self.batches_done - n / 2  # in mini-batches, the bin's last one just done
+        p = self._penalty
+        mean = float(costs.mean())
+        return CostBin(middle / self._per_epoch, mean + p, float(low) + p, float(high) + p, n)
+
+    @property
+    def open_cost_bin(self) -> CostBin | None:
+        """The bin still filling (fewer than `bin_size` mini-batches), or None if empty."""
+        return self._cost_bin() if self._in_bin else None
 
     def _follow_control(self) -> None:
         """Apply the commands that arrived; while paused, wait for the next ones."""
@@ -292,11 +348,11 @@ class TrainingRun:
         deadline = started + max(0.0, limit - self.paused_time)
         try:
             while self.state is State.PAUSED and not self._stopping:
-                command = self.control.wait(self, max(0.0, deadline - time.monotonic()))
-                if command is None:
+                waited = self.control.wait(self, max(0.0, deadline - time.monotonic()))
+                if waited is None:
                     self.stop(f"paused for more than {limit:g} s in all")
                 else:
-                    self.apply(command)
+                    self.apply(waited)
         finally:
             self.paused_time += time.monotonic() - started
 
@@ -323,8 +379,8 @@ class TrainingRun:
 
     def training_time(self) -> float:
         """Seconds spent training so far, pauses excluded (measurements included)."""
-        running = self._segment_start is not None
-        return self._banked + (time.perf_counter() - self._segment_start if running else 0.0)
+        start = self._segment_start  # None while not running
+        return self._banked + (time.perf_counter() - start if start is not None else 0.0)
 
     def _bank_time(self) -> None:
         self._banked, self._segment_start = self.training_time(), None
@@ -337,6 +393,9 @@ class TrainingRun:
         val_images, val_labels = d.val_images[:n], d.val_labels[:n]
         test_images, test_labels = d.test_images[:n], d.test_labels[:n]
         test_correct = net.evaluate(test_images, test_labels)
+        if net.l2 > 0:  # as in total_cost: the mini-batches' costs are shown with it
+            squares = sum(float(np.sum(np.square(w))) for w in net.weights)
+            self._penalty = 0.5 * net.l2 / max(len(self._cost_sample[1]), 1) * squares
         point = Point(
             epoch=epoch,
             val_accuracy=net.evaluate(val_images, val_labels) / len(val_labels),

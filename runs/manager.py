@@ -52,6 +52,7 @@ import time
 from collections import OrderedDict, deque
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -73,6 +74,7 @@ from nn.protocol import (
 )
 from nn.settings import Limits, Settings, check_eta
 from nn.teach import TeachError, TeachResult, check_lesson
+from nn.trainer import COST_BINS, CostBin
 
 from .data import (
     SharedDataError,
@@ -125,6 +127,8 @@ class _Record:
     weights_version: int = 0
     speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
     last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
+    cost_bins: list = dataclasses.field(default_factory=list)  # nn.trainer.CostBin, bounded
+    open_cost_bin: CostBin | None = None  # the bin still filling
     taught: object = None  # a teach job's runs.messages.Taught
     process: subprocess.Popen | None = None
     conn: Connection | None = None
@@ -534,10 +538,11 @@ class RunManager:
     def _network(self, record: _Record) -> Network | None:
         with self._lock:
             weights, version, cached = record.weights, record.weights_version, record.network
-        if weights is None:
+        job = record.job
+        if weights is None or not isinstance(job, TrainJob):  # a teach job sends no weights
             return None
         if cached is None or cached[0] != version:
-            s = record.job.settings
+            s = job.settings
             net = Network.from_arrays(*weights, init=s.init, cost=s.cost, l2=s.l2)
             cached = (version, net)
             with self._lock:
@@ -560,6 +565,8 @@ class RunManager:
         if state is not State.FINISHED or taught is None:
             raise TeachError(reason or f"the fine-tune {state.value}")
         job = record.job
+        if not isinstance(job, TeachJob):  # only a teach job's worker sends `taught`
+            raise TypeError(f"a {job.kind} job has no fine-tuned network")
         net = Network.from_arrays(*taught.weights, init=job.init, cost=job.cost, l2=job.l2)
         return TeachResult(
             net=net,
@@ -654,7 +661,7 @@ class RunManager:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
             else:
-                self._guarded(conns[conn], self._drain)
+                self._guarded(conns[cast(Connection, conn)], self._drain)
         with self._lock:
             active, queued = list(self._active), list(self._queue)
         for record in active:
@@ -723,6 +730,9 @@ class RunManager:
             record.taught = report.taught
         if report.step is not None:
             record.last_step = report.step
+        room = max(0, COST_BINS - len(record.cost_bins))  # the worker's bound, held here too
+        record.cost_bins.extend(report.cost_bins[:room])
+        record.open_cost_bin = report.open_cost_bin
         self._measure_speed(record)
         self._changed.notify_all()
 
@@ -787,7 +797,7 @@ class RunManager:
         """The worker has exited: apply its last report, or say why it ended."""
         with self._lock:
             self._leave(record)
-            code = record.process.returncode
+            code = None if record.process is None else record.process.returncode
             if record.forced is not None:
                 state, reason = record.forced
                 if record.final is not None and record.final.state is state:

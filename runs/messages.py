@@ -23,7 +23,7 @@ import numpy as np
 from nn.lookstep import StepLook
 from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
-from nn.trainer import Point
+from nn.trainer import CostBin, Point
 
 HEARTBEAT = 1.0  # seconds: a worker reports at least this often while it lives
 
@@ -94,6 +94,10 @@ class Report:
     weights: tuple | None = None  # (weights, biases) as of the newest point
     taught: Taught | None = None  # a teach job's result, in its FINISHED report
     step: StepLook | None = None  # the mini-batch just done, while stepping or slow (~20 kB)
+    # every mini-batch's cost, thinned (nn.trainer.CostBin): the bins completed since the last
+    # report (at most nn.trainer.COST_BINS a run), and the one still filling (None: empty)
+    cost_bins: tuple[CostBin, ...] = ()
+    open_cost_bin: CostBin | None = None
 
 
 def command_slot(command: Command) -> str:

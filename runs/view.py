@@ -14,7 +14,7 @@ from nn import trainer
 from nn.lookstep import StepLook
 from nn.protocol import State
 from nn.settings import Settings
-from nn.trainer import PARTIAL_SAMPLE, Point
+from nn.trainer import PARTIAL_SAMPLE, CostBin, Point
 
 from .estimate import seconds_left
 
@@ -37,6 +37,9 @@ class RunView:
     images_per_second: float
     speed: str = "full"  # "full" or "slow" (nn.protocol.SetSpeed), as last asked
     last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
+    # every mini-batch's cost, thinned to at most nn.trainer.COST_BINS bins; the last may be
+    # the one still filling (fewer mini-batches than the others)
+    cost_bins: tuple[CostBin, ...] = ()
 
     @property
     def over(self) -> bool:
@@ -73,6 +76,8 @@ class RunView:
 
     def metadata(self) -> dict:
         """What a model file saved from this run records (`nn.trainer.metadata`)."""
+        if self.settings is None:
+            raise TypeError("a teach job saves no model file")
         meta = trainer.metadata(self.settings, self.progress, self.final, self.eta_changes)
         return {**meta, "name": "trained on the Digit Lab page"}
 
@@ -105,6 +110,7 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
         images_per_second=ips,
         speed=record.speed,
         last_step=record.last_step,
+        cost_bins=(*record.cost_bins, *filter(None, [record.open_cost_bin])),
     )
 
 

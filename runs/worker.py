@@ -12,7 +12,9 @@ The worker then receives `Start`:
   connection) and, while paused, waits on the connection for the next one. It answers with
   `Report`s: at every metric point (with a copy of the weights, so the page can re-read the
   visitor's drawing with the network as it is now), whenever the state or eta changes, and
-  otherwise every `PROGRESS_EVERY` seconds, and every `HEARTBEAT` s while paused.
+  otherwise every `PROGRESS_EVERY` seconds, and every `HEARTBEAT` s while paused. Each report
+  carries the mini-batches' cost bins completed since the last one and the bin still filling
+  (`nn.trainer.CostBin`: ~50 bytes each, at most `nn.trainer.COST_BINS` + 1 a run).
 - a `TeachJob`: it runs `nn.teach.fine_tune` and sends one final report, FINISHED with the
   result or FAILED with the reason. A fine-tune reads no commands: the manager ends a teach
   job it no longer wants by killing its process, and bounds its time the same way.
@@ -53,6 +55,7 @@ class Worker(Control):
         self._points_sent = 0
         self._eta_changes_sent = 0
         self._step_sent = -1  # the number of the last looked-at mini-batch sent
+        self._bins_sent = 0  # of run.cost_bins
         self._state_sent: tuple[State, str] | None = None
         self._sent_at = -math.inf
         self._polled_at = -math.inf
@@ -152,6 +155,7 @@ class Worker(Control):
             return
         points = run.history[self._points_sent :]
         eta_changes = run.eta_changes[self._eta_changes_sent :]
+        bins = run.cost_bins[self._bins_sent :]
         weights = None
         if points:
             weights = (
@@ -168,8 +172,11 @@ class Worker(Control):
                 tuple(eta_changes),
                 weights,
                 step=step,
+                cost_bins=tuple(bins),
+                open_cost_bin=run.open_cost_bin,
             )
         )
+        self._bins_sent += len(bins)
         if step is not None:
             self._step_sent = step.number
         self._points_sent += len(points)

@@ -47,7 +47,9 @@ def missing(message: str):
 def find_real_mnist() -> Path:
     """$MNIST_DIR, else ../shared/mnist beside the repo; `missing` if the files are not there."""
     env = os.environ.get("MNIST_DIR")
-    directory = Path(env) if env else REPO.parent / "shared" / "mnist"
+    # resolved: a test links to these files from a temporary folder, where a relative
+    # $MNIST_DIR (the docs say `MNIST_DIR=../shared/mnist`) would point nowhere
+    directory = (Path(env) if env else REPO.parent / "shared" / "mnist").resolve()
     if not all((directory / name).is_file() for name in MNIST_NAMES):
         missing(f"real MNIST files not found in {directory} (set MNIST_DIR)")
     return directory
@@ -407,6 +409,23 @@ def shipped_models() -> dict:
         net, meta = model.load()
         models[label_for(model.title, net, meta)] = (net, meta)
     return models
+
+
+# -- property tests (Hypothesis) ------------------------------------------------------------
+
+FAST_PROFILE = "fast-loop"  # Hypothesis's profile in the fast loop (tests/conftest.py loads it)
+FAST_EXAMPLES = 10  # a property test's examples there, unless it asks for a tenth of more
+
+
+def examples(full: int) -> int:
+    """How many examples a property test draws: `full` in the whole run (`pytest`, as CI runs
+    it), a tenth of it but at least FAST_EXAMPLES in the fast loop (`pytest -m "not slow"`).
+    The same properties are checked either way; the whole run tries more inputs."""
+    from hypothesis import settings
+
+    if settings.get_current_profile_name() == FAST_PROFILE:
+        return max(FAST_EXAMPLES, full // 10)
+    return full
 
 
 # -- AppTest ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Presets and the page's charts (ui.charts): what each figure dict shows."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -169,6 +170,30 @@ def test_close_eta_changes_stack_their_labels():
     assert notes["eta 0.3"] == 1  # far from the others: the top row
 
 
+@pytest.mark.parametrize("at", [29.0, 1.0, 15.0])
+def test_a_reference_label_near_the_top_keeps_clear_of_an_eta_label(at):
+    """The book's 95.42 % is under the eta labels' top row: where an eta change's label
+    reaches into a side of the chart, the book's label goes to the other side or elsewhere."""
+    from ui.charts import LABEL_PX, PLOT_HEIGHT_PX, PLOT_WIDTH_PX
+
+    run = view(1, [(0, 0.1, 0.1, 0.5), (30, 0.9, 0.9, 0.1)], [(at, 1.0)])
+    fig = valid(accuracy_figure([run], {"chance": 0.10, "the book": 0.9542}))
+    notes = fig["layout"]["annotations"]
+    eta = next(a for a in notes if a["text"] == "eta 1")
+    book = next(a for a in notes if a["text"].startswith("the book"))
+    per_px = 30 / PLOT_WIDTH_PX  # the x axis's data units per pixel on a phone
+    eta_x = (at - (len("eta 1") + 1) * LABEL_PX[1] * per_px, at)
+    book_w = (len(book["text"]) + 1) * LABEL_PX[1] * per_px
+    book_x = (30 - book_w, 30) if book["xanchor"] == "right" else (0, book_w)
+    eta_y = (100 * (1 - LABEL_PX[0] / PLOT_HEIGHT_PX), 100)  # (the top row, in % here)
+    height = 100 * LABEL_PX[0] / PLOT_HEIGHT_PX
+    y = book["y"]
+    book_y = (y - height, y) if book["yanchor"] == "top" else (y, y + height)
+    apart_x = eta_x[1] <= book_x[0] or eta_x[0] >= book_x[1]
+    apart_y = eta_y[1] <= book_y[0] or eta_y[0] >= book_y[1]
+    assert eta["y"] == 1 and (apart_x or apart_y)
+
+
 def test_label_rows_reuse_a_row_once_it_is_free():
     from ui.charts import label_rows
 
@@ -189,3 +214,49 @@ def test_log_ticks_within_one_step():
 
     assert log_ticks([0.061, 0.083]) == pytest.approx([0.061, 0.083])  # the ends, at least
     assert log_ticks([]) == []
+    # many decades (a band reaching far down): powers of ten only, fewer past six decades
+    assert log_ticks([0.0004, 2.0]) == pytest.approx([0.001, 0.01, 0.1, 1.0])
+    assert log_ticks([2e-8, 2.0]) == pytest.approx([1e-7, 1e-5, 1e-3, 0.1])
+
+
+def test_the_mini_batches_cost_is_a_light_band_under_the_epoch_curve():
+    from nn.trainer import CostBin
+
+    bins = tuple(
+        CostBin((k + 0.5) / 10, 0.5 / (k + 1), 0.3 / (k + 1), 0.9 / (k + 1), 25) for k in range(20)
+    )
+    run = replace(view(3, [(0, 0.1, 0.1, 0.45), (2, 0.9, 0.9, 0.04)]), cost_bins=bins)
+    other = view(4, [(0, 0.1, 0.1, 0.5), (1, 0.5, 0.5, 0.2)])  # no mini-batch costs (yet)
+    fig = valid(cost_figure([other, run]))
+    traces = fig["data"]
+    kinds = [(t["meta"]["run"], t["meta"]["series"]) for t in traces]
+    # under (before) both epoch curves: low edge, high edge filled to it, the means' line
+    assert kinds == [(3, "batch cost")] * 3 + [(4, "cost"), (3, "cost")]
+    low, high, mean = traces[:3]
+    assert low["x"] == mean["x"] == pytest.approx([b.epoch for b in bins])
+    assert mean["y"] == pytest.approx([b.mean for b in bins], rel=1e-3)
+    assert low["y"] == pytest.approx([b.low for b in bins], rel=1e-3)
+    assert high["y"] == pytest.approx([b.high for b in bins], rel=1e-3)
+    assert high["fill"] == "tonexty" and "rgba" in high["fillcolor"]
+    # light and thin beside the run's own curve, in the run's colour
+    curve = traces[4]
+    assert mean["line"]["width"] < curve["line"]["width"]
+    assert mean["line"]["color"].startswith("rgba(247,127,0,")  # colour(1) = #f77f00
+    # the legend says what each kind of line is, once
+    legend = [t["name"] for t in traces if t.get("showlegend", True)]
+    assert legend == [
+        "mini-batch cost: mean of 25, middle 80 % shaded",
+        "cost on 1,000 training images",
+    ]
+    # the axis's ticks reach the lowest mini-batch
+    assert min(fig["layout"]["yaxis"]["tickvals"]) <= 0.3 / 20 * 2
+
+
+def test_one_mini_batch_a_bin_is_named_so_and_a_short_number_is_sent():
+    from nn.trainer import CostBin
+
+    bins = (CostBin(0.0005, 2.123456789, 2.123456789, 2.123456789, 1),)
+    fig = cost_figure([replace(view(3, [(0, 0.1, 0.1, 0.45)]), cost_bins=bins)])
+    mean = fig["data"][2]
+    assert mean["name"] == "each mini-batch's cost" and mean["y"] == [2.123]
+    assert json.dumps(mean["x"]) == "[0.0005]"

@@ -114,3 +114,14 @@ def test_short_real_runs(settings, expected, mnist_data):
 def test_hints_take_plain_numpy_sequences():
     epochs, acc, cost = (np.array(c) for c in zip(*healthy()))
     assert book_hints(BOOK, epochs, acc, cost) == []
+
+
+def test_a_hint_says_where_the_run_is_in_tenths_of_an_epoch():
+    from nn.hints import _epochs
+
+    assert [_epochs(e) for e in (1.0, 3.0, 9.4432, 2.96)] == [
+        "1 epoch",
+        "3 epochs",
+        "9.4 epochs",
+        "3 epochs",
+    ]

@@ -16,9 +16,12 @@ from nn.modelfile import MAX_ABS_PARAM, ModelFileError, load_model, model_bytes
 from nn.models import SHIPPED, read
 from nn.network import Network
 from nn.preprocess import canvas_to_mnist
+from tests.helpers import examples
 
 NETWORKS = [m.load()[0] for m in SHIPPED]
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -106,14 +109,14 @@ def test_the_most_extreme_loadable_network_still_answers_cleanly():
     assert np.all(np.isfinite(reading.output)) and 0 <= reading.answer <= 9
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=4096))
 def test_random_bytes_are_refused_with_a_message(data):
     with pytest.raises(ModelFileError):
         load_model(data)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["sizes", "meta", "W0", "b0", "W1", "b1", "W9", "x"]),
@@ -156,7 +159,7 @@ def _json_values():
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(

@@ -19,6 +19,7 @@ from tests.helpers import rerun_app as rerun
 from tests.helpers import shipped_models as load_shipped
 from ui.presets import PRESETS
 from ui.share import link_query, parse_link, shipped_slugs
+from ui.training import widget_key
 
 SEVEN, ZERO = canvas_image(STROKES[7]), canvas_image(STROKES[0])
 
@@ -151,7 +152,7 @@ def test_opening_a_link_sets_up_the_experiment(canvas):
     assert app.session_state.selected == BOOK
     assert app.session_state.t_hidden == 100 and app.session_state.t_eta == 3.0
     assert app.session_state.t_seed == 4
-    assert app.selectbox(key="t_preset").value == PRESETS[1].name
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[1].name
     assert any("press **Train**" in t.value for t in app.toast)
     code = [c.value for c in app.code]
     assert any("preset=2" in c and "seed=4" in c and "net=book" in c for c in code)
@@ -172,7 +173,7 @@ def test_a_hostile_link_gives_a_notice_not_an_error(canvas):
     notice = app.toast[0].value
     assert "eta" in notice and "hidden" in notice and "net" in notice
     assert "utm_source" not in notice and "<img" not in notice
-    app.slider(key="t_hidden").set_value(50)
+    app.slider(key=widget_key(app.session_state, "t_hidden")).set_value(50)
     rerun(app)  # the link is read once: the visitor's changes stay
     assert app.session_state.t_hidden == 50
     assert any("hidden=50" in c.value for c in app.code)

@@ -20,6 +20,7 @@ from tests.helpers import app_texts as texts
 from tests.helpers import rerun_app as rerun
 from tests.helpers import shipped_models as load_shipped
 from ui.presets import PRESETS
+from ui.training import widget_key
 
 SEVEN, ZERO = canvas_image(STROKES[7]), canvas_image(STROKES[0])
 DEFAULT, BOOK = list(load_shipped())
@@ -225,6 +226,63 @@ def test_a_hint_offers_a_one_click_change_for_the_next_run():
     assert app.button(key="hint_button_eta-large").disabled  # done already
 
 
+def hint_beside_settings_page():
+    import streamlit as st
+
+    from nn.settings import Limits, Settings
+    from ui.hints import hints_ui
+    from ui.state import init_state
+    from ui.training import init_training_state, preset_ui, settings_ui
+
+    init_state()
+    init_training_state()
+    preset_ui()
+    settings_ui(Limits())
+    hints_ui(Settings(eta=100.0), *zip(*st.session_state.points))
+
+
+def test_a_stale_slider_value_cannot_undo_a_hints_change():
+    """The browser sends every widget's value with each live tick; one it sent before it saw
+    the hint's change carries the slider's old value. It is for the old widget and ignored."""
+    app = AppTest.from_function(hint_beside_settings_page, default_timeout=30)
+    app.session_state["points"] = [(0.0, 0.1, 0.45), (1.0, 0.098, 0.45), (2.0, 0.101, 0.45)]
+    rerun(app)
+    app.selectbox(key=widget_key(app.session_state, "t_preset")).set_value("eta too large: 100")
+    rerun(app)  # the visitor's own choice: taken
+    before = widget_key(app.session_state, "t_eta")
+    assert app.session_state.t_eta == 100.0 and app.select_slider(key=before).value == 100.0
+    in_browser = app.select_slider(key=before)  # the slider as the browser has it
+    box = app.selectbox(key=widget_key(app.session_state, "t_preset"))  # and the preset box
+    app.button(key="hint_button_eta-large").click()
+    rerun(app)
+    shown = widget_key(app.session_state, "t_eta")
+    assert shown != before and app.select_slider(key=shown).value == 10.0
+    # A tick the browser sent before it saw the change: every widget's value as it had them,
+    # the slider's old value with them (AppTest sends what its element tree holds: the tree
+    # has the new slider, the browser still the old one).
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == (
+        "Your own settings"
+    )
+    states = app._tree.get_widget_states()
+    new_ids = {
+        app.select_slider(key=shown).id,
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).id,
+    }
+    in_browser.set_value(100.0)  # (pinned: else they read the server's values)
+    box.set_value("eta too large: 100")
+    old = [in_browser._widget_state, box._widget_state]
+    stale = [w for w in states.widgets if w.id not in new_ids] + old
+    del states.widgets[:]
+    states.widgets.extend(stale)
+    app._run(states)
+    assert not app.exception
+    assert app.session_state.t_eta == 10.0
+    assert app.select_slider(key=shown).value == 10.0
+    app.select_slider(key=shown).set_value(5.0)  # and the new slider is the visitor's
+    rerun(app)
+    assert app.session_state.t_eta == 5.0 and widget_key(app.session_state, "t_eta") == shown
+
+
 def test_hints_read_a_runs_points_as_dicts_or_objects():
     from ui.hints import series
 
@@ -238,19 +296,23 @@ def test_hints_read_a_runs_points_as_dicts_or_objects():
 
 def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canvas):
     app = page()
-    assert app.selectbox(key="t_preset").value == PRESETS[0].name
-    app.slider(key="t_hidden").set_value(55)
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[0].name
+    app.slider(key=widget_key(app.session_state, "t_hidden")).set_value(55)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == "Your own settings"
-    app.selectbox(key="t_preset").set_value(PRESETS[0].name)
+    assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == "Your own settings"
+    app.selectbox(key=widget_key(app.session_state, "t_preset")).set_value(PRESETS[0].name)
     rerun(app)
     assert app.session_state.t_hidden == PRESETS[0].settings.hidden
-    app.slider(key="t_epochs").set_value(5)
+    app.slider(key=widget_key(app.session_state, "t_epochs")).set_value(5)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == "Your own settings"  # epochs count too
-    app.slider(key="t_epochs").set_value(PRESETS[0].settings.epochs)
+    assert (
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).value == "Your own settings"
+    )  # epochs count too
+    app.slider(key=widget_key(app.session_state, "t_epochs")).set_value(PRESETS[0].settings.epochs)
     rerun(app)
-    assert app.selectbox(key="t_preset").value == PRESETS[0].name  # back to the preset's
+    assert (
+        app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[0].name
+    )  # back to the preset's
 
 
 class LessonThatDoesNotTake:

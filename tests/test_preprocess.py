@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from nn.preprocess import canvas_to_mnist
+from tests.helpers import examples
 
 SIZE = 280
 PEN = 18
@@ -480,7 +481,7 @@ def canvas_images(draw):
     return image
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(canvas_images())
 def test_any_rgba_canvas_gives_none_or_a_valid_image(image):
     result = canvas_to_mnist(image)
@@ -492,7 +493,7 @@ def test_any_rgba_canvas_gives_none_or_a_valid_image(image):
         assert result.max() > 0.5  # something was found, so something is shown
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.integers(1, 64),
     st.integers(1, 64),

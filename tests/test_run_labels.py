@@ -23,3 +23,18 @@ def test_the_sidebar_and_the_download_carry_every_eta():
     assert "η = 3 → 1," in facts
     assert etas_text({"etas": [3.0]}) is None  # no change: the settings' eta says it
     assert etas_text({"etas": ["<b>", 1]}) is None  # a file's metadata is not trusted
+
+
+def test_a_run_stopped_early_says_how_far_it_got():
+    settings = Settings(hidden=30, eta=3.0, epochs=30)
+    net = Network([784, 30, 10], seed=0)
+
+    def facts(meta) -> str:
+        return network_facts(net, meta).replace("\\", "")  # (Markdown escapes)
+
+    stopped = facts(metadata(settings, 16.2349, None, []))
+    assert "Trained 16.2 of 30 epochs with η" in stopped  # not "Trained 30 epochs"
+    assert "Trained 30 epochs" in facts(metadata(settings, 30.0, None, []))
+    odd = metadata(settings, 30.0, None, [])
+    odd["epochs"] = "lots"  # a file's metadata: not a number, the settings' count is shown
+    assert "Trained 30 epochs" in facts(odd)

@@ -10,11 +10,12 @@ not happen.
 import numpy as np
 import pytest
 
+import runs.manager
 from nn import mnist
 from nn.protocol import IllegalTransition, State
 from nn.settings import Limits, Settings, SettingsError
 from nn.teach import TeachError
-from nn.trainer import Point
+from nn.trainer import CostBin, Point
 from runs.manager import RunManager
 from runs.messages import Report
 from tests.helpers import FakeData, wait_until
@@ -80,6 +81,18 @@ def test_a_view_takes_a_reports_state_and_figures_together(idle):
     assert meta["epochs"] == 0.625 and meta["eta_changes"] == [(0.625, 1.0)]
     assert meta["etas"] == [3.0, 1.0] and meta["accuracy_measured_on"] == 2000
     assert meta["name"] == "trained on the Digit Lab page" and meta["test_accuracy"] == 0.5
+
+
+def test_a_view_has_the_mini_batches_costs_with_the_bin_still_filling(idle, monkeypatch):
+    monkeypatch.setattr(runs.manager, "COST_BINS", 3)  # the manager holds the bound too
+    a, b, c, d = (CostBin(k / 10, 1.0 - k / 10, 0.5, 1.5, 4) for k in range(4))
+    handle, _ = fed(
+        idle,
+        Report(State.RUNNING, "", 0.1, 1.0, cost_bins=(a,), open_cost_bin=b._replace(batches=1)),
+    )
+    assert handle.view().cost_bins == (a, b._replace(batches=1))  # the open bin last
+    idle._receive(handle._record, Report(State.RUNNING, "", 0.2, 2.0, cost_bins=(b, c, d)))
+    assert handle.view().cost_bins == (a, b, c)  # no bin open; at most COST_BINS kept
 
 
 def test_a_record_refuses_a_transition_the_state_machine_does_not_allow(idle):
@@ -183,6 +196,8 @@ def test_step_and_slow_motion_reach_the_worker(manager):
         wait_for(lambda: handle.view().progress > goal, f"step {k} reported")  # noqa: B023
         view = handle.view()
         assert view.state is State.PAUSED and view.progress == pytest.approx(paused + k * one)
+        # every mini-batch so far is in the cost curve, the stepped one too
+        assert sum(b.batches for b in view.cost_bins) == round(view.progress / one)
 
     handle.set_speed("slow")
     assert handle.view().speed == "slow"
@@ -401,14 +416,14 @@ def taken(lock) -> bool:
     return not got[0]
 
 
-def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, monkeypatch):
+def test_mnist_is_prepared_without_holding_the_lock_views_need(mnist_dir, mnist_data, monkeypatch):
     m = RunManager(mnist_dir, Limits(max_concurrent=1))
-    load = mnist.load_mnist
     held = []
 
-    def loading(*args, **kwargs):
+    def loading(directory, *args, **kwargs):  # what load_mnist reads, read once per session
         held.append(taken(m._lock))
-        return load(*args, **kwargs)
+        assert mnist.find_mnist_dir(directory) == mnist.find_mnist_dir(mnist_dir)
+        return mnist_data
 
     monkeypatch.setattr(mnist, "load_mnist", loading)
     try:

@@ -194,3 +194,47 @@ def test_the_no_digit_label_asks_every_output_to_stay_low():
     assert sgd.targets[0, 3] == 1 and sgd.targets[0].sum() == 1
     assert not sgd.targets[1].any()
     assert sgd.targets[2, 9] == 1
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+def test_many_fast_steps_equal_the_book_steps(cost):
+    """Step after step with one program: each step must start from the buffers as the last
+    left them (the bias input of the first layer once drifted to 1/255, then 1/255^2...)."""
+    rng = np.random.default_rng(7)
+    n, sizes = 60, [784, 12, 10]
+    images = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n)
+    net = Network(sizes, cost=cost, init="scaled", seed=3)
+    weights = [w.astype(np.float64) for w in net.weights]
+    biases = [b.astype(np.float64) for b in net.biases]
+    sgd = SGD(net, images, labels)
+    for batch in sgd.shuffled_batches(rng, 10):
+        x, y = images[batch] / 255.0, np.eye(10)[labels[batch]]
+        weights, biases = book_step(weights, biases, x, y, eta=1.0, cost=cost, l2=0.0, n=n)
+        sgd.step(batch, 1.0)
+    for got, want in zip(net.weights + net.biases, weights + biases):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+def test_a_step_returns_the_cost_its_batch_had_before_it(cost):
+    rng = np.random.default_rng(11)
+    n = 50
+    images = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+    labels = rng.integers(0, 11, size=n)  # 10: no digit, every target 0
+    net = Network([784, 9, 10], cost=cost, seed=5)
+    sgd = SGD(net, images, labels)
+    costs = []
+    for m in (10, 10, 10, 7, 10):  # one program reused, and a second one
+        batch = rng.choice(n, size=m, replace=False)
+        a = 1 / (1 + np.exp(-(images[batch] / 255.0 @ net.weights[0].T + net.biases[0])))
+        out = 1 / (1 + np.exp(-(a @ net.weights[1].T + net.biases[1])))
+        y = np.eye(11, 10)[labels[batch]]
+        if cost == "quadratic":
+            want = 0.5 * np.sum((out - y) ** 2) / m
+        else:
+            want = -np.sum(y * np.log(out) + (1 - y) * np.log(1 - out)) / m
+        got = sgd.step(batch, 0.5)
+        costs.append(got)
+        assert got == pytest.approx(want, rel=1e-3)
+    assert len(set(costs)) == len(costs)  # each its own batch's, not a stale number

@@ -3,6 +3,7 @@ command recorded in it is the one that makes it."""
 
 import shlex
 
+import numpy as np
 import pytest
 
 from nn.models import SHIPPED
@@ -35,19 +36,27 @@ def test_the_recorded_command_gives_the_recorded_settings_and_file(model):
     assert bool(args.fonts) == ("fonts" in meta) and bool(args.synthetic) == ("synthetic" in meta)
 
 
-def test_the_default_model_is_the_stronger_one():
+def test_the_default_model_is_the_stronger_one_and_the_other_is_the_books():
+    # recorded accuracies are the measured ones (the test above), so they can be compared
     default, book = (m.load() for m in SHIPPED)
-    assert default[1]["test_accuracy"] >= 0.975
-    assert book[0].sizes == [784, 30, 10] and book[1]["settings"]["eta"] == 3.0
     assert default[1]["test_accuracy"] > book[1]["test_accuracy"]
+    assert book[0].sizes == [784, 30, 10]  # the picker calls it the book's network
 
 
-def test_the_default_model_learned_drawn_styles_and_keeps_mnist():
-    # assets/models/README.md: fonts and stroke digits beside MNIST, MNIST test >= 98 %
-    _net, meta = SHIPPED[0].load()
-    assert meta["test_accuracy"] >= 0.98
-    assert meta["fonts"]["images"] > 10_000 and meta["synthetic"]["images"] >= 10_000
-    assert "--fonts auto" in meta["command"] and "--synthetic" in meta["command"]
+def test_the_default_model_reads_drawn_digits_better_and_keeps_mnist():
+    """Trained on stroke and font digits beside MNIST (assets/models/README.md): it reads
+    drawings made of strokes clearly better than the book's network, which saw only MNIST,
+    and still reads at least 98 % of MNIST's test digits."""
+    from nn.glyphs import stroke_set
+
+    images, labels = stroke_set(5, seed=0)  # 50 jittered stroke drawings, every digit
+    read = [
+        (np.argmax(m.load()[0].feedforward(images / np.float32(255)), axis=1) == labels).mean()
+        for m in SHIPPED
+    ]
+    default, book = read
+    assert default >= 0.9 and default > book + 0.05, read
+    assert SHIPPED[0].load()[1]["test_accuracy"] >= 0.98
 
 
 def test_the_default_model_was_trained_on_exactly_the_pinned_fonts():

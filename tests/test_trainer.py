@@ -360,3 +360,55 @@ def test_points_between_epochs_use_a_fixed_sample_and_epoch_ends_the_whole_sets(
     assert all(p.test_correct > 2000 for p in full)  # counted on all 10,000
     last_partial = max((p for p in partial if p.epoch < 2), key=lambda p: p.epoch)
     assert abs(last_partial.test_accuracy - full[-1].test_accuracy) < 0.05
+
+
+@pytest.fixture
+def batch_costs(monkeypatch):
+    """The cost every SGD step returned, in order."""
+    costs = []
+    original = trainer.SGD.step
+
+    def step(self, batch, eta):
+        costs.append(original(self, batch, eta))
+        return costs[-1]
+
+    monkeypatch.setattr(trainer.SGD, "step", step)
+    return costs
+
+
+def test_every_mini_batch_cost_is_kept_thinned_to_the_bound(monkeypatch, batch_costs):
+    monkeypatch.setattr(trainer, "COST_BINS", 7)  # 80 mini-batches: bins of 12
+    run = TrainingRun(small(), FakeData(), report_every=float("inf")).run()
+    assert run.bin_size == 12 and len(batch_costs) == 80
+    assert len(run.cost_bins) == 6 <= trainer.COST_BINS  # 72 mini-batches, 8 still filling
+    for k, b in enumerate(run.cost_bins):
+        chunk = batch_costs[12 * k : 12 * (k + 1)]
+        assert b.batches == 12 and b.epoch == pytest.approx((12 * k + 6) / 40)
+        assert b.mean == pytest.approx(np.mean(chunk))
+        assert (b.low, b.high) == pytest.approx(tuple(np.percentile(chunk, trainer.BAND)))
+    rest = run.open_cost_bin
+    assert rest.batches == 8 and rest.mean == pytest.approx(np.mean(batch_costs[72:]))
+    assert rest.epoch == pytest.approx(76 / 40)
+    # the noise is there: single mini-batches' costs spread around their mean, and the band
+    # leaves out the rarest of them
+    assert all(b.low < b.mean < b.high for b in run.cost_bins)
+    assert all(min(batch_costs[12 * k : 12 * k + 12]) < b.low for k, b in enumerate(run.cost_bins))
+
+
+def test_each_stepped_and_slow_mini_batch_cost_is_kept_at_once():
+    """One mini-batch a bin (a short run): each Step's cost, the step panel's "before", is
+    the newest bin as soon as the step is done; slow motion's likewise."""
+    seen = []
+    script = Script(at={1: [Pause()]}, while_paused=[Step(), Step(), SetSpeed("slow"), Resume()])
+    wait = script.wait
+    script.wait = lambda run, timeout: (
+        seen.append((run.batches_done, run.cost_bins[-1], run.last_step)) or wait(run, timeout)
+    )
+    run = TrainingRun(small(epochs=1), FakeData(), control=script, report_every=float("inf"))
+    run.run()
+    assert run.bin_size == 1 and len(run.cost_bins) == 40 and run.open_cost_bin is None
+    stepped = [(done, b, look) for done, b, look in seen if look is not None]
+    assert [done for done, _, _ in stepped][:2] == [9, 10]  # after each Step
+    for done, newest, look in stepped:
+        assert newest.mean == newest.low == newest.high == pytest.approx(look.cost_before)
+        assert newest.epoch == pytest.approx((done - 0.5) / 40)

@@ -18,7 +18,7 @@ from nn.settings import Settings, SettingsError
 from runs.manager import RunManager
 from tests.helpers import APP, SEVEN, canvas_image
 from ui.presets import PRESETS
-from ui.training import SETTING_WIDGETS
+from ui.training import SETTING_WIDGETS, widget_key
 
 # Each test trains for real in worker processes on the real MNIST: seconds each.
 pytestmark = pytest.mark.slow
@@ -82,19 +82,19 @@ def accuracy_chart(app: AppTest) -> dict | None:
 
 
 def quick(app: AppTest, epochs=2, train_size=1_000) -> None:
-    app.select_slider(key="t_train_size").set_value(train_size)
-    app.slider(key="t_epochs").set_value(epochs)
+    app.select_slider(key=widget_key(app.session_state, "t_train_size")).set_value(train_size)
+    app.slider(key=widget_key(app.session_state, "t_epochs")).set_value(epochs)
 
 
 def test_presets_set_every_control_and_say_what_to_expect(page):
-    assert page.selectbox(key="t_preset").value == PRESETS[0].name
+    assert page.selectbox(key=widget_key(page.session_state, "t_preset")).value == PRESETS[0].name
     assert any("95.42 %" in i.value for i in page.info)
-    page.selectbox(key="t_preset").select("eta too large: 100")
+    page.selectbox(key=widget_key(page.session_state, "t_preset")).select("eta too large: 100")
     run(page)
-    assert page.select_slider(key="t_eta").value == 100.0
-    assert page.slider(key="t_hidden").value == 30
+    assert page.select_slider(key=widget_key(page.session_state, "t_eta")).value == 100.0
+    assert page.slider(key=widget_key(page.session_state, "t_hidden")).value == 30
     assert any("Stuck near chance" in i.value for i in page.info)
-    page.slider(key="t_hidden").set_value(31)
+    page.slider(key=widget_key(page.session_state, "t_hidden")).set_value(31)
     run(page)
     assert any("no book result" in c.value for c in page.caption)
 
@@ -111,8 +111,9 @@ def test_train_grows_the_curves_and_ends_with_results(page):
     run(page)
     assert len(page.session_state["runs"]) == 1
     assert "Stop" in labels(page) and "Train" not in labels(page)
-    assert page.slider(key="t_hidden").disabled  # a run's settings are fixed, except eta
-    assert not page.select_slider(key="t_eta").disabled
+    # a run's settings are fixed, except eta
+    assert page.slider(key=widget_key(page.session_state, "t_hidden")).disabled
+    assert not page.select_slider(key=widget_key(page.session_state, "t_eta")).disabled
     wait_for(page, ended)
     chart = accuracy_chart(page)
     test_trace = next(t for t in chart["data"] if t["meta"]["series"] == "test")
@@ -193,7 +194,7 @@ def test_moving_eta_during_a_run_changes_it_and_marks_the_chart(page):
     quick(page, epochs=50, train_size=50_000)
     button(page, "Train").click()
     wait_for(page, lambda a: len(current(a).view().history) >= 2)
-    page.select_slider(key="t_eta").set_value(0.5)
+    page.select_slider(key=widget_key(page.session_state, "t_eta")).set_value(0.5)
     wait_for(page, lambda a: current(a).view().eta_changes)
     handle = current(page)
     changed_at, eta = handle.view().eta_changes[0]
@@ -210,7 +211,7 @@ def test_every_setting_has_one_widget_and_a_preset_fills_them_all(page):
     """The one table between the widgets and Settings covers every field the page sets."""
     page_fields = {f for f in Settings.__dataclass_fields__ if f != "augment"}
     assert set(SETTING_WIDGETS.values()) == page_fields
-    page.selectbox(key="t_preset").select(PRESETS[-1].name)
+    page.selectbox(key=widget_key(page.session_state, "t_preset")).select(PRESETS[-1].name)
     run(page)
     for key, field in SETTING_WIDGETS.items():
         if field != "seed":  # a preset keeps the visitor's seed
@@ -234,7 +235,7 @@ def test_a_tampered_widget_value_starts_no_run(page, key, value):
     """A value no widget offers, as a tampered session could send it: Streamlit puts the
     widget back within its range or the engine refuses the run; either way no run starts
     with it, and the page says so or shows the widget's own value."""
-    page.session_state[key] = value
+    page.session_state[widget_key(page.session_state, key)] = value  # as a browser sends it
     run(page)
     button(page, "Train").click()
     run(page)
@@ -253,11 +254,11 @@ def test_a_tampered_widget_value_starts_no_run(page, key, value):
 
 
 def test_widgets_at_their_bounds_are_accepted(page, manager):
-    page.slider(key="t_hidden").set_value(manager.limits.max_hidden)
-    page.slider(key="t_epochs").set_value(1)
-    page.select_slider(key="t_eta").set_value(100.0)
-    page.select_slider(key="t_batch").set_value(1000)
-    page.select_slider(key="t_train_size").set_value(1_000)
+    page.slider(key=widget_key(page.session_state, "t_hidden")).set_value(manager.limits.max_hidden)
+    page.slider(key=widget_key(page.session_state, "t_epochs")).set_value(1)
+    page.select_slider(key=widget_key(page.session_state, "t_eta")).set_value(100.0)
+    page.select_slider(key=widget_key(page.session_state, "t_batch")).set_value(1000)
+    page.select_slider(key=widget_key(page.session_state, "t_train_size")).set_value(1_000)
     run(page)
     button(page, "Train").click()
     wait_for(page, ended)
@@ -284,9 +285,9 @@ def test_without_mnist_the_page_offers_the_download_and_drawing_works(
 def test_settings_survive_a_page_run_that_could_not_draw_them(page, monkeypatch):
     """While the server cannot train for a moment the section draws no settings; when it can
     again, they are the visitor's, not each widget's default (the first option: eta 0.001)."""
-    page.select_slider(key="t_eta").set_value(0.5)
-    page.select_slider(key="t_train_size").set_value(2_000)
-    page.slider(key="t_hidden").set_value(42)
+    page.select_slider(key=widget_key(page.session_state, "t_eta")).set_value(0.5)
+    page.select_slider(key=widget_key(page.session_state, "t_train_size")).set_value(2_000)
+    page.slider(key=widget_key(page.session_state, "t_hidden")).set_value(42)
     run(page)
 
     def broken():
@@ -297,9 +298,9 @@ def test_settings_survive_a_page_run_that_could_not_draw_them(page, monkeypatch)
         run(page)
         assert not page.select_slider  # nothing of the section was drawn in that run
     run(page)
-    assert page.select_slider(key="t_eta").value == 0.5
-    assert page.select_slider(key="t_train_size").value == 2_000
-    assert page.slider(key="t_hidden").value == 42
+    assert page.select_slider(key=widget_key(page.session_state, "t_eta")).value == 0.5
+    assert page.select_slider(key=widget_key(page.session_state, "t_train_size")).value == 2_000
+    assert page.slider(key=widget_key(page.session_state, "t_hidden")).value == 42
 
 
 def test_a_mistyped_limit_switches_training_off_with_its_name(canvas, monkeypatch):
@@ -324,7 +325,8 @@ def test_a_reloaded_page_finds_its_run_by_the_token_in_its_url(page, manager):
     reloaded.query_params["run"] = token
     run(reloaded)
     assert current(reloaded).id == handle.id and "Stop" in labels(reloaded)
-    assert reloaded.slider(key="t_epochs").value == 50  # the run's settings, not the preset's
+    # the run's settings, not the preset's
+    assert reloaded.slider(key=widget_key(reloaded.session_state, "t_epochs")).value == 50
     handle.stop()
 
 

@@ -198,3 +198,30 @@ def test_a_teach_job_that_cannot_run_fails_with_the_reason(labels, options, reas
     [report] = server.reports
     assert report.state is State.FAILED and report.taught is None
     assert report.reason.startswith(reason)
+
+
+def test_reports_carry_every_mini_batch_cost_once_and_the_bin_still_filling():
+    server = FakeServer(SETTINGS, after_points={2: [Pause()]}, while_paused=[Step(), Resume()])
+    Worker(server, poll_every=0.0).main(FakeData())
+    reports = server.reports
+    bins = [b for r in reports for b in r.cost_bins]
+    # 80 mini-batches, one a bin (a short run): each sent once, in order
+    assert len(bins) == 80 and all(b.batches == 1 for b in bins)
+    assert [b.epoch for b in bins] == sorted(b.epoch for b in bins)
+    assert len({b.epoch for b in bins}) == 80
+    # the stepped mini-batch's cost arrives in the report that carries the step
+    stepped = next(r for r in reports if r.step is not None)
+    assert stepped.cost_bins[-1].mean == pytest.approx(stepped.step.cost_before)
+    assert reports[-1].open_cost_bin is None  # nothing left unsent
+
+
+def test_a_long_run_sends_at_most_the_bound_of_cost_points(monkeypatch):
+    import nn.trainer
+
+    monkeypatch.setattr(nn.trainer, "COST_BINS", 6)  # 80 mini-batches: bins of 14
+    server = FakeServer(SETTINGS)
+    Worker(server, poll_every=0.0).main(FakeData())
+    bins = [b for r in server.reports for b in r.cost_bins]
+    assert len(bins) == 5 and all(b.batches == 14 for b in bins)
+    assert server.reports[-1].open_cost_bin.batches == 10  # the last 10, still in the report
+    assert max(len(r.cost_bins) for r in server.reports) <= 6

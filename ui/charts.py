@@ -9,9 +9,10 @@ figure cost more than everything else a stroke does). The insight panels (`ui.ne
 `ui.mistakes`) build their few figures as plotly graph objects.
 
 Training charts: each run keeps one colour across both; validation accuracy is dashed, test
-accuracy solid. An eta change is a dotted vertical line on the run's curve, labelled with the
-new eta. Reference lines: chance (10 %), the "average darkness" baseline, and the book's result
-for the chosen preset.
+accuracy solid. Under each run's training cost, every mini-batch's cost, thinned by the
+run's worker (`cost_figure`). An eta change is a dotted vertical line on the run's curve,
+labelled with the new eta. Reference lines: chance (10 %), the "average darkness" baseline,
+and the book's result for the chosen preset.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import plotly.io as pio
 import streamlit as st
 from plotly.colors import get_colorscale
+
+from nn.trainer import BAND, COST_SAMPLE
 
 from .compat import unvalidated_figure
 
@@ -239,12 +242,17 @@ PLOT_WIDTH_PX = 300  # ... and its width on a phone: label sizes are judged agai
 LABEL_PX = (14, 7)  # one line of annotation text: height, width per character
 
 
-def place_labels(values: list[float], span: float) -> list[tuple[str, str]]:
+def place_labels(
+    values: list[float], span: float, taken_already: dict | None = None
+) -> list[tuple[str, str]]:
     """For reference lines at `values` (data units, `span` the axis's visible range), where
     to write each one's label so that no two overprint: (xanchor, yanchor) each, "right" or
-    "left" of the chart, "top" (under its line) or "bottom" (over it)."""
+    "left" of the chart, "top" (under its line) or "bottom" (over it). `taken_already`: side
+    -> (low, high) ranges other labels hold there (the eta changes' rows at the top)."""
     height = span * LABEL_PX[0] / PLOT_HEIGHT_PX
     taken: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    for side, ranges in (taken_already or {}).items():
+        taken[side] += list(ranges)
     slots = (("right", "top"), ("right", "bottom"), ("left", "top"), ("left", "bottom"))
     placed: dict[int, tuple[str, str]] = {}
     for i in sorted(range(len(values)), key=lambda i: values[i]):
@@ -351,7 +359,19 @@ def accuracy_figure(views: list, references: dict[str, float], zoom: bool = Fals
             )
         )
     shown = {name: 100 * value for name, value in references.items() if low <= 100 * value <= high}
-    places = place_labels(list(shown.values()), high - low)
+    # The eta labels' rows at the top hold the chart's right or left side where they reach
+    # into it (a reference label is written at most ~20 characters from its side)
+    widest = max((len(f"{name} {v:.2f} %") for name, v in shown.items()), default=0)
+    zone = widest * LABEL_PX[1] * per_px
+    eta_rows: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
+    for (epoch, _, _), text, row in zip(changes, texts, rows):
+        top = high - row * (high - low) * row_height
+        band = (top - (high - low) * row_height, top)
+        if epoch > x_max - zone:
+            eta_rows["right"].append(band)
+        if epoch - (len(text) + 1) * LABEL_PX[1] * per_px < zone:
+            eta_rows["left"].append(band)
+    places = place_labels(list(shown.values()), high - low, eta_rows)
     for (name, value), (side, anchor) in zip(shown.items(), places):
         shapes.append(
             dict(
@@ -411,25 +431,40 @@ def log_ticks(values) -> list[float]:
     ]
     if len(ticks) < 2:
         ticks = sorted({float(f"{low:.2g}"), *ticks, float(f"{high:.2g}")})
+    decades = np.log10(high / low)
+    if decades > 3:  # 1-2-5 would crowd the axis: powers of ten, every other one past 6
+        every = 2 if decades > 6 else 1
+        tens = [t for t in ticks if f"{t:.0e}".startswith("1e")]
+        ticks = tens[::every] if len(tens) >= 2 else ticks
     return ticks
 
 
 def cost_figure(views: list) -> dict:
-    """The training cost (on a fixed sample of training images) against epochs, on a log
-    axis with a title and plain-number ticks (1-2-5 steps)."""
-    traces = [
+    """The training cost against epochs, on a log axis with a title and plain-number ticks
+    (1-2-5 steps): for each run its cost on a fixed sample of training images at each point
+    (a bold line) and, under it, every mini-batch's own cost as the run's worker saw it
+    (`RunView.cost_bins`: a thin line through each bin's mean and a light band over the
+    middle 80 % of its mini-batches), so SGD's noise shows around the curve it follows."""
+    traces: list[dict] = []
+    for i, view in enumerate(views):
+        traces += batch_cost_traces(view, colour(i), legend=i == len(views) - 1)
+    traces += [
         dict(
             type="scatter",
             x=[p.epoch for p in view.history],
             y=[p.train_cost for p in view.history],
-            name=view.label,
+            name=f"cost on {COST_SAMPLE:,} training images",
+            legendgroup="sample",
+            showlegend=i == len(views) - 1,  # one entry for the kind of line, not per run
             mode="lines",
             line=dict(color=colour(i), width=2),
             meta={"run": view.id, "series": "cost"},
         )
         for i, view in enumerate(views)
     ]
-    ticks = log_ticks([y for trace in traces for y in trace["y"]])
+    ys = np.concatenate([np.asarray(t["y"], dtype=float) for t in traces] or [np.empty(0)])
+    ys = ys[np.isfinite(ys) & (ys > 0)]  # (None becomes NaN)
+    ticks = log_ticks([ys.min(), ys.max()] if len(ys) else [])  # (the ends decide them)
     yaxis: dict = {"type": "log", "title": {"text": "cost (log scale)"}}
     if ticks:
         yaxis.update(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
@@ -439,11 +474,75 @@ def cost_figure(views: list) -> dict:
             title={"text": "Training cost"},
             xaxis={"title": {"text": "epoch"}},
             yaxis=yaxis,
-            showlegend=False,
             template=template("plotly_dark"),
-            **LAYOUT,
+            **{**LAYOUT, "height": 340},  # the legend's two entries under the axis title
         ),
     }
+
+
+def batch_cost_traces(view, line_colour: str, legend: bool) -> list[dict]:
+    """A run's mini-batch costs (`nn.trainer.CostBin`s) as three traces: the band's lower
+    edge, its upper edge filled down to it, and the thin line of the means; [] if none."""
+    bins = getattr(view, "cost_bins", ())
+    if not bins:
+        return []
+    columns = np.asarray(bins, dtype=np.float64)  # (n, 5): epoch, mean, low, high, batches
+    x, mean, low, high = short(columns[:, :4].T)
+    per = int(columns[:, 4].max())
+    name = (
+        "each mini-batch's cost"
+        if per == 1
+        else f"mini-batch cost: mean of {per}, middle {BAND[1] - BAND[0]} % shaded"
+    )
+    band = dict(type="scatter", x=x, mode="lines", line=dict(width=0), hoverinfo="skip")
+    meta = {"run": view.id, "series": "batch cost"}
+    return [
+        {**band, "y": low, "showlegend": False, "legendgroup": "batches", "meta": meta},
+        {
+            **band,
+            "y": high,
+            "fill": "tonexty",
+            "fillcolor": translucent(line_colour, 0.18),
+            "showlegend": False,
+            "legendgroup": "batches",
+            "meta": meta,
+        },
+        dict(
+            type="scatter",
+            x=x,
+            y=mean,
+            name=name,
+            legendgroup="batches",
+            showlegend=legend,
+            mode="lines",
+            line=dict(color=translucent(line_colour, 0.55), width=1),
+            hovertemplate="epoch %{x:.3f}: mini-batch cost %{y:.3g}<extra></extra>",
+            meta=meta,
+        ),
+    ]
+
+
+def translucent(hex_colour: str, alpha: float) -> str:
+    """'#4cc9f0' -> 'rgba(76,201,240,0.18)'."""
+    r, g, b = (int(hex_colour[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def short(values, digits: int = 4) -> list:
+    """Values rounded to `digits` significant digits (at least to whole numbers), as floats
+    whose JSON is short: a chart of 1,000 points sent twice a second costs half the bytes.
+    A list for a 1-d array, a list of lists for 2-d (one per row)."""
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        places = digits - 1 - np.floor(np.log10(np.abs(v)))
+    scale = 10.0 ** np.clip(np.nan_to_num(places, posinf=0.0, neginf=0.0), 0, 15)
+    rounded = np.rint(v * scale) / scale
+    if np.isfinite(v).all():
+        return rounded.tolist()
+    # JSON has no NaN: a gap in the line
+    gaps = rounded.astype(object)
+    gaps[~np.isfinite(rounded)] = None
+    return gaps.tolist()
 
 
 def pixelated(image: np.ndarray, scale: int = 8) -> np.ndarray:

@@ -75,12 +75,25 @@ def network_facts(net: Network, meta: dict) -> str:
     facts = [f"Layers {plain(describe(net, meta))}."]
     if settings:
         facts.append(
-            f"Trained {plain(settings.get('epochs', '?'))} epochs with "
+            f"Trained {plain(epochs_text(meta, settings))} with "
             f"η = {plain(etas_text(meta) or settings.get('eta', '?'))}, {net.cost} cost"
             + (f", L2 λ = {net.l2:g}" if net.l2 else "")
             + "."
         )
     return " ".join(facts)
+
+
+def epochs_text(meta: dict, settings: dict) -> str:
+    """'30 epochs', or '16.2 of 30 epochs' for a run stopped early (its metadata's "epochs"
+    is how far it got, its settings' how far it was to go)."""
+    planned, done = settings.get("epochs", "?"), meta.get("epochs")
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if isinstance(done, (int, float)) and number(done) and number(planned) and 0 <= done < planned:
+        return f"{round(done, 1):g} of {planned:g} epochs"
+    return f"{planned} epochs"
 
 
 def etas_text(meta: dict) -> str | None:

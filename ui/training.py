@@ -67,8 +67,11 @@ LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
 LIVE, REREAD, DRAWING = "live", "reread", "drawing"  # the fragments' keys (as in ui.drawing)
 RUN_PARAM = "run"  # the query parameter that names this browser's run
 
-# The settings' widgets: widget key -> the Settings field it sets. The only place where the
-# two meet: `apply_settings` fills the widgets from a Settings, `widget_settings` reads one.
+# The settings: session key -> the Settings field it holds. The only place where the two
+# meet: `apply_settings` sets them from a Settings, `widget_settings` reads one. Each key is
+# the setting's one owner, a plain session value; the widget that shows it has a key of its
+# own with a generation (`shown_key`), so a value the browser sends for an older widget
+# cannot overwrite a change the page made since (a hint's button, a preset, a shared link).
 SETTING_WIDGETS = {
     "t_hidden": "hidden",
     "t_eta": "eta",
@@ -95,23 +98,61 @@ def widget_settings() -> Settings:
 
 
 def init_training_state() -> None:
-    """A new tab's settings widgets start on the first preset; a tab's own settings are kept,
-    also through a whole-page run that does not draw them.
+    """A new tab's settings start on the first preset; a tab's own settings are kept, also
+    through a whole-page run that does not draw them.
 
     Streamlit forgets a widget's value after a whole-page run that did not draw the widget
     (the training section draws no settings while the server cannot train for a moment: a
     mistyped limit, unreadable MNIST, the run service restarting), and the widget then comes
-    back with its default, a select slider's first option: eta 0.001, 1,000 images, and
-    eta's callback would pass that to a run under way. Setting the keys again at the start
-    of every whole-page run makes them the page's own values, which Streamlit keeps."""
+    back with its default, a select slider's first option. The settings and the preset box's
+    choice (`t_preset`) are plain session values, which Streamlit never forgets, and their
+    widgets are given them each time they are drawn (`shown_key`)."""
     state = st.session_state
     if "t_hidden" not in state:
         apply_settings(PRESETS[0].settings)
         state.t_preset = PRESETS[0].name
+
+
+def widget_key(state, owner: str) -> str:
+    """The key of the widget that shows the setting `owner` now (generation 0 at first)."""
+    generation = f"{owner}-gen"
+    return f"{owner}-w{state[generation] if generation in state else 0}"  # noqa: SIM401
+
+
+def shown_key(owner: str) -> str:
+    """Just before a setting's widget is drawn: its key, holding the setting's value.
+
+    When the setting was changed by the page since the widget last showed it (the widget's
+    value differs from it), the widget gets a new key, one generation on: the browser may
+    still send the old widget's value with a tick it sent before it saw the change, and a
+    value for a key no longer drawn is ignored (`setting_moved` checks it too). Otherwise
+    the key stays, and is set to the setting's value again, so that the browser can never
+    bring a widget back with its default."""
+    state = st.session_state
+    key = widget_key(state, owner)
+    if key in state and state[key] != state[owner]:
+        state[f"{owner}-gen"] = int(key.rsplit("-w", 1)[1]) + 1
+        key = widget_key(state, owner)
+    state[key] = state[owner]
+    return key
+
+
+def setting_moved(owner: str, key: str, then=None) -> None:
+    """A setting's widget moved: the setting takes its value, unless the widget is of an
+    older generation than the one on show (a stale value: the page changed the setting
+    after the browser sent it). `then`: called after a change taken."""
+    state = st.session_state
+    if key != widget_key(state, owner) or key not in state:
         return
-    for key in (*SETTING_WIDGETS, "t_preset"):
-        if key in state:
-            state[key] = state[key]
+    state[owner] = state[key]
+    if then is not None:
+        then()
+
+
+def owned(owner: str, then=None) -> dict:
+    """A setting's widget's key and callback (`shown_key`, `setting_moved`)."""
+    key = shown_key(owner)
+    return dict(key=key, on_change=setting_moved, args=(owner, key, then))
 
 
 def restore_link() -> None:
@@ -312,9 +353,8 @@ def preset_ui() -> None:
     st.selectbox(
         "The book's experiments",
         [p.name for p in PRESETS] + [OWN_SETTINGS],
-        key="t_preset",
-        on_change=choose_preset,
         help="Sets every control below to that run.",
+        **owned("t_preset", then=choose_preset),  # the page sets it too: a stale one is ignored
     )
     preset = matching_preset(widget_settings())
     if preset is not None:
@@ -327,22 +367,21 @@ def preset_ui() -> None:
 def settings_ui(limits) -> None:
     run = current_run()
     locked = run is not None and not run.over  # a run's settings are fixed, except eta
-    st.slider("Hidden neurons N", 1, limits.max_hidden, key="t_hidden", disabled=locked)
+    st.slider("Hidden neurons N", 1, limits.max_hidden, disabled=locked, **owned("t_hidden"))
     st.select_slider(
         "Learning rate η (also during a run)",
         ETA_STEPS,
-        key="t_eta",
-        on_change=eta_moved,
         help="Moving it during a run changes η from the next mini-batch on; the "
         "change is marked on the curves.",
+        **owned("t_eta", then=eta_moved),
     )
     left, right = st.columns(2)
-    left.select_slider("Mini-batch size", BATCH_SIZES, key="t_batch", disabled=locked)
-    right.slider("Epochs", 1, limits.max_epochs, key="t_epochs", disabled=locked)
+    left.select_slider("Mini-batch size", BATCH_SIZES, disabled=locked, **owned("t_batch"))
+    right.slider("Epochs", 1, limits.max_epochs, disabled=locked, **owned("t_epochs"))
     left.select_slider(
         "Training images",
         TRAIN_SIZES,
-        key="t_train_size",
+        **owned("t_train_size"),
         disabled=locked,
         format_func=lambda n: f"{n:,}",
         help="Fewer images make a run take seconds (and learn less).",
@@ -352,7 +391,7 @@ def settings_ui(limits) -> None:
         0,
         2**32 - 1,
         step=1,
-        key="t_seed",
+        **owned("t_seed"),
         disabled=locked,
         help="The same seed gives the same run.",
     )
@@ -360,20 +399,24 @@ def settings_ui(limits) -> None:
         st.radio(
             "Initial weights",
             ("normal", "scaled"),
-            key="t_init",
+            **owned("t_init"),
             disabled=locked,
             horizontal=True,
             format_func={"normal": "N(0, 1): chapter 1", "scaled": "N(0, 1/n): chapter 3"}.get,
         )
         st.radio(
-            "Cost", ("quadratic", "cross-entropy"), key="t_cost", disabled=locked, horizontal=True
+            "Cost",
+            ("quadratic", "cross-entropy"),
+            **owned("t_cost"),
+            disabled=locked,
+            horizontal=True,
         )
         st.number_input(
             "L2 regularisation λ",
             0.0,
             100.0,
             step=0.5,
-            key="t_l2",
+            **owned("t_l2"),
             disabled=locked,
             help="0 for none; chapter 3 uses 5.0.",
         )

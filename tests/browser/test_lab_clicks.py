@@ -218,14 +218,28 @@ def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
     expect(hint).to_contain_text("chapter 1")
     hint.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "lab-hint.png")
-    # Stopped first: while the run goes, a live tick the browser sent before it saw the new
-    # eta can carry the slider's old value back (docs/lab.md, "A known race"); the hint
-    # stays under the stopped run's curves.
-    if page.get_by_role("button", name="Stop").is_visible():
-        page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
+    # Clicked while the run goes on (in slow motion, so that it is still going however slow
+    # the machine): the live part keeps ticking, and a tick the browser sent before it saw
+    # the new eta carries the slider's old value, which must not undo the change.
+    page.get_by_role("button", name="Slow motion").click()
+    expect(page.get_by_text(re.compile("slow motion, 4 mini-batches a second"))).to_be_visible()
     hint.get_by_role("button", name="Next run: eta 10").click()
     eta = page.get_by_role("slider", name=re.compile("Learning rate"))
+    expect(eta).to_have_attribute("aria-valuetext", "10.0")
+    batch = page.get_by_text(re.compile(r"The mini-batch just done \(number [\d,]+\)"))
+
+    def number() -> int | None:
+        try:
+            return int(re.sub(r"\D", "", batch.first.inner_text(timeout=5_000)))
+        except Exception:  # noqa: BLE001 - redrawn between two looks: look again
+            return None
+
+    clicked_at = wait_until(number, 60, "the mini-batch number under the live status")
+    wait_until(lambda: (number() or 0) >= clicked_at + 4, 60, "a second of live ticks")
+    expect(eta).to_have_attribute("aria-valuetext", "10.0")  # not undone by any of them
+    assert page.get_by_role("button", name="Stop").is_visible()  # clicked while it was live
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
     expect(eta).to_have_attribute("aria-valuetext", "10.0")
     expect(page.get_by_role("combobox", name="The book's experiments")).to_have_value(
         "Your own settings"

@@ -26,6 +26,26 @@ ACCURACY = """() => [...document.querySelectorAll('.js-plotly-plot')]
     .find(el => JSON.stringify(el.layout && el.layout.title || '').includes('Accuracy'))"""
 
 
+COST = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .find(el => JSON.stringify(el.layout && el.layout.title || '').includes('Training cost'))"""
+
+
+def wait_batch_costs_above(page, n: int, timeout=60_000) -> dict:
+    """Wait until the cost chart's mini-batch line has more than `n` points; then its point
+    count, its legend name and the epoch curve's last x, read in the same look."""
+    found = page.wait_for_function(
+        f"""() => {{ const el = ({COST})(); if (!el) return null;
+        const mean = el.data.find(t => t.meta && t.meta.series === 'batch cost' && t.name);
+        const curve = el.data.find(t => t.meta && t.meta.series === 'cost');
+        return mean && curve && mean.x.length > {n}
+            ? {{n: mean.x.length, name: mean.name, drawn: el.data.indexOf(mean),
+                curve: el.data.indexOf(curve), width: mean.line.width,
+                curve_width: curve.line.width}} : null; }}""",
+        timeout=timeout,
+    )
+    return found.json_value()
+
+
 def chart(page) -> dict:
     """The accuracy chart's traces (name, x) and annotations, as plotly holds them."""
     return page.evaluate(f"""() => {{
@@ -74,6 +94,13 @@ def test_curves_grow_eta_moves_mid_run_and_the_drawing_is_re_read(page):
     train(page)
     first = points(page)
     wait_points_above(page, first + 2)  # new points arrive while it trains
+    # every mini-batch's cost, under the epoch curve: thin, named, and growing as it trains
+    costs = wait_batch_costs_above(page, 0)
+    assert costs["name"].startswith("mini-batch cost") and costs["drawn"] < costs["curve"]
+    assert costs["width"] < costs["curve_width"]
+    wait_batch_costs_above(page, costs["n"])
+    legend = page.locator(".legendtext").filter(has_text="mini-batch cost")
+    expect(legend).to_be_visible()
     eta_slider(page).focus()
     page.keyboard.press("ArrowLeft")  # eta 3 -> 2, during the run
     expect(eta_slider(page)).to_have_attribute("aria-valuetext", "2.0")

@@ -25,6 +25,13 @@ def step_once(page, name: str) -> None:
     # the panel names a newer mini-batch: the step was done, in the worker, and shown
     expect(title).not_to_have_text(shown)
     expect(page.get_by_text("BP4: neuron").first).to_be_attached()
+    # the mini-batches' cost is on the cost chart while stepping too (named in its legend)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].some(el =>
+            (el.data || []).some(t => t.meta && t.meta.series === 'batch cost' && t.name
+                && t.name.startsWith('mini-batch cost') && t.x.length > 0))""",
+        timeout=30_000,
+    )
     title.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)  # let plotly finish drawing before the picture is taken
     page.screenshot(path=str(ARTIFACTS / f"step-{name}.png"))
