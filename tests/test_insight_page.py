@@ -192,7 +192,7 @@ def test_neuron_panel_picks_the_most_active_neuron(canvas):
     metric = next(m for m in app.metric if "fires at" in m.label)
     assert metric.label == f"Neuron #{top} fires at"
     assert metric.value == f"{hidden[top]:.2f}"
-    assert "200 hidden neurons" in texts(app)
+    assert f"{net.sizes[1]} hidden neurons" in texts(app)
     app.number_input(key="neuron_pick").set_value(7)
     rerun(app)
     metric = next(m for m in app.metric if "fires at" in m.label)
@@ -351,7 +351,8 @@ def test_panels_show_the_network_being_trained(mnist_dir, monkeypatch):
     app.session_state["run_over"] = False
     app.session_state["neurons_open"] = app.session_state["mistakes_open"] = True
     rerun(app)
-    assert "200 hidden neurons" in texts(app)  # the network that answers, first
+    hidden = load_shipped()[DEFAULT][0].sizes[1]
+    assert f"{hidden} hidden neurons" in texts(app)  # the network that answers, first
     assert not any(r.key == "mistakes_source" for r in app.radio)  # not while it trains
     app.radio(key="neurons_source").set_value("The network being trained")
     rerun(app)

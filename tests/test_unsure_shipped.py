@@ -4,11 +4,14 @@ Non-digits (taps, dots, dashes, lines, scribbles, zigzags, spirals, letters and 
 digits in the world's styles come from benchmarks/world.py, a generator written apart from
 the training data's (nn.glyphs), drawn with the page's 22 px pen and prepared like a
 drawing. Issue 14's targets: at least 95 % of non-digits get no plain digit; at least 98 %
-of real digits (world styles, MNIST's test set) still get one. Asserted here: the second, and
-the first for what the drawing's shape gives away (taps, dots, lines far from upright); for
-letters and scribbles the shipped default falls short (assets/models/README.md has the
-numbers), and this test prints them. A smaller sample than benchmarks/bench_world.py's, same
-generator: tens of seconds, so outside the fast loop.
+of real digits (world styles, MNIST's test set) still get one. Asserted here: the second; the
+first for what the drawing's shape gives away (taps, dots, lines far from upright); and for
+all of them together at least the share the shipped default reaches today (trained with
+`--non-digits`, it holds back 84.8 % of benchmarks/bench_world.py's 1,120, 83.6 % of this
+sample; the previous default, trained on digits only, 31 %), short of 95 %
+(assets/models/README.md has the numbers), which this test prints per family. A smaller
+sample than benchmarks/bench_world.py's, same generator: tens of seconds, so outside the fast
+loop.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from nn.verdict import DIGIT, judge
 pytestmark = pytest.mark.slow
 
 NON_DIGITS_HELD_BACK = 0.95
+ALL_HELD_BACK = 0.80  # the shipped default: 83.6 % of this sample (issue 14's target: 0.95)
 DIGITS_PLAIN = 0.98
 
 
@@ -57,6 +61,8 @@ def test_non_digits_get_no_plain_digit(net):
     assert shares["tap"] == 1 and shares["dot"] == 1
     shaped = np.isin(families, ["tap", "dot", "horizontal line", "slanted line"])
     assert 1 - given[shaped].mean() >= NON_DIGITS_HELD_BACK
+    # Letters, signs and scribbles too: the default learned that no output fires for them.
+    assert 1 - given.mean() >= ALL_HELD_BACK
 
 
 def test_real_digits_still_get_a_plain_answer(net, mnist_data):

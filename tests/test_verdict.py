@@ -82,6 +82,32 @@ def test_a_scribble_that_fills_an_area_is_no_digit():
     assert verdict.kind == NO_DIGIT and "scribble" in verdict.reason
 
 
+def zigzag(teeth: int, width: float = 220, height: float = 120) -> list:
+    xs = [30 + width * k / (2 * teeth) for k in range(2 * teeth + 1)]
+    return [[(x, 140 + (height / 2 if k % 2 else -height / 2)) for k, x in enumerate(xs)]]
+
+
+@pytest.mark.parametrize("teeth", [3, 4, 5])
+def test_a_zigzag_of_strokes_side_by_side_is_no_digit(teeth):
+    verdict = judge(drawn(zigzag(teeth)), outputs(d2=0.95))
+    assert verdict.kind == NO_DIGIT and "side by side" in verdict.reason
+
+
+def test_digits_that_cross_three_strokes_in_a_row_are_still_digits():
+    # an 8 of two loops and a slashed 0 cross three strokes in some rows, never four
+    loops = [
+        [(140 + 45 * math.sin(t / 10), 95 - 45 * math.cos(t / 10)) for t in range(64)],
+        [(140 + 55 * math.sin(t / 10), 195 - 50 * math.cos(t / 10)) for t in range(64)],
+    ]
+    slashed = [*ZERO, [(95, 230), (185, 50)]]
+    for strokes in (loops, slashed, SEVEN):
+        shape = shape_of(drawn(strokes))
+        assert shape.side_by_side == 0
+        assert judge(drawn(strokes), outputs(d8=0.95)).kind == DIGIT
+    # two bumps (a w) are not enough either way: the rule wants rows crossing four strokes
+    assert shape_of(drawn(zigzag(2))).side_by_side < 2
+
+
 def test_shape_of_a_digit_fills_the_box_with_thin_strokes():
     shape = shape_of(drawn(SEVEN))
     assert shape.side >= 19 and 2 <= shape.stroke <= 4 and shape.thinness > 0.2

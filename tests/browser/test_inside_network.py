@@ -35,7 +35,10 @@ def test_hidden_neurons_panel(page):
     draw(page, ZERO)  # a stroke reruns the open panel too: it now follows the drawing
     expect(answer(page)).to_have_text("0")
     expect(panel.get_by_text("Draw a digit to see which fire most")).to_have_count(0)
-    expect(panel.get_by_text("200 hidden neurons")).to_be_visible()
+    from nn.models import SHIPPED
+
+    hidden = SHIPPED[0].load()[0].sizes[1]  # the default answers
+    expect(panel.get_by_text(f"{hidden} hidden neurons")).to_be_visible()
     expect(panel.get_by_test_id("stImage").first.locator("img")).to_be_visible()
     expect(panel.get_by_text(re.compile(r"^Neuron #\d+ fires at$"))).to_be_visible()
     number = panel.get_by_role("spinbutton")
