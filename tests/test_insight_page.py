@@ -249,7 +249,8 @@ def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_
     rerun(app)
     selected = app.session_state.selected
     assert selected.startswith("Taught: The book's + 1 drawing: [784, 30, 10]")
-    assert app.metric[0].value == "6"  # the taught copy answers now
+    # the taught copy answers 6 now (first, or with the digit it read before as a close second)
+    assert app.metric[0].value.split()[0] == "6"
     assert (
         f"now reads your last drawing as **6** (*{BOOK}* was answering and read it as **0**)"
         in texts(app)
