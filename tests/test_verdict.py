@@ -13,7 +13,17 @@ import numpy as np
 import pytest
 
 from nn.preprocess import canvas_to_mnist
-from nn.verdict import CLOSE, CLOSE_CALL, DIGIT, LOW, NO_DIGIT, judge, shape_of
+from nn.verdict import (
+    CLOSE,
+    CLOSE_CALL,
+    DIGIT,
+    INKY,
+    LOW,
+    LOW_INKY,
+    NO_DIGIT,
+    judge,
+    shape_of,
+)
 from tests.helpers import ONE, SEVEN, ZERO, canvas_image
 
 
@@ -51,9 +61,22 @@ def test_two_close_outputs_make_a_close_call_named_by_both_digits():
 
 
 def test_all_low_outputs_give_no_digit():
-    verdict = judge(drawn(ZERO), outputs(d0=LOW - 0.01))
+    # a 7 has little ink (under INKY), so LOW alone decides
+    verdict = judge(drawn(SEVEN), outputs(d7=LOW - 0.01))
     assert (verdict.kind, verdict.digits, verdict.answer) == (NO_DIGIT, (), "?")
-    assert judge(drawn(ZERO), outputs(d0=LOW + 0.05)).kind == DIGIT
+    assert judge(drawn(SEVEN), outputs(d7=LOW + 0.05)).kind == DIGIT
+
+
+def test_a_weak_output_on_a_lot_of_ink_is_no_digit():
+    # a square carries more ink than a 7: an output between LOW and LOW_INKY is not enough
+    square = [[(50, 50), (230, 50), (230, 230), (50, 230), (50, 50)]]
+    assert shape_of(drawn(square)).ink > INKY > shape_of(drawn(SEVEN)).ink
+    weak = (LOW + LOW_INKY) / 2
+    verdict = judge(drawn(square), outputs(d0=weak))
+    assert verdict.kind == NO_DIGIT and "no output" in verdict.reason
+    assert judge(drawn(square), outputs(d0=LOW_INKY + 0.05)).kind == DIGIT
+    # the same weak output on a digit with little ink still names it
+    assert judge(drawn(SEVEN), outputs(d7=weak)).digits == (7,)
 
 
 @pytest.mark.parametrize("spot", [(60, 60), (140, 140), (250, 30)])
