@@ -8,11 +8,14 @@ training seconds at which each metric point was taken, with whether it was an ep
 A run's time goes to two things, told apart by the samples: between two samples with no
 measurement in between, it trained, and those give the mini-batches' speed; two samples
 around a measurement also include its cost, which is what they took beyond that speed. The
-time left is the mini-batches left at that speed, plus the measurements still to come (one
-every `report_every` s, and one at each epoch's end; an end's cost, until one is seen, is
-`END_COST_RATIO` times a between-epochs one). Only the newest `WINDOW` samples count, so the
-estimate follows a machine that gets busier or quieter, and once the second epoch is under way
-the first no longer counts (`WARM_UP`).
+time left is the mini-batches left at that speed, plus the measurements still to come: those
+between epochs on the trainer's schedule (`partials_to_come`: an epoch shorter than
+`report_every` takes none), and one at each epoch's end. Until an end is seen, its cost is
+guessed as `END_COST_RATIO` times a between-epochs one measured from clean spans, or else as
+the run's first measurement (epoch 0): the worker's first pass over the sets costs about what
+an end does, so 4.2 times it counted the book's short runs' ends 3-4x too dear. Only the
+newest `WINDOW` samples count, so the estimate follows a machine that gets busier or
+quieter, and once the second epoch is under way the first no longer counts (`WARM_UP`).
 
 A run's first epoch used to take 1.6-3x as long as the next ones on a busy machine, so every
 estimate made during it was 1.2-5x too high. Timing each tenth of an epoch in a worker showed
