@@ -1,7 +1,8 @@
 """How right the page's "time left" is on real runs (`runs/estimate.py`).
 
     MNIST_DIR=../shared/mnist python benchmarks/bench_estimate.py [--repeats 3] [--epochs 30]
-        [--presets book,100] [--no-spare] [--save DIR]
+        [--presets book,100] [--no-spare] [--save DIR] [--debug N]
+    python benchmarks/bench_estimate.py --replay DIR [--debug N]
     MNIST_DIR=../shared/mnist python benchmarks/bench_estimate.py --tenths [--repeats 3]
 
 Each run is a preset trained through `RunManager.submit`, as the page does (a warm spare
@@ -12,6 +13,9 @@ preset, the error at the first report from each of the epochs 0.1, 0.2, 0.5, 1, 
 20 on (per repetition), the median and worst error over all reports from 0.1 epochs on, and
 each run's first three epochs' seconds (a slow first epoch shows there). `--save` writes each
 run's timeline as JSON (the format of tests/timelines/). The machine's load is printed beside.
+`--debug N` prints the estimator's terms (`runs.estimate.estimate_terms`) at each run's first N
+reports. `--replay DIR` reads timelines saved by `--save` instead of training, so two versions
+of the estimator can be compared on the same runs.
 
 `--tenths` looks for why a first epoch is slow: a fresh process at the workers' priority maps
 the shared MNIST as a spare does, trains two epochs of each preset (metric points every 0.5 s,
@@ -32,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.settings import Settings  # noqa: E402
-from runs.estimate import seconds_left  # noqa: E402
+from runs.estimate import estimate_terms, seconds_left  # noqa: E402
 from runs.manager import RunManager  # noqa: E402
 
 PRESETS = {"book": 30, "100": 100}  # name: hidden neurons (eta 3, batch 10, as the page's)
@@ -78,6 +82,25 @@ def errors(run: dict) -> list[tuple[float, float]]:
         if estimate is not None:
             found.append((progress, estimate / (total - t) - 1))
     return found
+
+
+def debug(run: dict, first: int) -> None:
+    """The estimator's terms at the run's first `first` reports."""
+    samples = [tuple(s) for s in run["samples"]]
+    measures = [tuple(m) for m in run["measures"]]
+    print("     t  epochs  s/epoch  partial   end(seen)  train_left  partials  ends  est  real")
+    for i, (t, progress) in enumerate(samples[:first]):
+        known = [m for m in measures if m[0] <= t]
+        terms = estimate_terms(samples[: i + 1], run["epochs"], known)
+        real = run["total"] - t
+        if terms is None:
+            print(f"  {t:5.2f} {progress:6.2f}  (none)  real {real:.2f}")
+            continue
+        print(
+            f"  {t:5.2f} {progress:6.2f}  {terms.per_epoch:6.3f}  {terms.partial_cost:6.4f}  "
+            f"{terms.full_cost:6.4f}({'y' if terms.full_seen else 'n'})  {terms.train_left:8.2f}  "
+            f"{terms.partials_left:6.1f}  {terms.ends_left:4d}  {terms.total:5.2f}  {real:5.2f}"
+        )
 
 
 def epoch_seconds(run: dict) -> list[float]:
@@ -177,9 +200,13 @@ def main() -> None:
     parser.add_argument("--no-spare", action="store_true")
     parser.add_argument("--save", type=Path)
     parser.add_argument("--tenths", action="store_true", help="time each tenth of an epoch")
+    parser.add_argument("--debug", type=int, default=0, help="print the first N estimates' terms")
+    parser.add_argument("--replay", type=Path, help="saved timelines instead of new runs")
     args = parser.parse_args()
     if args.tenths:
         return main_tenths(args.repeats)
+    if args.replay:
+        return main_replay(args.replay, args.debug)
     manager = RunManager(spare=not args.no_spare, abandon_after=600)
     manager.prepare_data()
     at = [a for a in AT if a < args.epochs]
@@ -192,28 +219,56 @@ def main() -> None:
             wait_for_spare(manager, args.no_spare)
             before = load()
             run = timeline(manager, hidden, args.epochs, seed=r)
-            found = errors(run)
-            everything += [e for p, e in found if p >= 0.1]
-            row = []
-            for a in at:
-                e = next((e for p, e in found if p >= a), None)
-                row.append(f"{e:+6.0%}" if e is not None else "     -")
-            secs = " ".join(f"{s:.2f}" for s in epoch_seconds(run)[:3])
-            print(
-                f"  run {r + 1} ({run['total']:.0f} s, load {before}-{load()}) "
-                f"{' '.join(row)}   epochs 1-3: {secs} s"
-            )
+            everything += show(run, f"run {r + 1} ({run['total']:.0f} s, load {before}-{load()})")
+            if args.debug:
+                debug(run, args.debug)
             if args.save:
                 args.save.mkdir(parents=True, exist_ok=True)
                 (args.save / f"{name}-{r + 1}.json").write_text(json.dumps(run))
-        if everything:
-            absolute = sorted(abs(e) for e in everything)
-            print(
-                f"  all reports from epoch 0.1 on: median {statistics.median(absolute):.0%}, "
-                f"worst {absolute[-1]:.0%} ({len(absolute)} reports); "
-                f"within 30 %: {sum(e <= 0.3 for e in absolute) / len(absolute):.0%}"
-            )
+        summary(everything)
     manager.close()
+
+
+def show(run: dict, label: str) -> list[float]:
+    """Print the run's errors at the epochs `AT` and its first epochs' seconds; return its
+    errors from epoch 0.1 on."""
+    found = errors(run)
+    row = []
+    for a in AT:
+        if a < run["epochs"]:
+            e = next((e for p, e in found if p >= a), None)
+            row.append(f"{e:+6.0%}" if e is not None else "     -")
+    secs = " ".join(f"{s:.2f}" for s in epoch_seconds(run)[:3])
+    print(f"  {label} {' '.join(row)}   epochs 1-3: {secs} s")
+    return [e for p, e in found if p >= 0.1]
+
+
+def summary(everything: list[float]) -> None:
+    if everything:
+        absolute = sorted(abs(e) for e in everything)
+        print(
+            f"  all reports from epoch 0.1 on: median {statistics.median(absolute):.0%}, "
+            f"worst {absolute[-1]:.0%} ({len(absolute)} reports); "
+            f"within 30 %: {sum(e <= 0.3 for e in absolute) / len(absolute):.0%}"
+        )
+
+
+def main_replay(folder: Path, first: int) -> None:
+    """The estimator on timelines saved by `--save`, grouped by their file names' prefix."""
+    groups: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("*.json")):
+        groups.setdefault(path.stem.rsplit("-", 1)[0], []).append(path)
+    for name, paths in groups.items():
+        epochs = json.loads(paths[0].read_text())["epochs"]
+        at = [a for a in AT if a < epochs]
+        print(f"\n{name}, {epochs} epochs   error at epoch " + " ".join(f"{a:>6g}" for a in at))
+        everything = []
+        for path in paths:
+            run = json.loads(path.read_text())
+            everything += show(run, f"{path.stem} ({run['total']:.0f} s)")
+            if first:
+                debug(run, first)
+        summary(everything)
 
 
 def wait_for_spare(manager: RunManager, off: bool) -> None:
