@@ -333,6 +333,17 @@ def test_a_reloaded_page_finds_its_run_by_the_token_in_its_url(page, manager):
     assert current(reloaded).id == handle.id and "Stop" in labels(reloaded)
     # the run's settings, not the preset's
     assert reloaded.slider(key=widget_key(reloaded.session_state, "t_epochs")).value == 50
+    # eta moved mid-run: a reload (here a second one) shows the eta the run trains with now
+    reloaded.select_slider(key=widget_key(reloaded.session_state, "t_eta")).set_value(0.5)
+    wait_for(reloaded, lambda a: current(a).view().eta_changes)
+    again = AppTest.from_file(APP, default_timeout=30)
+    again.query_params["run"] = token
+    run(again)
+    assert current(again).id == handle.id
+    assert again.select_slider(key=widget_key(again.session_state, "t_eta")).value == 0.5
+    assert again.selectbox(key=widget_key(again.session_state, "t_preset")).value == (
+        "Your own settings"
+    )
     handle.stop()
 
 

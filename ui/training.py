@@ -18,6 +18,7 @@ was lost with a restart of the server says so.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
@@ -100,9 +101,15 @@ def reattach(manager: RunManager) -> None:
     if handle is not None and handle.kind == "train" and handle.settings is not None:
         tab().runs.append(handle)
         st.query_params[RUN_PARAM] = handle.token
-        apply_settings(handle.settings)  # the widgets show the run's settings, as before
-        preset = matching_preset(handle.settings)
-        set_value(T_PRESET, preset.name if preset else value_of(T_PRESET))
+        # The widgets show the run's settings with the eta it trains with now (moved mid-run,
+        # perhaps in the tab that was reloaded), so the slider moves on from the true value.
+        settings = handle.settings
+        eta_now = handle.view().eta
+        if eta_now is not None and eta_now != settings.eta:
+            settings = dataclasses.replace(settings, eta=eta_now)
+        apply_settings(settings)
+        preset = matching_preset(settings)
+        set_value(T_PRESET, preset.name if preset else OWN_SETTINGS)
     elif why:
         tab().train_error = (
             "Your run was lost when the server restarted. Press Train to start it again."
