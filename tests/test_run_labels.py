@@ -22,6 +22,8 @@ def test_the_sidebar_and_the_download_carry_every_eta():
     facts = network_facts(Network([784, 30, 10], seed=0), meta)
     assert "η = 3 → 1," in facts
     assert etas_text({"etas": [3.0]}) is None  # no change: the settings' eta says it
+    decayed = [0.3 * 0.7**k for k in range(11)]  # the shipped default's step decay
+    assert etas_text({"etas": decayed}) == "0.3 → 0.21 → … → 0.00847 (10 changes)"
     assert etas_text({"etas": ["<b>", 1]}) is None  # a file's metadata is not trusted
 
 

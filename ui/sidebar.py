@@ -120,7 +120,10 @@ def etas_text(meta: dict) -> str | None:
         return None
     if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in etas):
         return None
-    return " → ".join(f"{e:g}" for e in etas)
+    shown = [f"{e:.3g}" for e in etas]
+    if len(shown) > 4:  # a decayed schedule: where it started and ended, and how often it moved
+        return f"{shown[0]} → {shown[1]} → … → {shown[-1]} ({len(shown) - 1} changes)"
+    return " → ".join(shown)
 
 
 def take_upload() -> None:
