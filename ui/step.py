@@ -53,7 +53,7 @@ def summary(look: StepLook) -> str:
     return (
         f"At epoch {look.epoch:.3f}: m = {look.size} training images, eta = {look.eta:g}. "
         f"Cost C of this mini-batch: {look.cost_before:.4f} before the step, "
-        f"{look.cost_after:.4f} after ({change:+.4f}). Below, its first {len(look.labels)}."
+        f"{look.cost_after:.4f} after ({_signed(change)}). Below, its first {len(look.labels)}."
     )
 
 
@@ -158,14 +158,21 @@ def delta_hidden_figure(look: StepLook) -> dict:
     )
 
 
+def _signed(change: float) -> str:
+    """A cost change to four decimals, and one too small for them said so (never '-0.0000')."""
+    if abs(change) < 5e-5:
+        return "under 0.0001 either way"
+    return f"{change:+.4f}"
+
+
 def weight_change_figure(look: StepLook) -> dict:
     figure = _heatmap(
         look.weight_change.reshape(28, 28),
         None,
         None,
         f"BP4: neuron {look.neuron}'s weight change",
-        "Δw = −(η/m) Σ<sub>x</sub> δ<sub>j</sub> a<sup>l−1</sup>: what this batch taught it; "
-        "red: grew",
+        "Δw = −(η/m) Σ<sub>x</sub> δ<sub>j</sub> a<sup>l−1</sup><br>what this batch taught it"
+        " (red: grew)",
         height=320,
     )
     figure["data"][0].pop("x")
@@ -173,6 +180,7 @@ def weight_change_figure(look: StepLook) -> dict:
     figure["data"][0]["hovertemplate"] = "pixel (%{x}, %{y}): Δw %{z:.5f}<extra></extra>"
     figure["layout"]["xaxis"] = {"visible": False}
     figure["layout"]["yaxis"] = {"visible": False, "autorange": "reversed", "scaleanchor": "x"}
+    figure["layout"]["margin"]["t"] = 90  # the subtitle's two lines
     return figure
 
 
