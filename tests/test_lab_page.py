@@ -120,6 +120,7 @@ def test_switching_a_neuron_off_changes_the_network_that_answers(canvas, mnist_d
     after = expected.evaluate(images, labels) / 100
     assert f"{before:.2f} % → {after:.2f} %" in texts(app)
     assert choice.meta["operated"] == "#5 off" and choice.meta["operated_from"] == BOOK
+    assert choice.meta["etas"] == [3.0]  # how the original was trained is kept (the sidebar's note)
     assert choice.meta["test_accuracy"] == pytest.approx(after / 100)
     drawing = canvas_to_mnist(SEVEN)
     assert app.metric[0].value == str(read(expected, drawing).answer)  # the row uses it

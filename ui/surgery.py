@@ -131,7 +131,8 @@ def apply(factors: dict[int, float]) -> str:
     state = tab()
     base = networks()[str(state.op_base)]
     net = operate(base.net, factors)
-    meta = {key: value for key, value in base.meta.items() if key in ("settings", "seed")}
+    kept = ("settings", "seed", "epochs", "etas", "eta_changes")  # how it was trained
+    meta = {key: value for key, value in base.meta.items() if key in kept}
     meta.update(
         name="operated on in the Digit Lab page",
         operated=describe_factors(factors),
