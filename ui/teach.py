@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import streamlit as st
 
 from nn.mnist import MnistError, find_mnist_dir
 from nn.models import read
 from nn.teach import MAX_TAUGHT, TeachError
+from nn.verdict import CLOSE_CALL, judge
 from runs.manager import QueueFull, RunManager, ServiceError
 
 from .charts import pixelated
@@ -68,14 +70,29 @@ def teach_ui(net, label: str, image) -> None:
         box.warning(state.teach_error)
     result = state.teach_result
     if result:
-        _result_ui(box, result)
+        _result_ui(box, result, _doubt(net, label, image))
     if state.taught:
         _taught_ui(box)
 
 
-def _result_ui(box, result: dict) -> None:
+def _doubt(net, label: str, image) -> str:
+    """', with 0 close behind' when the taught copy answers the last taught drawing, still on
+    the canvas, with a close call (the answer box then says '6 or 0?'), else ''."""
+    state = tab()
+    if image is None or not state.taught or label != state.taught_label:
+        return ""
+    if not np.array_equal(np.asarray(image), np.asarray(state.taught[-1][0])):
+        return ""
+    verdict = judge(image, read(net, image).output)
+    if verdict.kind != CLOSE_CALL:
+        return ""
+    return f", with **{verdict.digits[1]}** close behind (the answer says {verdict.answer})"
+
+
+def _result_ui(box, result: dict, doubt: str = "") -> None:
     """What the last lesson did: what the network that was answering read (the reading the
-    page showed), what the taught copy reads now, and whether the lesson took."""
+    page showed), what the taught copy reads now (and its doubt, `_doubt`), and whether the
+    lesson took."""
     now, digit = result["answers"][-1], result.get("digit")
     before, after = result["accuracy_before"], result["accuracy_after"]
     change = 100 * (after - before)
@@ -96,7 +113,7 @@ def _result_ui(box, result: dict) -> None:
     )
     if digit is None or now == digit:
         box.success(
-            f"Taught: it now reads your last drawing as **{now}** ({read}). {accuracy}",
+            f"Taught: it now reads your last drawing as **{now}**{doubt} ({read}). {accuracy}",
             icon=":material/school:",
         )
     else:
