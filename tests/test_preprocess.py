@@ -231,7 +231,9 @@ def pieces(mask: np.ndarray) -> int:
         count += 1
         seen[start] = True
         stack = [start]
-        while stack:
+        for _ in range(mask.size):  # each pixel is pushed at most once: a visible bound
+            if not stack:
+                break
             r, c = stack.pop()
             for rr in range(max(r - 1, 0), min(r + 2, mask.shape[0])):
                 for cc in range(max(c - 1, 0), min(c + 2, mask.shape[1])):

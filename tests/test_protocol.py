@@ -67,13 +67,12 @@ def test_only_a_started_run_finishes_and_only_an_active_one_pauses_or_runs():
 
 
 def test_every_state_can_be_reached_from_queued():
-    reached, frontier = {State.QUEUED}, [State.QUEUED]
-    while frontier:
-        state = frontier.pop()
-        for new in State:
-            if new not in reached and allowed(state, new):
-                reached.add(new)
-                frontier.append(new)
+    reached = {State.QUEUED}
+    for _ in range(len(State)):  # a state more per round at least, or nothing new: done
+        found = {new for state in reached for new in State if allowed(state, new)} - reached
+        if not found:
+            break
+        reached |= found
     assert reached == set(State)
 
 
