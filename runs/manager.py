@@ -973,7 +973,10 @@ class RunManager:
         spare, self._spare = self._spare, None
         if spare is not None:
             process, conn = spare
-            conn.close()  # the spare sees EOF and exits
+            try:
+                conn.close()  # the spare sees EOF and exits
+            except OSError:  # already closed where its death was noticed: it has exited
+                pass
             try:
                 process.wait(STOP_GRACE)
             except subprocess.TimeoutExpired:
