@@ -5,7 +5,7 @@ server after a stroke's run has finished, but before that run's messages went ou
 Streamlit drop them ("Ignoring event from non-current ScriptRunner"): the page kept showing the
 previous answer. `ui.training.live_ui` makes that harmless: a tick that finds the drawing
 changed since the previous tick asks for one rerun of the drawing row after it
-(docs/runs.md, "Lost answers").
+(docs/runs.md, "A stroke's answer lost by Streamlit").
 
 The race itself depends on timing, so this test plays it deterministically on a real server
 with the websocket client (tests/stclient.py): the tab ticks by hand instead of on a timer,

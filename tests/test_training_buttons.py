@@ -14,7 +14,7 @@ import types
 import pytest
 
 from nn.protocol import IllegalTransition, State
-from ui.training import buttons_for
+from ui.training import buttons_for, repair_after_tick
 
 
 class Handle:
@@ -66,3 +66,18 @@ def test_a_run_that_can_be_paused_offers_pause_and_only_an_ended_one_offers_trai
 
 def test_no_run_offers_train():
     assert buttons_for(None) == "train"
+
+
+@pytest.mark.parametrize("stroke_since", [False, True])
+def test_a_tick_after_dropped_messages_redraws_the_whole_page(stroke_since):
+    # What was dropped may be a whole-page run's end, the run buttons with it (a fresh-clone
+    # CI run kept "Slow motion" on the page for 30 s while the run went slowly): redrawing
+    # only the drawing row would leave it so.
+    assert repair_after_tick(dropped=True, stroke_since=stroke_since, fragment_run=True) == "page"
+
+
+def test_a_tick_after_a_stroke_redraws_the_drawing_row_and_a_page_run_nothing():
+    assert repair_after_tick(dropped=False, stroke_since=True, fragment_run=True) == "drawing"
+    assert repair_after_tick(dropped=False, stroke_since=False, fragment_run=True) is None
+    for dropped in (False, True):  # a whole-page run has just drawn all of it
+        assert repair_after_tick(dropped=dropped, stroke_since=True, fragment_run=False) is None

@@ -402,6 +402,24 @@ def speed_button_ui(row, run) -> None:
         )
 
 
+def repair_after_tick(*, dropped: bool, stroke_since: bool, fragment_run: bool) -> str | None:
+    """What a live tick redraws after itself so that nothing Streamlit dropped stays lost:
+    'page', 'drawing' or None.
+
+    Streamlit drops the undelivered end of a finished run when a tick starts the next one
+    (docs/runs.md, "A stroke's answer lost by Streamlit"). If it marked this session as
+    having dropped messages, they may be a whole-page run's (the run buttons after Slow
+    motion or Pause, the sidebar): the whole page reruns. A stroke since the last tick may
+    have lost its answer: the drawing row reruns. A whole-page run has just drawn everything
+    itself.
+    """
+    if not fragment_run:
+        return None
+    if dropped:
+        return "page"
+    return "drawing" if stroke_since else None
+
+
 def live_ui(every: float | None) -> None:
     """The curves and the run's progress; redrawn every `every` seconds (None: not at all)."""
 
@@ -414,13 +432,16 @@ def live_ui(every: float | None) -> None:
                 handle.touch()
         if every and buttons_for(current_run()) != tab().t_buttons:
             st.rerun()  # paused, resumed, started or ended: redraw the buttons with the page
-        dropped = compat.messages_were_dropped()
-        if every and (dropped or tab().drawing_gen != tab().live_drawing_gen):
-            # A stroke since the last tick, or messages Streamlit dropped since (it may have
-            # been the answer, or the rerun that brought it back): the drawing row reruns once
-            # after this tick.
+        if every:
+            repair = repair_after_tick(
+                dropped=compat.messages_were_dropped(),
+                stroke_since=tab().drawing_gen != tab().live_drawing_gen,
+                fragment_run=compat.reruns_only_fragments(),
+            )
             tab().live_drawing_gen = tab().drawing_gen
-            if compat.reruns_only_fragments():  # (a whole-page run has just drawn the row itself)
+            if repair == "page":
+                st.rerun()
+            elif repair == "drawing":
                 compat.request_fragment_rerun([DRAWING])
         if not views:
             st.info(
