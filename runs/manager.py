@@ -99,6 +99,7 @@ STOP_GRACE = 5.0  # s a worker has to act on Stop before it is killed
 WALL_SLACK = 60.0  # s beyond training plus paused time (start, measurements) before a kill
 LOOP_STALL = 15.0  # s without a pass of the loop: the service is broken
 RECENT = 32  # finished jobs kept findable by token or owner (each holds its weights)
+SPARE_DELAY = 1.0  # s after a job took the spare before the next one starts (its first reports)
 TEACH_GUESS = 1.0  # s a teach job is expected to take, for queue waits
 UNITS_GUESS = 2.5e6  # image x neuron steps per second, until a run has been measured
 
@@ -955,6 +956,7 @@ class RunManager:
             return None
         self._spare = None
         self._spare_backoff = 0.5
+        self._spare_after = time.monotonic() + SPARE_DELAY
         return spare
 
     def _keep_spare(self) -> None:
