@@ -134,7 +134,7 @@ class _Record:
     last_step: StepLook | None = None  # the latest mini-batch looked at (stepping or slow)
     cost_bins: list = dataclasses.field(default_factory=list)  # nn.trainer.CostBin, bounded
     open_cost_bin: CostBin | None = None  # the bin still filling
-    taught: object = None  # a teach job's runs.messages.Taught
+    taught: TeachResult | None = None  # a teach job's result, from its worker
     process: subprocess.Popen | None = None
     conn: Connection | None = None
     outbox: _Outbox | None = None
@@ -253,7 +253,7 @@ class RunHandle:
 
     def touch(self) -> None:
         """Tell the manager the page is still there."""
-        self._record.touched = time.monotonic()
+        self._manager._touch(self._record)
 
     def result(self, timeout: float) -> TeachResult | None:
         """A teach job's result once its worker sent it, or None if not within `timeout`
@@ -563,28 +563,21 @@ class RunManager:
                     return None
                 self._changed.wait(left)
             final, state, reason = record.final, record.state, record.reason
-        record.touched = time.monotonic()
+        self._touch(record)
         taught = None
         if final is not None and record.forced is None:
             state, reason, taught = final.state, final.reason, final.taught
         if state is not State.FINISHED or taught is None:
             raise TeachError(reason or f"the fine-tune {state.value}")
-        job = record.job
-        if not isinstance(job, TeachJob):  # only a teach job's worker sends `taught`
-            raise TypeError(f"a {job.kind} job has no fine-tuned network")
-        net = Network.from_arrays(*taught.weights, init=job.init, cost=job.cost, l2=job.l2)
-        return TeachResult(
-            net=net,
-            answers=list(taught.answers),
-            answers_before=list(taught.answers_before),
-            accuracy_before=taught.accuracy_before,
-            accuracy_after=taught.accuracy_after,
-            rounds=taught.rounds,
-            steps=taught.steps,
-            seconds=taught.seconds,
-        )
+        if not isinstance(record.job, TeachJob):  # only a teach job's worker sends `taught`
+            raise TypeError(f"a {record.job.kind} job has no fine-tuned network")
+        return taught
 
     # -- commands -------------------------------------------------------------------------
+    def _touch(self, record: _Record) -> None:
+        with self._lock:
+            record.touched = time.monotonic()
+
     def _command(self, record: _Record, what: str) -> None:
         commands: dict[str, Command] = {"pause": Pause(), "resume": Resume(), "step": Step()}
         self._send(record, commands[what])

@@ -24,6 +24,7 @@ import numpy as np
 from nn.lookstep import StepLook
 from nn.protocol import Command, Pause, Resume, SetEta, SetSpeed, State, Step, Stop, Watch
 from nn.settings import Limits, Settings
+from nn.teach import TeachResult
 from nn.trainer import CostBin, Point
 
 HEARTBEAT = 1.0  # seconds: a worker reports at least this often while it lives
@@ -70,20 +71,6 @@ class Start:
 
 
 @dataclass(frozen=True)
-class Taught:
-    """What a teach job produced (`nn.teach.TeachResult`, the network as its arrays)."""
-
-    weights: tuple  # (weights, biases) of the fine-tuned copy
-    answers: tuple[int, ...]
-    answers_before: tuple[int, ...]
-    accuracy_before: float | None
-    accuracy_after: float | None
-    rounds: int
-    steps: int
-    seconds: float  # the fine-tune itself, in the worker
-
-
-@dataclass(frozen=True)
 class Report:
     """Where a job is, and what happened since the previous report."""
 
@@ -94,7 +81,7 @@ class Report:
     points: tuple[Point, ...] = ()  # new metric points
     eta_changes: tuple[tuple[float, float], ...] = ()  # new (epoch, eta) changes
     weights: tuple | None = None  # (weights, biases) as of the newest point
-    taught: Taught | None = None  # a teach job's result, in its FINISHED report
+    taught: TeachResult | None = None  # a teach job's result, in its FINISHED report
     step: StepLook | None = None  # the mini-batch just done, while stepping or slow (~20 kB)
     # every mini-batch's cost, thinned (nn.trainer.CostBin): the bins completed since the last
     # report (at most nn.trainer.COST_BINS a run), and the one still filling (None: empty)

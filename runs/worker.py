@@ -34,11 +34,11 @@ import numpy as np
 
 from nn.network import Network
 from nn.protocol import Command, State, Stop
-from nn.teach import TeachError, fine_tune
+from nn.teach import TeachError, TeachResult, fine_tune
 from nn.trainer import Control, TrainingRun
 
 from .data import open_shared_data
-from .messages import HEARTBEAT, READY, Report, Start, Taught, TeachJob
+from .messages import HEARTBEAT, READY, Report, Start, TeachJob
 
 PROGRESS_EVERY = 0.2  # seconds between reports when nothing but progress changed
 POLL_EVERY = 0.01  # seconds between two looks at the connection while training
@@ -188,31 +188,17 @@ class Worker(Control):
             pass  # the server is gone: the next poll or wait notices and stops the run
 
 
-def teach(job: TeachJob, data) -> Taught:
+def teach(job: TeachJob, data) -> TeachResult:
     """Run a teach job on `data` (MNIST): replay its training digits, test on its test set."""
     net = Network.from_arrays(*job.weights, init=job.init, cost=job.cost, l2=job.l2)
     drawings = job.pixels.reshape(-1, 28, 28).astype(np.float32) / 255
-    result = fine_tune(
+    return fine_tune(
         net,
         drawings,
         list(job.labels),
         replay=(data.train_images, data.train_labels),
         test=(data.test_images, data.test_labels),
         **job.options,
-    )
-    weights = (
-        tuple(w.copy() for w in result.net.weights),
-        tuple(b.copy() for b in result.net.biases),
-    )
-    return Taught(
-        weights,
-        tuple(result.answers),
-        tuple(result.answers_before),
-        result.accuracy_before,
-        result.accuracy_after,
-        result.rounds,
-        result.steps,
-        result.seconds,
     )
 
 

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
+from nn.network import Network
 from nn.protocol import (
     ACTIVE,
     OVER,
@@ -18,8 +19,9 @@ from nn.protocol import (
     Stop,
 )
 from nn.settings import Limits, Settings
+from nn.teach import TeachResult
 from nn.trainer import Point
-from runs.messages import Report, Start, Taught, TeachJob, TrainJob, command_slot
+from runs.messages import Report, Start, TeachJob, TrainJob, command_slot
 
 
 def allowed(old: State, new: State) -> bool:
@@ -114,11 +116,13 @@ def test_a_teach_job_and_its_result_survive_pickling():
     assert start.job.options == {"max_rounds": 3} and start.job.pixels.dtype == np.uint8
     np.testing.assert_array_equal(start.job.pixels, pixels)
     np.testing.assert_array_equal(start.job.weights[0][1], weights[0][1])
-    taught = Taught(weights, (4, 9), (1, 1), 0.9, 0.89, 3, 120, 0.05)
+    net = Network.from_arrays(*weights, init="normal", cost="cross-entropy", l2=2.0)
+    taught = TeachResult(net, [4, 9], [1, 1], 0.9, 0.89, 3, 120, 0.05)
     back = pickle.loads(pickle.dumps(Report(State.FINISHED, taught=taught)))
-    assert back.state is State.FINISHED and back.taught.answers == (4, 9)
+    assert back.state is State.FINISHED and back.taught.answers == [4, 9]
     assert (back.taught.rounds, back.taught.accuracy_after) == (3, 0.89)
-    np.testing.assert_array_equal(back.taught.weights[1][0], weights[1][0])
+    assert (back.taught.net.cost, back.taught.net.l2) == ("cross-entropy", 2.0)
+    np.testing.assert_array_equal(back.taught.net.biases[0], weights[1][0])
 
 
 def test_unsent_commands_of_one_kind_replace_each_other():

@@ -178,7 +178,7 @@ def test_a_teach_job_sends_one_report_with_the_fine_tuned_network():
         expected.accuracy_after,
     )
     for got, want in zip(
-        taught.weights[0] + taught.weights[1], expected.net.weights + expected.net.biases
+        taught.net.weights + taught.net.biases, expected.net.weights + expected.net.biases
     ):
         np.testing.assert_array_equal(got, want)
     assert taught.seconds > 0
