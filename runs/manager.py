@@ -99,7 +99,7 @@ STOP_GRACE = 5.0  # s a worker has to act on Stop before it is killed
 WALL_SLACK = 60.0  # s beyond training plus paused time (start, measurements) before a kill
 LOOP_STALL = 15.0  # s without a pass of the loop: the service is broken
 RECENT = 32  # finished jobs kept findable by token or owner (each holds its weights)
-SPARE_DELAY = 1.0  # s after a job took the spare before the next one starts (its first reports)
+SPARE_DELAY = 1.0  # s after a training run starts before the next spare does (its first reports)
 TEACH_GUESS = 1.0  # s a teach job is expected to take, for queue waits
 UNITS_GUESS = 2.5e6  # image x neuron steps per second, until a run has been measured
 
@@ -884,6 +884,8 @@ class RunManager:
             worker = self._spawn_worker(folder)
         process, conn = worker
         now = time.monotonic()
+        if isinstance(record.job, TrainJob):  # its first reports time it: no spare beside them
+            self._spare_after = max(self._spare_after, now + SPARE_DELAY)
         limits = self.limits
         with self._lock:
             record.process, record.conn = process, conn
@@ -949,7 +951,6 @@ class RunManager:
             return None
         self._spare = None
         self._spare_backoff = 0.5
-        self._spare_after = time.monotonic() + SPARE_DELAY
         return spare
 
     def _keep_spare(self) -> None:

@@ -525,3 +525,31 @@ def test_a_warm_up_rehearses_a_run_on_the_shared_data(mnist_data, tmp_path, monk
     worker_main.warm_up(str(folder), found, quietly=False)
     assert rehearsed == [len(mnist_data.train_images)]
     assert found["data"] is not None
+
+
+@slow
+@pytest.mark.parametrize("kind", ["teach", "train"])
+def test_no_spare_starts_beside_a_training_run_s_first_reports(
+    kind, mnist_dir, mnist_data, monkeypatch
+):
+    """A new spare's interpreter starts at the workers' priority, so none starts within
+    SPARE_DELAY of a training run's start (here 60 s: never in this test); a teach job's
+    replacement starts at once, for the visitor's next click."""
+    monkeypatch.setattr(runs.manager, "SPARE_DELAY", 60.0)
+    m = RunManager(mnist_dir, Limits(max_concurrent=1, max_epochs=40), report_every=0.2)
+    try:
+        m.prepare_data()
+        wait_for(lambda: m._spare is not None and m._spare[1].poll(), "the spare said ready")
+        spare = m._spare[0]
+        if kind == "teach":
+            handle = m.submit_teach(*misread(mnist_data))
+            assert handle.result(DEADLINE) is not None
+            wait_for(lambda: m._spare is not None, "a new spare started after the teach")
+        else:
+            handle = m.submit(SHORT)
+            wait_for(lambda: handle.over, "the run ended", touch=[handle])
+            assert handle._record.process is spare
+            wait_for(lambda: not m._active, "the run's slot freed")
+            assert m._spare is None  # not within SPARE_DELAY of the run's start
+    finally:
+        m.close()
