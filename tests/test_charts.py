@@ -260,3 +260,16 @@ def test_one_mini_batch_a_bin_is_named_so_and_a_short_number_is_sent():
     mean = fig["data"][2]
     assert mean["name"] == "each mini-batch's cost" and mean["y"] == [2.123]
     assert json.dumps(mean["x"]) == "[0.0005]"
+
+
+@pytest.mark.parametrize("zoom", [False, True])
+def test_the_book_s_label_sits_over_its_line_where_a_run_ends_under_it(zoom):
+    # a run of the book's network ends just under 95.42 %: a label under the line (with its
+    # background) hid the curve's end on a phone
+    run = view(1, [(0, 0.1, 0.1, 0.5), (30, 0.95, 0.95, 0.1)])
+    fig = valid(accuracy_figure([run], {"the book": 0.9542}, zoom=zoom))
+    book = next(a for a in fig["layout"]["annotations"] if a["text"].startswith("the book"))
+    assert book["yanchor"] == "bottom"
+    # a reference at the very top has no room over it
+    fig = valid(accuracy_figure([run], {"best": 0.995}, zoom=zoom))
+    assert fig["layout"]["annotations"][0]["yanchor"] == "top"
