@@ -499,12 +499,24 @@ def _letter_strokes() -> dict[str, list[list[tuple[float, float]]]]:
     font letters of NOT_DIGITS are printed, and handwritten letters differ (an n's arch, an
     R's bowl and leg, a W's four strokes in one). None resembles a digit's skeleton."""
     return {
-        "n": [[(0.0, 0.0), (0.0, 1.0)], arc(0.27, 0.3, 0.27, 0.3, 180, 360) + [(0.54, 1.0)]],
-        "h": [[(0.0, 0.0), (0.0, 1.0)], arc(0.25, 0.62, 0.25, 0.2, 190, 360) + [(0.5, 1.0)]],
+        "n": [[(0.0, 0.0), (0.0, 1.0)], arc(0.4, 0.35, 0.4, 0.35, 180, 360) + [(0.8, 1.0)]],
+        # an n in one stroke: down the stem, back up it, over the arch and down
+        "n, one stroke": [
+            [(0.02, 0.0), (0.0, 1.0), (0.01, 0.45)]
+            + arc(0.42, 0.4, 0.4, 0.38, 200, 360)
+            + [(0.84, 1.0)]
+        ],
+        "r": [[(0.0, 0.0), (0.0, 1.0)], arc(0.3, 0.3, 0.3, 0.26, 190, 320)],
+        "h": [[(0.0, 0.0), (0.0, 1.0)], arc(0.32, 0.6, 0.32, 0.22, 190, 360) + [(0.64, 1.0)]],
+        "h, one stroke": [
+            [(0.0, 0.0), (0.0, 1.0), (0.0, 0.7)]
+            + arc(0.3, 0.62, 0.3, 0.22, 200, 360)
+            + [(0.62, 1.0)]
+        ],
         "m": [
             [(0.0, 0.0), (0.0, 1.0)],
-            arc(0.2, 0.3, 0.2, 0.3, 180, 360) + [(0.4, 1.0)],
-            arc(0.6, 0.3, 0.2, 0.3, 180, 360) + [(0.8, 1.0)],
+            arc(0.25, 0.3, 0.25, 0.3, 180, 360) + [(0.5, 1.0)],
+            arc(0.75, 0.3, 0.25, 0.3, 180, 360) + [(1.0, 1.0)],
         ],
         "R": [
             [(0.0, 1.0), (0.0, 0.0)] + arc(0.2, 0.26, 0.3, 0.26, 270, 450) + [(0.0, 0.52)],
@@ -561,28 +573,33 @@ def _box(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def _face(rng: np.random.Generator) -> list[np.ndarray]:
-    """A face: a round outline with two eyes (dots or short strokes) and a mouth (a smile, a
-    frown or a straight line), sometimes a nose. The marks inside are what makes it no 0."""
-    rx, ry = rng.uniform(0.38, 0.55), 0.5
+    """A face: a round outline (as wide as high or wider) with two eyes (dots, short strokes
+    or tiny rings) and a mouth (mostly a smile, wide or narrow, else a frown or a straight
+    line), sometimes a nose. The marks inside are what makes it no 0."""
+    rx, ry = rng.uniform(0.42, 0.65), 0.5
     start = rng.uniform(0, 360)
-    ring = np.array(arc(0.5, 0.5, rx, ry, start, start + rng.uniform(350, 375), step=10))
+    ring = np.array(arc(rx, 0.5, rx, ry, start, start + rng.uniform(345, 380), step=10))
     out = [ring]
-    eye_y, eye_dx = rng.uniform(0.3, 0.42), rng.uniform(0.12, 0.22)
+    eye_y, eye_dx = rng.uniform(0.24, 0.42), rx * rng.uniform(0.25, 0.5)
+    ringed = rng.random() < 0.25
     for side in (-1, 1):
-        x = 0.5 + side * eye_dx * rx / 0.5
-        tall = rng.uniform(0.0, 0.08)
-        out.append(np.array([[x, eye_y - tall / 2], [x + 0.01, eye_y + tall / 2 + 0.01]]))
-    mouth_y, mouth_w = rng.uniform(0.62, 0.74), rng.uniform(0.14, 0.26)
-    kind = rng.integers(3)
+        x = rx + side * eye_dx
+        if ringed:
+            out.append(np.array(arc(x, eye_y, 0.035, 0.04, 0, 360, step=45)))
+        else:
+            tall = rng.uniform(0.0, 0.07)
+            out.append(np.array([[x, eye_y - tall / 2], [x + 0.01, eye_y + tall / 2 + 0.01]]))
+    mouth_y, mouth_w = rng.uniform(0.6, 0.78), rx * rng.uniform(0.3, 0.75)
+    kind = rng.choice(3, p=[0.65, 0.15, 0.2])
     if kind == 2:  # a straight mouth
-        out.append(np.array([[0.5 - mouth_w, mouth_y], [0.5 + mouth_w, mouth_y]]))
+        out.append(np.array([[rx - mouth_w, mouth_y], [rx + mouth_w, mouth_y]]))
     else:  # a smile (the lower half of an ellipse) or a frown (the upper half)
-        bend = rng.uniform(0.05, 0.13)
-        low, high = (20, 160) if kind == 0 else (200, 340)
+        bend = rng.uniform(0.04, 0.15)
+        low, high = (10, 170) if kind == 0 else (200, 340)
         cy = mouth_y - bend if kind == 0 else mouth_y + bend
-        out.append(np.array(arc(0.5, cy, mouth_w, bend, low, high, step=15)))
-    if rng.random() < 0.3:  # a nose
-        out.append(np.array([[0.5, 0.45], [0.49, 0.55]]))
+        out.append(np.array(arc(rx, cy, mouth_w, bend, low, high, step=15)))
+    if rng.random() < 0.25:  # a nose
+        out.append(np.array([[rx, 0.45], [rx - 0.01, 0.55]]))
     return out
 
 
@@ -648,11 +665,14 @@ def _scrawl(rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def _short_dash(rng: np.random.Generator) -> np.ndarray | None:
-    """A short stroke, 2.5 to 5 pen widths long, lying 25 degrees or more from upright: the
-    preparation blows it up into a fat bar (shorter ones stay dots)."""
+    """A short stroke at any angle, 2 pen widths long or more (3 with its round ends): the
+    preparation blows it up into a fat bar (a drawing under 3 pen widths stays a dot). Lying
+    25 degrees or more from upright it is up to 5 pen widths long; nearer upright up to 2.8
+    (3.8 with its ends), as a 1 is taller than that."""
     pen = rng.uniform(14, 30)
-    length = pen * rng.uniform(2.5, 5.0)
-    angle = math.radians(rng.uniform(25, 155))
+    tilt = rng.uniform(0, 90)
+    length = pen * rng.uniform(2.0, 5.0 if tilt >= 25 else 2.8)
+    angle = math.radians(tilt if rng.random() < 0.5 else 180 - tilt)
     half = np.array([math.sin(angle), math.cos(angle)]) * length / 2
     middle = rng.uniform(length / 2 + pen, CANVAS - length / 2 - pen, 2)
     stroke = _resample(np.array([middle - half, middle + half]), 6.0)

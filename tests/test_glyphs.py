@@ -163,7 +163,8 @@ def test_handwritten_letters_and_signs_come_out_at_a_digits_size():
     # each skeleton, jittered and drawn, is prepared like a drawing of a digit (not a dot)
     from nn.verdict import SMALL_BOX, shape_of
 
-    assert not set(glyphs.LETTER_STROKES) & set("0123456789OoIlZzSsBbGgqyUu")
+    letters = {name.split(",")[0] for name in glyphs.LETTER_STROKES}  # "n, one stroke"
+    assert not letters & set("0123456789OoIlZzSsBbGgqyUu")
     rng = np.random.default_rng(4)
     for name, style in glyphs.LETTER_STROKES.items():
         strokes, pen = glyphs.jittered_strokes(style, rng)
@@ -192,7 +193,7 @@ def test_finger_scrawls_cross_the_drawing_in_several_long_strokes():
         assert all(np.hypot(*(s[-1] - s[0])) >= 0.5 for s in strokes)
 
 
-def test_short_dashes_are_blown_up_into_bars_that_lie_away_from_upright():
+def test_short_dashes_are_blown_up_into_fat_bars():
     # shorter than 3 pen widths they would stay dots (nn.preprocess); these are bars
     from nn.verdict import SMALL_BOX, shape_of
 
@@ -201,4 +202,4 @@ def test_short_dashes_are_blown_up_into_bars_that_lie_away_from_upright():
         image = glyphs._short_dash(rng)
         assert image is not None
         shape = shape_of(image)
-        assert shape.side >= SMALL_BOX and shape.thinness < 0.6 and shape.angle > 15
+        assert shape.side >= SMALL_BOX and 0.1 < shape.thinness < 0.6
