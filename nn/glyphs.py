@@ -587,14 +587,14 @@ def _face(rng: np.random.Generator) -> list[np.ndarray]:
         if ringed:
             out.append(np.array(arc(x, eye_y, 0.035, 0.04, 0, 360, step=45)))
         else:
-            tall = rng.uniform(0.0, 0.05)
+            tall = rng.uniform(0.0, 0.07)
             out.append(np.array([[x, eye_y - tall / 2], [x + 0.01, eye_y + tall / 2 + 0.01]]))
-    mouth_y, mouth_w = rng.uniform(0.6, 0.8), rx * rng.uniform(0.3, 0.9)
+    mouth_y, mouth_w = rng.uniform(0.6, 0.78), rx * rng.uniform(0.3, 0.75)
     kind = rng.choice(3, p=[0.65, 0.15, 0.2])
     if kind == 2:  # a straight mouth
         out.append(np.array([[rx - mouth_w, mouth_y], [rx + mouth_w, mouth_y]]))
     else:  # a smile (the lower half of an ellipse) or a frown (the upper half)
-        bend = rng.uniform(0.04, 0.2)
+        bend = rng.uniform(0.04, 0.15)
         low, high = (10, 170) if kind == 0 else (200, 340)
         cy = mouth_y - bend if kind == 0 else mouth_y + bend
         out.append(np.array(arc(rx, cy, mouth_w, bend, low, high, step=15)))
@@ -640,7 +640,7 @@ def _scrawl(rng: np.random.Generator) -> list[np.ndarray]:
     arrow, or a handwritten letter or sign of LETTER_STROKES (placed and drawn by
     jittered_strokes). Dots need no training: the preparation keeps them small and nn.verdict
     sets them apart. Short dashes are drawn by `_short_dash`."""
-    kind = rng.choice(8, p=[0.07, 0.06, 0.05, 0.11, 0.12, 0.22, 0.05, 0.32])
+    kind = rng.choice(8, p=[0.08, 0.07, 0.06, 0.11, 0.14, 0.14, 0.06, 0.34])
     if kind == 0:  # a straight stroke lying more than 55 degrees from upright
         angle = math.radians(rng.uniform(55, 125))
         return [np.array([[0.0, 0.0], [math.sin(angle), math.cos(angle)]])]
