@@ -494,19 +494,190 @@ def stroke_set(per_digit: int, seed: int = 0):
 NOT_DIGITS = "AEFHKMNRVWXaehkmnvwx#%+=*"
 
 
+def _letter_strokes() -> dict[str, list[list[tuple[float, float]]]]:
+    """Letters and signs as a pen draws them (strokes in a box 1 high, x right, y down): the
+    font letters of NOT_DIGITS are printed, and handwritten letters differ (an n's arch, an
+    R's bowl and leg, a W's four strokes in one). None resembles a digit's skeleton."""
+    return {
+        "n": [[(0.0, 0.0), (0.0, 1.0)], arc(0.4, 0.35, 0.4, 0.35, 180, 360) + [(0.8, 1.0)]],
+        # an n in one stroke: down the stem, back up it, over the arch and down
+        "n, one stroke": [
+            [(0.02, 0.0), (0.0, 1.0), (0.01, 0.45)]
+            + arc(0.42, 0.4, 0.4, 0.38, 200, 360)
+            + [(0.84, 1.0)]
+        ],
+        "r": [[(0.0, 0.0), (0.0, 1.0)], arc(0.3, 0.3, 0.3, 0.26, 190, 320)],
+        "h": [[(0.0, 0.0), (0.0, 1.0)], arc(0.32, 0.6, 0.32, 0.22, 190, 360) + [(0.64, 1.0)]],
+        "h, one stroke": [
+            [(0.0, 0.0), (0.0, 1.0), (0.0, 0.7)]
+            + arc(0.3, 0.62, 0.3, 0.22, 200, 360)
+            + [(0.62, 1.0)]
+        ],
+        "m": [
+            [(0.0, 0.0), (0.0, 1.0)],
+            arc(0.25, 0.3, 0.25, 0.3, 180, 360) + [(0.5, 1.0)],
+            arc(0.75, 0.3, 0.25, 0.3, 180, 360) + [(1.0, 1.0)],
+        ],
+        "R": [
+            [(0.0, 1.0), (0.0, 0.0)] + arc(0.2, 0.26, 0.3, 0.26, 270, 450) + [(0.0, 0.52)],
+            [(0.18, 0.52), (0.6, 1.0)],
+        ],
+        "W": [[(0.0, 0.0), (0.2, 1.0), (0.42, 0.3), (0.64, 1.0), (0.86, 0.0)]],
+        "w": [[(0.0, 0.1), (0.18, 1.0), (0.38, 0.45), (0.58, 1.0), (0.78, 0.05)]],
+        "M": [[(0.0, 1.0), (0.06, 0.0), (0.38, 0.62), (0.7, 0.0), (0.78, 1.0)]],
+        "A": [[(0.0, 1.0), (0.32, 0.0), (0.66, 1.0)], [(0.14, 0.62), (0.52, 0.6)]],
+        "H": [[(0.0, 0.0), (0.0, 1.0)], [(0.62, 0.0), (0.62, 1.0)], [(0.0, 0.48), (0.62, 0.5)]],
+        "N": [[(0.0, 1.0), (0.0, 0.0), (0.6, 1.0), (0.6, 0.0)]],
+        "K": [[(0.0, 0.0), (0.0, 1.0)], [(0.56, 0.0), (0.02, 0.55), (0.6, 1.0)]],
+        "E": [[(0.58, 0.0), (0.0, 0.0), (0.0, 1.0), (0.6, 1.0)], [(0.0, 0.5), (0.45, 0.5)]],
+        "F": [[(0.6, 0.0), (0.0, 0.0), (0.0, 1.0)], [(0.0, 0.46), (0.45, 0.46)]],
+        "X": [[(0.0, 0.0), (0.7, 1.0)], [(0.7, 0.0), (0.0, 1.0)]],
+        "k": [[(0.0, 0.0), (0.0, 1.0)], [(0.5, 0.4), (0.02, 0.72), (0.52, 1.0)]],
+        "#": [
+            [(0.28, 0.0), (0.2, 1.0)],
+            [(0.66, 0.0), (0.58, 1.0)],
+            [(0.0, 0.32), (0.9, 0.32)],
+            [(0.0, 0.68), (0.88, 0.68)],
+        ],
+        "+": [[(0.45, 0.0), (0.45, 1.0)], [(0.0, 0.5), (0.92, 0.5)]],
+        "*": [[(0.5, 0.0), (0.5, 1.0)], [(0.08, 0.25), (0.92, 0.75)], [(0.92, 0.25), (0.08, 0.75)]],
+        "star": [
+            [
+                (
+                    math.sin(math.radians(144 * k)) * 0.5 + 0.5,
+                    0.52 - math.cos(math.radians(144 * k)) * 0.5,
+                )
+                for k in range(6)
+            ]
+        ],
+    }
+
+
+LETTER_STROKES = _letter_strokes()
+
+
+def _box(rng: np.random.Generator) -> list[np.ndarray]:
+    """A closed box with sharp corners (square or oblong), drawn in one stroke from a corner
+    or as two L-shaped halves, its end overshooting or stopping short of its start."""
+    w, h = rng.uniform(0.55, 1.3), 1.0
+    corners = np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+    corners += rng.normal(0, 0.03, corners.shape)
+    first = int(rng.integers(4))
+    if rng.random() < 0.5:
+        corners = corners[::-1]
+    loop = np.concatenate([np.roll(corners, -first, axis=0), np.roll(corners, -first, axis=0)[:1]])
+    loop[-1] += rng.normal(0, 0.04, 2)
+    if rng.random() < 0.3:
+        return [loop[:3], loop[2:]]
+    return [loop]
+
+
+def _face(rng: np.random.Generator) -> list[np.ndarray]:
+    """A face: a round outline (as wide as high or wider) with two eyes (dots, short strokes
+    or tiny rings) and a mouth (mostly a smile, wide or narrow, else a frown or a straight
+    line), sometimes a nose. The marks inside are what makes it no 0."""
+    rx, ry = rng.uniform(0.42, 0.65), 0.5
+    start = rng.uniform(0, 360)
+    ring = np.array(arc(rx, 0.5, rx, ry, start, start + rng.uniform(345, 380), step=10))
+    out = [ring]
+    eye_y, eye_dx = rng.uniform(0.24, 0.42), rx * rng.uniform(0.25, 0.5)
+    ringed = rng.random() < 0.25
+    for side in (-1, 1):
+        x = rx + side * eye_dx
+        if ringed:
+            out.append(np.array(arc(x, eye_y, 0.035, 0.04, 0, 360, step=45)))
+        else:
+            tall = rng.uniform(0.0, 0.07)
+            out.append(np.array([[x, eye_y - tall / 2], [x + 0.01, eye_y + tall / 2 + 0.01]]))
+    mouth_y, mouth_w = rng.uniform(0.6, 0.78), rx * rng.uniform(0.3, 0.75)
+    kind = rng.choice(3, p=[0.65, 0.15, 0.2])
+    if kind == 2:  # a straight mouth
+        out.append(np.array([[rx - mouth_w, mouth_y], [rx + mouth_w, mouth_y]]))
+    else:  # a smile (the lower half of an ellipse) or a frown (the upper half)
+        bend = rng.uniform(0.04, 0.15)
+        low, high = (10, 170) if kind == 0 else (200, 340)
+        cy = mouth_y - bend if kind == 0 else mouth_y + bend
+        out.append(np.array(arc(rx, cy, mouth_w, bend, low, high, step=15)))
+    if rng.random() < 0.25:  # a nose
+        out.append(np.array([[rx, 0.45], [rx - 0.01, 0.55]]))
+    return out
+
+
+def _crossings(rng: np.random.Generator) -> list[np.ndarray]:
+    """Four to seven long strokes scrawled across one another, as a finger does on a phone."""
+    out = []
+    for _ in range(int(rng.integers(4, 8))):
+        ends = rng.uniform(0, 1, (2, 2))
+        while np.hypot(*(ends[1] - ends[0])) < 0.5:  # long strokes, across the drawing
+            ends = rng.uniform(0, 1, (2, 2))
+        bow = rng.normal(0, 0.15, 2)
+        t = np.linspace(0, 1, 12)[:, None]
+        out.append(ends[0] * (1 - t) + ends[1] * t + bow * np.sin(math.pi * t))
+    return out
+
+
+def _arrow(rng: np.random.Generator) -> list[np.ndarray]:
+    """An arrow lying more than 45 degrees from upright (an upright one could pass for a
+    flagged 1): a shaft and a two-sided head, drawn apart or in one stroke."""
+    angle = math.radians(rng.uniform(45, 135) + (180 if rng.random() < 0.5 else 0))
+    tip = np.array([math.sin(angle), -math.cos(angle)])
+    tail = -tip
+    back = rng.uniform(0.3, 0.5)
+    spread = math.radians(rng.uniform(25, 45))
+    heads = []
+    for turn in (spread, -spread):
+        c, s = math.cos(turn), math.sin(turn)
+        d = -tip * back
+        heads.append(tip + np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]]))
+    if rng.random() < 0.5:
+        return [np.array([tail, tip]), np.array([heads[0], tip, heads[1]])]
+    return [np.array([tail, tip, heads[0]]), np.array([tip, heads[1]])]
+
+
 def _scrawl(rng: np.random.Generator) -> list[np.ndarray]:
     """A random non-digit in strokes on a unit box: a line lying far from upright, a tangle of
-    random segments or a run of loops (placed and drawn by jittered_strokes). Dots need no
-    training: the preparation keeps them small and nn.verdict sets them apart."""
-    kind = rng.integers(3)
+    random segments, a run of loops, strokes crossing one another, a closed box, a face, an
+    arrow, or a handwritten letter or sign of LETTER_STROKES (placed and drawn by
+    jittered_strokes). Dots need no training: the preparation keeps them small and nn.verdict
+    sets them apart. Short dashes are drawn by `_short_dash`."""
+    kind = rng.choice(8, p=[0.08, 0.07, 0.06, 0.11, 0.14, 0.14, 0.06, 0.34])
     if kind == 0:  # a straight stroke lying more than 55 degrees from upright
         angle = math.radians(rng.uniform(55, 125))
         return [np.array([[0.0, 0.0], [math.sin(angle), math.cos(angle)]])]
     if kind == 1:  # a tangle
         return [rng.uniform(0, 1, (int(rng.integers(8, 30)), 2))]
-    turns = rng.uniform(2, 6)  # loops along a line
-    t = np.linspace(0, turns * 2 * math.pi, int(turns * 16))
-    return [np.stack([t / (2 * math.pi) * 0.3 + 0.2 * np.cos(t), 0.25 * np.sin(t)], 1)]
+    if kind == 2:
+        turns = rng.uniform(2, 6)  # loops along a line
+        t = np.linspace(0, turns * 2 * math.pi, int(turns * 16))
+        return [np.stack([t / (2 * math.pi) * 0.3 + 0.2 * np.cos(t), 0.25 * np.sin(t)], 1)]
+    if kind == 3:
+        return _crossings(rng)
+    if kind == 4:
+        return _box(rng)
+    if kind == 5:
+        return _face(rng)
+    if kind == 6:
+        return _arrow(rng)
+    names = sorted(LETTER_STROKES)
+    return [
+        np.asarray(s, dtype=np.float64) for s in LETTER_STROKES[names[rng.integers(len(names))]]
+    ]
+
+
+def _short_dash(rng: np.random.Generator) -> np.ndarray | None:
+    """A short stroke at any angle, 2 pen widths long or more (3 with its round ends): the
+    preparation blows it up into a fat bar (a drawing under 3 pen widths stays a dot). Lying
+    25 degrees or more from upright it is up to 5 pen widths long; nearer upright up to 2.8
+    (3.8 with its ends), as a 1 is taller than that."""
+    pen = rng.uniform(14, 30)
+    tilt = rng.uniform(0, 90)
+    length = pen * rng.uniform(2.0, 5.0 if tilt >= 25 else 2.8)
+    angle = math.radians(tilt if rng.random() < 0.5 else 180 - tilt)
+    half = np.array([math.sin(angle), math.cos(angle)]) * length / 2
+    middle = rng.uniform(length / 2 + pen, CANVAS - length / 2 - pen, 2)
+    stroke = _resample(np.array([middle - half, middle + half]), 6.0)
+    stroke = stroke + rng.normal(0, rng.uniform(0.0, 1.2), stroke.shape)
+    return canvas_to_mnist(as_canvas(draw_strokes([stroke], pen)))
 
 
 def non_digit_set(fonts, per_font: int, scrawls: int, seed: int = 0):
@@ -524,9 +695,12 @@ def non_digit_set(fonts, per_font: int, scrawls: int, seed: int = 0):
             image = font_digit(path, char, rng)
             if image is not None:
                 images.append(image)
-    for _ in range(scrawls):
-        strokes, pen = jittered_strokes(_scrawl(rng), rng)
-        image = canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
+    for k in range(scrawls):
+        if k % 12 == 11:  # one in twelve a short dash
+            image = _short_dash(rng)
+        else:
+            strokes, pen = jittered_strokes(_scrawl(rng), rng)
+            image = canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
         if image is not None:
             images.append(image)
     if not images:

@@ -157,3 +157,49 @@ def test_non_digit_drawings_are_labelled_no_digit():
     assert images.shape == (12, 784) and images.dtype == np.uint8
     assert (labels == NO_DIGIT).all() and images.max() == 255
     assert not set(glyphs.NOT_DIGITS) & set("0123456789OoIlZzSsBbGgqy")
+
+
+def test_handwritten_letters_and_signs_come_out_at_a_digits_size():
+    # each skeleton, jittered and drawn, is prepared like a drawing of a digit (not a dot)
+    from nn.verdict import SMALL_BOX, shape_of
+
+    letters = {name.split(",")[0] for name in glyphs.LETTER_STROKES}  # "n, one stroke"
+    assert not letters & set("0123456789OoIlZzSsBbGgqyUu")
+    rng = np.random.default_rng(4)
+    for name, style in glyphs.LETTER_STROKES.items():
+        strokes, pen = glyphs.jittered_strokes(style, rng)
+        image = glyphs.canvas_to_mnist(glyphs.as_canvas(glyphs.draw_strokes(strokes, pen)))
+        assert image is not None and shape_of(image).side >= SMALL_BOX, name
+
+
+def test_boxes_close_and_faces_have_marks_inside_their_outline():
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        box = np.concatenate(glyphs._box(rng))
+        assert np.hypot(*(box[-1] - box[0])) < 0.2  # it ends where it began
+        assert np.ptp(box[:, 1]) > 0.8 and np.ptp(box[:, 0]) > 0.4
+        outline, *marks = glyphs._face(rng)
+        low, high = outline.min(axis=0), outline.max(axis=0)
+        assert len(marks) >= 3  # two eyes and a mouth
+        for mark in marks:
+            assert ((mark > low) & (mark < high)).all()
+
+
+def test_finger_scrawls_cross_the_drawing_in_several_long_strokes():
+    rng = np.random.default_rng(6)
+    for _ in range(30):
+        strokes = glyphs._crossings(rng)
+        assert 4 <= len(strokes) <= 7
+        assert all(np.hypot(*(s[-1] - s[0])) >= 0.5 for s in strokes)
+
+
+def test_short_dashes_are_blown_up_into_fat_bars():
+    # shorter than 3 pen widths they would stay dots (nn.preprocess); these are bars
+    from nn.verdict import SMALL_BOX, shape_of
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        image = glyphs._short_dash(rng)
+        assert image is not None
+        shape = shape_of(image)
+        assert shape.side >= SMALL_BOX and 0.1 < shape.thinness < 0.6
