@@ -30,6 +30,7 @@ given a fresh worker while another one warms up beside it.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Sequence
@@ -88,9 +89,13 @@ def estimate_terms(
         recent = [s for s in samples if s[1] >= 1] or samples
     recent = recent[-WINDOW:]
     times = sorted(measures)
+    stamps = [t for t, _ in times]
 
     def inside(t0: float, t1: float) -> list[bool]:
-        return [end for t, end in times if t0 < t <= t1]
+        # the measurements taken in (t0, t1]: found by bisection, as a run's report pairs
+        # and its measurements both grow with its length
+        lo, hi = bisect.bisect_right(stamps, t0), bisect.bisect_right(stamps, t1)
+        return [end for _, end in times[lo:hi]]
 
     trained = gained = 0.0  # the mini-batches' speed: recent pairs with no measurement
     for (t0, p0), (t1, p1) in zip(recent, recent[1:]):

@@ -118,11 +118,11 @@ def test_distorted_mnist_digits_are_still_read_by_the_default_model(mnist_data):
     from nn.models import SHIPPED
 
     net, _meta = SHIPPED[0].load()
-    images, labels = mnist_data.test_images[:2000], mnist_data.test_labels[:2000]
+    images, labels = mnist_data.test_images[:1000], mnist_data.test_labels[:1000]
     distorted = augment.distort_batch(images, np.random.default_rng(0))
     plain = (np.argmax(net.feedforward(images / np.float32(255)), axis=1) == labels).mean()
     warped = (np.argmax(net.feedforward(distorted / np.float32(255)), axis=1) == labels).mean()
     # The distortions are strong on purpose (the shipped default, trained on them, reads
-    # 97.7 % of these digits and 92.4 % of their distorted copies), but the digit stays
+    # 98.4 % of these digits and 94.5 % of their distorted copies), but the digit stays
     # readable: a distortion that destroyed it would bring this towards 10 %.
     assert plain > 0.95 and warped > 0.88, (plain, warped)

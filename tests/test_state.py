@@ -127,6 +127,8 @@ def key_problems(path: Path) -> list[str]:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "container":
             continue
+        if not any(k.arg in ("key", None) for k in node.keywords):
+            continue  # no key, and no **owned(...): nothing to check
         functions = enclosing[node]
         params = {a.arg for f in functions for a in (*f.args.args, *f.args.kwonlyargs)}
         local = {
