@@ -14,12 +14,12 @@ own images do not have): for a grid of (DASH_PENS, DASH_BAR), the real digits an
 generator's short dashes (1-5 pen widths long) that the shape rules hold back, then the pair
 that holds back the most dashes while holding back at most DRAWN_HELD of the redrawn
 validation digits and none of the generator's digits drawn with the page's pen; and how
-many of each set have marks
-inside a ring (MARKS). Then, with those rules, for a grid of (LOW, CLOSE) the share of real
-digits that keep a plain answer and the share of non-digits held back, and the pair that
-holds back the most non-digits while KEEP of the validation digits, untouched and redrawn,
-keep a plain answer (how nn.verdict's LOW and CLOSE are chosen for a shipped default). The
-held-out sets of benchmarks/world.py are never looked at here. No assertions: a script.
+many of each set have marks inside a ring (MARKS). Then, with those rules, for a grid of
+(LOW, CLOSE) the share of real digits that keep a plain answer and the share of non-digits
+held back, and the pair that holds back the most non-digits while KEEP of the validation
+digits, untouched and redrawn, keep a plain answer (how nn.verdict's LOW and CLOSE are chosen
+for a shipped default). The held-out sets of benchmarks/world.py are never looked at here.
+No assertions: a script.
 """
 
 from __future__ import annotations
