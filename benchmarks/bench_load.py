@@ -98,7 +98,7 @@ from bench_memory import (  # noqa: E402
 
 from nn.mnist import find_mnist_dir, load_mnist  # noqa: E402
 from nn.models import SHIPPED, read  # noqa: E402
-from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.preprocess import prepare  # noqa: E402
 from nn.verdict import judge  # noqa: E402
 from tests.stclient import (  # noqa: E402
     ANSWER_LABEL,
@@ -216,11 +216,12 @@ def render_drawing(digit: np.ndarray, rng: random.Random) -> tuple[np.ndarray, s
 def page_answer(rgba: np.ndarray) -> str:
     """What the page answers for this canvas image with a new tab's network (the shipped
     default, `nn.models.SHIPPED[0]`), as ui/drawing.py shows it."""
-    image = canvas_to_mnist(rgba)
-    if image is None:
+    prepared = prepare(rgba)
+    if prepared is None:
         return ""
+    image, drawn = prepared
     net, _ = default_network()
-    return judge(image, read(net, image).output).answer
+    return judge(image, read(net, image).output, drawn).answer
 
 
 @functools.cache

@@ -1,11 +1,12 @@
-"""Time to answer one drawing: preparation (canvas_to_mnist) plus the network's reading.
+"""Time to answer one drawing: preparation (nn.preprocess.prepare) plus the network's reading.
 
     python benchmarks/bench_predict.py [--repeats 300]
 
 Each drawing is a 280x280 RGBA canvas image, as the page gets it on every stroke. Prints the
 median and the 95th percentile in ms for each shipped network; the page's budget is 5 ms
-median. Timed: canvas_to_mnist + Network.activations (what the page shows: hidden and output)
-+ nn.verdict.judge (whether the page gives the digit, a close call or no digit).
+median. Timed: prepare (canvas_to_mnist and the drawing's facts, as the page calls it) +
+Network.activations (what the page shows: hidden and output) + nn.verdict.judge (whether the
+page gives the digit, a close call or no digit).
 """
 
 import argparse
@@ -20,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nn.models import SHIPPED, read  # noqa: E402
-from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.preprocess import prepare  # noqa: E402
 from nn.verdict import judge  # noqa: E402
 from tests.helpers import ONE, SEVEN, ZERO, canvas_image  # noqa: E402
 
@@ -38,8 +39,8 @@ def timings_ms(net, image: np.ndarray, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        image_28 = canvas_to_mnist(image)
-        judge(image_28, read(net, image_28).output)
+        image_28, drawn = prepare(image)
+        judge(image_28, read(net, image_28).output, drawn)
         times.append((time.perf_counter() - start) * 1000)
     return times
 

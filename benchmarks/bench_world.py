@@ -3,7 +3,8 @@
     python benchmarks/bench_world.py [--model assets/models/default.npz] [--cache DIR]
 
 Builds the sets of `benchmarks/world.py` (never trained or tuned on: see its docstring),
-prepares every drawing with `canvas_to_mnist` as the page does, and prints:
+prepares every drawing as the page does (`nn.preprocess.prepare`: the image and what the canvas
+says about the drawing, `nn.verdict.judge`'s third argument), and prints:
 
 - the world-style digits' accuracy overall, per digit, per size and per style family, and
   the most frequent confusions;
@@ -29,51 +30,78 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import world  # noqa: E402
-from nn.preprocess import canvas_to_mnist  # noqa: E402
+from nn.preprocess import Drawn, prepare  # noqa: E402
 from nn.verdict import DIGIT, judge  # noqa: E402
 
 
 def build_digits():
-    images, labels, families, sizes = [], [], [], []
+    images, labels, families, sizes, pens, marks = [], [], [], [], [], []
     for canvas, label, family, size in world.digits():
-        image = canvas_to_mnist(canvas)
-        if image is not None:
-            images.append(image)
+        done = prepare(canvas)
+        if done is not None:
+            images.append(done[0])
             labels.append(label)
             families.append(family)
             sizes.append(size)
+            pens.append(done[1].pens)
+            marks.append(done[1].marks)
     return {
         "images": np.stack(images),
         "labels": np.array(labels),
         "families": np.array(families),
         "sizes": np.array(sizes),
+        "pens": np.array(pens),
+        "marks": np.array(marks),
     }
 
 
 def build_non_digits():
-    images, families, empty = [], [], np.zeros((28, 28), np.float32)
+    images, families, pens, marks = [], [], [], []
+    empty = np.zeros((28, 28), np.float32)
     for canvas, family in world.non_digits():
-        image = canvas_to_mnist(canvas)
-        images.append(empty if image is None else image)  # None: the page says "draw"
+        done = prepare(canvas)
+        images.append(empty if done is None else done[0])  # None: the page says "draw"
         families.append(family)
-    return {"images": np.stack(images), "families": np.array(families)}
+        pens.append(np.nan if done is None else done[1].pens)
+        marks.append(0 if done is None else done[1].marks)
+    return {
+        "images": np.stack(images),
+        "families": np.array(families),
+        "pens": np.array(pens),
+        "marks": np.array(marks),
+    }
 
 
 def cached(name: str, build, where: str | None) -> dict:
+    """The set built by `build`, kept in `where` (a cache made before the sets held the
+    drawings' facts, `pens` and `marks`, is built again)."""
     path = Path(where) / f"{name}.npz" if where else None
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
+            if "pens" in f.files:
+                return {k: f[k] for k in f.files}
     data = build()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **data)
+        partial = path.with_name(path.stem + ".partial.npz")
+        np.savez(partial, **data)
+        partial.replace(path)
     return data
 
 
-def plain_share(images: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-    """For each drawing, whether the page gives a plain digit (`judge` says DIGIT)."""
-    return np.array([judge(im, out).kind == DIGIT for im, out in zip(images, outputs)])
+def drawn_facts(data: dict) -> list[Drawn | None]:
+    """Each drawing's `nn.preprocess.Drawn` (None where nothing was drawn)."""
+    return [
+        None if np.isnan(pens) else Drawn(pens=float(pens), marks=int(marks))
+        for pens, marks in zip(data["pens"], data["marks"])
+    ]
+
+
+def plain_share(images: np.ndarray, outputs: np.ndarray, facts=None) -> np.ndarray:
+    """For each drawing, whether the page gives a plain digit (`judge` says DIGIT), with what
+    the canvas said about it (`facts`, from `drawn_facts`) where there is one."""
+    facts = [None] * len(images) if facts is None else facts
+    return np.array([judge(im, out, d).kind == DIGIT for im, out, d in zip(images, outputs, facts)])
 
 
 def report_digits(net, data: dict) -> None:
@@ -101,7 +129,7 @@ def report_digits(net, data: dict) -> None:
     for family in sorted(set(families.tolist())):
         pick = families == family
         print(f"    {family:26s} {right[pick].mean():7.2%} of {pick.sum()}")
-    plain = plain_share(images, outputs)
+    plain = plain_share(images, outputs, drawn_facts(data))
     print(
         f"  plain answers (nn.verdict): {plain.mean():.2%}; of those, right "
         f"{right[plain].mean():.2%}; wrong answers held back {(~plain[~right]).mean():.0%} "
@@ -130,7 +158,7 @@ def report_mnist(net) -> None:
 def report_non_digits(net, data: dict) -> None:
     images, families = data["images"], data["families"]
     outputs = net.feedforward(images.reshape(len(images), 784))
-    plain = plain_share(images, outputs)
+    plain = plain_share(images, outputs, drawn_facts(data))
     print(f"non-digits: {len(families)}, no plain digit for {(~plain).mean():.2%}")
     for family in dict.fromkeys(families.tolist()):
         pick = families == family

@@ -664,20 +664,34 @@ def _scrawl(rng: np.random.Generator) -> list[np.ndarray]:
     ]
 
 
-def _short_dash(rng: np.random.Generator) -> np.ndarray | None:
-    """A short stroke at any angle, 2 pen widths long or more (3 with its round ends): the
-    preparation blows it up into a fat bar (a drawing under 3 pen widths stays a dot). Lying
-    25 degrees or more from upright it is up to 5 pen widths long; nearer upright up to 2.8
-    (3.8 with its ends), as a 1 is taller than that."""
+def _short_dash(rng: np.random.Generator, shortest: float = 2.0) -> np.ndarray:
+    """A short stroke at any angle on the canvas (RGBA), `shortest` pen widths long or more
+    (one more with its round ends): the preparation blows it up into a fat bar. Lying 25
+    degrees or more from upright it is up to 5 pen widths long; nearer upright up to 2.8 (3.8
+    with its ends), as a 1 is taller than that. (Training draws them from 2 pen widths on;
+    the preparation keeps as a dot only strokes under ~1 pen width long, as the stroke width
+    it estimates for a short stroke, 2 * area / perimeter, is ~0.7 of the pen: calibrating
+    nn.verdict's dash rule, benchmarks/calibrate_verdict.py draws them from 1 pen width on.)"""
     pen = rng.uniform(14, 30)
     tilt = rng.uniform(0, 90)
-    length = pen * rng.uniform(2.0, 5.0 if tilt >= 25 else 2.8)
+    length = pen * rng.uniform(shortest, 5.0 if tilt >= 25 else 2.8)
     angle = math.radians(tilt if rng.random() < 0.5 else 180 - tilt)
     half = np.array([math.sin(angle), math.cos(angle)]) * length / 2
     middle = rng.uniform(length / 2 + pen, CANVAS - length / 2 - pen, 2)
     stroke = _resample(np.array([middle - half, middle + half]), 6.0)
     stroke = stroke + rng.normal(0, rng.uniform(0.0, 1.2), stroke.shape)
-    return canvas_to_mnist(as_canvas(draw_strokes([stroke], pen)))
+    return as_canvas(draw_strokes([stroke], pen))
+
+
+def scrawl_canvases(rng: np.random.Generator, count: int):
+    """`count` drawings of scrawls on the canvas (RGBA), one in twelve a short dash: the
+    non-digits of `non_digit_set` that are drawn with a pen, before preparation."""
+    for k in range(count):
+        if k % 12 == 11:  # one in twelve a short dash
+            yield _short_dash(rng)
+        else:
+            strokes, pen = jittered_strokes(_scrawl(rng), rng)
+            yield as_canvas(draw_strokes(strokes, pen))
 
 
 def non_digit_set(fonts, per_font: int, scrawls: int, seed: int = 0):
@@ -695,12 +709,8 @@ def non_digit_set(fonts, per_font: int, scrawls: int, seed: int = 0):
             image = font_digit(path, char, rng)
             if image is not None:
                 images.append(image)
-    for k in range(scrawls):
-        if k % 12 == 11:  # one in twelve a short dash
-            image = _short_dash(rng)
-        else:
-            strokes, pen = jittered_strokes(_scrawl(rng), rng)
-            image = canvas_to_mnist(as_canvas(draw_strokes(strokes, pen)))
+    for canvas in scrawl_canvases(rng, scrawls):
+        image = canvas_to_mnist(canvas)
         if image is not None:
             images.append(image)
     if not images:

@@ -10,6 +10,7 @@ the test chose, and, like the real canvas, an empty one whenever the key changes
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
@@ -123,6 +124,35 @@ def test_clear_canvas_brings_back_the_prompt(at, canvas):
     assert canvas.keys[-1] != key  # a new, empty canvas
     assert shows_prompt(at) and answer(at) is None and charts(at) == []
     assert at.session_state["drawing"] is None
+
+
+@pytest.mark.parametrize(
+    "strokes, why",
+    [
+        ([[(140, 125), (140, 155)]], "dash"),  # 1.4 pen widths long: the network reads a 1
+        (  # a face with one eye higher: the network reads a 0
+            [
+                [(140 + 94 * math.cos(a / 10), 140 + 90 * math.sin(a / 10)) for a in range(64)],
+                [(108, 90), (108, 92)],
+                [(172, 113), (172, 115)],
+                [(140 + 90 * math.cos(a / 10), 140 + 67 * math.sin(a / 10)) for a in range(3, 29)],
+            ],
+            "face",
+        ),
+    ],
+    ids=["short dash", "face"],
+)
+def test_the_answer_uses_what_the_canvas_says_about_the_drawing(at, canvas, strokes, why):
+    # prepared, a short dash is a 1 and the face's eyes run into its outline: only the
+    # drawing's facts on the canvas (nn.preprocess.prepare) tell the page's verdict otherwise
+    canvas.image = canvas_image(strokes)
+    rerun(at)
+    assert answer(at) == "?"
+    assert any(why in caption.value for caption in at.caption)
+    assert at.session_state["drawn"] is not None
+    at.button[0].click()  # Clear canvas: the facts go with the drawing
+    rerun(at)
+    assert at.session_state["drawn"] is None
 
 
 def shipped_labels() -> list[str]:

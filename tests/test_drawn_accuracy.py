@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from nn.preprocess import canvas_to_mnist
+from nn.preprocess import prepare
 from nn.verdict import DIGIT, judge
 from tests.helpers import REPO
 
@@ -121,12 +121,13 @@ def accuracy(net, images: np.ndarray, labels: np.ndarray) -> float:
 
 def score_drawn(net, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     rng = np.random.default_rng(SEED)
-    prepared, resized = [], []
+    prepared, facts, resized = [], [], []
     for digit in images:
         canvas = draw_on_canvas(digit, rng)
-        result = canvas_to_mnist(canvas)
+        result = prepare(canvas)
         assert result is not None, "a drawn digit was taken for an empty canvas"
-        prepared.append(result)
+        prepared.append(result[0])
+        facts.append(result[1])  # what the page's verdict also sees of the drawing
         resized.append(plain_resize(canvas))
     outputs = net.feedforward(np.stack(prepared).reshape(len(prepared), 784))
     return {
@@ -134,7 +135,7 @@ def score_drawn(net, images: np.ndarray, labels: np.ndarray) -> dict[str, float]
         "pipeline": accuracy(net, np.stack(prepared), labels),
         "plain resize": accuracy(net, np.stack(resized), labels),
         "plain answers": float(
-            np.mean([judge(im, out).kind == DIGIT for im, out in zip(prepared, outputs)])
+            np.mean([judge(im, o, d).kind == DIGIT for im, o, d in zip(prepared, outputs, facts)])
         ),
     }
 

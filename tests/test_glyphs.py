@@ -195,11 +195,12 @@ def test_finger_scrawls_cross_the_drawing_in_several_long_strokes():
 
 def test_short_dashes_are_blown_up_into_fat_bars():
     # shorter than 3 pen widths they would stay dots (nn.preprocess); these are bars
+    from nn.preprocess import canvas_to_mnist
     from nn.verdict import SMALL_BOX, shape_of
 
     rng = np.random.default_rng(7)
     for _ in range(20):
-        image = glyphs._short_dash(rng)
+        image = canvas_to_mnist(glyphs._short_dash(rng))
         assert image is not None
         shape = shape_of(image)
         assert shape.side >= SMALL_BOX and 0.1 < shape.thinness < 0.6

@@ -512,3 +512,53 @@ def test_any_small_image_of_any_dtype_never_raises(height, width, channels, dtyp
     image = values.astype(dtype) if dtype != "bool" else values > 0.5
     result = canvas_to_mnist(image)
     assert result is None or (result.shape == (28, 28) and np.isfinite(result).all())
+
+
+# --- prepare: the image and what the canvas says about the drawing ----------------------
+
+
+def test_prepare_gives_the_same_image_and_nothing_for_an_empty_canvas():
+    from nn.preprocess import prepare
+
+    drawing = white_on_black(ink_mask(seven(60, 40, 200)))
+    image, _ = prepare(drawing)
+    np.testing.assert_array_equal(image, canvas_to_mnist(drawing))
+    assert prepare(np.zeros((SIZE, SIZE, 4), np.uint8)) is None
+
+
+@pytest.mark.parametrize("pen", [14, 22])
+def test_prepare_measures_a_drawing_in_pen_widths_whatever_its_place(pen):
+    from nn.preprocess import prepare
+
+    def stroke(top: float, tall: float):
+        return white_on_black(ink_mask(polyline([(140, top), (140, top + tall)], pen)))
+
+    # a stroke 5 pen widths long between its ends is ~6.2 of its width estimate
+    # (2 * area / perimeter, a little under the pen for a short capsule); the place and the
+    # stroke's length in pixels do not matter, its length in pen widths does
+    long, elsewhere = prepare(stroke(60, 5 * pen))[1], prepare(stroke(150, 5 * pen))[1]
+    short = prepare(stroke(100, 2 * pen))[1]
+    assert abs(long.pens - elsewhere.pens) < 0.1
+    assert 5.5 < long.pens < 7 and 3 < short.pens < 4
+    assert long.marks == short.marks == 0
+
+
+def test_prepare_counts_small_marks_inside_a_ring_apart_from_it():
+    from nn.preprocess import prepare
+
+    def drawing(*inside):
+        def draw(d):
+            ring(140, 140, 200, 22)(d)
+            for shape in inside:
+                shape(d)
+
+        return prepare(white_on_black(ink_mask(draw)))[1]
+
+    def dot(x: float, y: float):
+        return lambda d: d.ellipse((x - 11, y - 11, x + 11, y + 11), fill=255)
+
+    assert drawing().marks == 0  # a 0
+    assert drawing(dot(110, 110), dot(170, 110)).marks == 2  # two eyes
+    assert drawing(dot(110, 110), polyline([(90, 180), (190, 180)], 22)).marks == 1
+    assert drawing(polyline([(140, 20), (140, 260)], 22)).marks == 0  # a stroke through
+    assert drawing(polyline([(110, 180), (170, 100)], 22)).marks == 0  # a long one inside

@@ -24,7 +24,7 @@ OWNER = ROOT / "ui" / "state.py"
 PAGE_MODULES = sorted([*(ROOT / "ui").glob("*.py"), ROOT / "app.py"])
 OTHERS = [path for path in PAGE_MODULES if path != OWNER]
 READ_THROUGH_FUNCTIONS = {"networks", "selected"}  # networks(), selected(), current()
-WRITTEN_BY_FUNCTIONS = {"network_note", "drawing", "drawing_gen", "canvas_gen"}
+WRITTEN_BY_FUNCTIONS = {"network_note", "drawing", "drawn", "drawing_gen", "canvas_gen"}
 
 
 def tree(path: Path) -> ast.Module:

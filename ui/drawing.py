@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nn.models import read
-from nn.preprocess import canvas_to_mnist
+from nn.preprocess import Drawn, prepare
 from nn.verdict import CLOSE_CALL, DIGIT, Verdict, judge
 
 from .charts import hidden_figure, output_figure, pixelated, show
@@ -66,7 +66,7 @@ def drawing_ui() -> None:
         return
     reading = read(current().net, image)
     with seen_col:
-        seen_ui(image, reading.output)
+        seen_ui(image, reading.output, tab().drawn)
     with charts_col:
         show(output_figure(reading.output, reading.answer), key=OUTPUT_CHART)
         for i, layer in enumerate(reading.hidden):
@@ -118,16 +118,18 @@ def canvas_ui() -> None:
         pixels = result.image_data
     except Exception:  # noqa: BLE001 - a client's "drawing" that is no PNG, or too big a one
         pixels = None
-    set_drawing(None if pixels is None else canvas_to_mnist(pixels))
+    prepared = None if pixels is None else prepare(pixels)
+    set_drawing(*(prepared or (None, None)))
     st.button("Clear canvas", on_click=clear_canvas, icon=":material/delete:")
 
 
-def seen_ui(image, output) -> None:
-    """The answer, as `nn.verdict.judge` allows it, then the image the network read.
+def seen_ui(image, output, drawn: Drawn | None = None) -> None:
+    """The answer, as `nn.verdict.judge` allows it (from the image, the outputs and what the
+    canvas says about the drawing, `drawn`), then the image the network read.
 
     The answer comes first: on a phone the seen column falls below the canvas, and
     PAGE_STYLE pins the answer to the bottom of the screen there, in sight while drawing."""
-    verdict = judge(image, output)
+    verdict = judge(image, output, drawn)
     st.subheader("What it reads")
     with st.container(key="answer"), st.container(key=f"answer_{verdict.kind}"):
         st.metric("The network's answer", verdict.answer)  # "7", "4 or 9?" or "?"

@@ -38,6 +38,7 @@ import streamlit as st
 
 from nn.models import SHIPPED
 from nn.network import Network, layers_label
+from nn.preprocess import Drawn
 from nn.settings import Settings
 
 from .bounds import LEDGER, MAX_TAB_NETWORKS
@@ -67,6 +68,8 @@ class TabState:
     # The drawing (ui.drawing).
     drawing: np.ndarray | None = None  # the drawing as the (28, 28) float32 image the network
     #                                     reads, or None while the canvas is empty
+    drawn: Drawn | None = None  # what the canvas says that the image does not (nn.verdict uses
+    #                              it: a face's eyes, a short dash's length); None when empty
     canvas_gen: int = 0  # bumped by "Clear canvas": part of the canvas's key, so a
     #                                 new (empty) canvas mounts
     drawing_gen: int = 0  # bumped whenever the drawing changes (a stroke, Clear canvas)
@@ -475,18 +478,21 @@ def owned(owner: str, then=None) -> dict:
 # --- the drawing ---------------------------------------------------------------------------
 
 
-def set_drawing(drawing: np.ndarray | None) -> None:
-    """The canvas's drawing as the network reads it (None: empty); a change bumps
-    `drawing_gen`, which the training's live part follows (ui.training)."""
+def set_drawing(drawing: np.ndarray | None, drawn: Drawn | None = None) -> None:
+    """The canvas's drawing as the network reads it (None: empty) and what
+    `nn.preprocess.prepare` says about it on the canvas; a change bumps `drawing_gen`, which
+    the training's live part follows (ui.training)."""
     if not _same(drawing, tab().drawing):
         tab().drawing_gen += 1
     tab().drawing = drawing
+    tab().drawn = None if drawing is None else drawn
 
 
 def clear_drawing() -> None:
     """ "Clear canvas": no drawing, and a new canvas key, so an empty canvas mounts."""
     tab().canvas_gen += 1
     tab().drawing = None
+    tab().drawn = None
     tab().drawing_gen += 1
 
 

@@ -83,7 +83,7 @@ def _doubt(net, label: str, image) -> str:
         return ""
     if not np.array_equal(np.asarray(image), np.asarray(state.taught[-1][0])):
         return ""
-    verdict = judge(image, read(net, image).output)
+    verdict = judge(image, read(net, image).output, state.drawn)  # the canvas's drawing
     if verdict.kind != CLOSE_CALL:
         return ""
     return f", with **{verdict.digits[1]}** close behind (the answer says {verdict.answer})"
