@@ -112,6 +112,31 @@ ZERO = [
 STROKES = {0: ZERO, 1: ONE, 7: SEVEN}
 
 
+def ring(cx: float, cy: float, r: float, steps: int = 40) -> list:
+    """A closed circle of small moves, as a hand draws a face's outline."""
+    return [
+        (cx + r * math.cos(2 * math.pi * i / steps), cy + r * math.sin(2 * math.pi * i / steps))
+        for i in range(steps + 2)
+    ]
+
+
+# Drawings that are no digit, each with the reason the page gives (nn.verdict).
+NOT_DIGITS = {
+    "tap": ([[(140, 140), (141, 140)]], "dot"),
+    "line": ([[(50 + 5 * i, 150) for i in range(37)]], "straight line"),
+    "dash": ([[(140, 125 + 3 * i) for i in range(11)]], "short dash"),
+    "face": (
+        [
+            ring(140, 140, 105),
+            [(105, 110), (107, 111)],  # the eyes: two taps
+            [(175, 110), (177, 111)],
+            [(95 + 5 * i, 175 + 2 * min(i, 18 - i)) for i in range(19)],  # the smile
+        ],
+        "face",
+    ),
+}
+
+
 def canvas_image(strokes, pen: int = PEN) -> np.ndarray:
     """The strokes as the canvas returns them: (280, 280, 4) uint8, white ink on opaque black,
     round pen ends."""

@@ -9,6 +9,7 @@ import re
 
 from tests.helpers import (
     ARTIFACTS,
+    NOT_DIGITS,
     ONE,
     PROMPT,
     REPO,
@@ -48,6 +49,16 @@ def test_drawn_digits_are_read(page):
         expect(answer(page)).to_have_text(str(digit))
         wait_for_reading(page)
         page.screenshot(path=ARTIFACTS / f"drawn-{digit}.png", full_page=True)
+        clear(page)
+
+
+def test_no_digit_is_named_for_a_tap_a_line_a_dash_or_a_face(page):
+    """The page admits it: "?" and the reason, never a confident digit (nn.verdict)."""
+    for name, (strokes, why) in NOT_DIGITS.items():
+        draw(page, strokes)
+        expect(answer(page)).to_have_text("?")
+        expect(page.locator(".st-key-answer")).to_contain_text(why)
+        page.screenshot(path=ARTIFACTS / f"not-a-digit-{name}.png", full_page=True)
         clear(page)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers import (
     ARTIFACTS,
+    NOT_DIGITS,
     ONE,
     PIXEL_7,
     PROMPT,
@@ -51,6 +52,18 @@ def test_phone_draws_with_a_finger(phone):
     touch_draw(page, SEVEN)
     read_as(page, 7)
     page.screenshot(path=ARTIFACTS / "phone-drawn-7.png")
+
+
+def test_a_face_drawn_with_a_finger_gets_a_question_mark_in_sight(phone):
+    page = phone
+    strokes, why = NOT_DIGITS["face"]
+    touch_draw(page, strokes)
+    expect(answer(page)).to_have_text("?", timeout=WAIT)
+    box = page.locator(".st-key-answer")
+    expect(box).to_contain_text(why, timeout=WAIT)
+    seen = box.bounding_box()
+    assert seen["y"] >= 0 and seen["y"] + seen["height"] <= page.viewport_size["height"], seen
+    page.screenshot(path=ARTIFACTS / "phone-face.png")
 
 
 # A small phone (iPhone SE sized), touch-only, besides the Pixel 7 of the `phone` fixture.
