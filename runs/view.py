@@ -89,7 +89,8 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
     left = None
     if settings is not None and record.state in (State.RUNNING, State.PAUSED, State.STARTING):
         measures = [(p.elapsed, p.end_of_epoch) for p in history]
-        left = seconds_left(record.samples, settings.epochs, measures, record.job.report_every)
+        fast = [s for s in record.samples if s[0] > record.slow_until]  # not slow motion's
+        left = seconds_left(fast, settings.epochs, measures, record.job.report_every)
     ips = 0.0
     if settings is not None and record.elapsed > 0:
         ips = record.progress * settings.train_size * (1 + settings.augment) / record.elapsed
