@@ -125,6 +125,8 @@ def test_the_time_left_after_slow_motion_comes_from_the_full_speed_since(idle):
         idle._receive(record, Report(State.RUNNING, "", progress, t))
     left = handle.view().seconds_left
     assert left == pytest.approx((10 - progress) / 0.1, rel=0.05)
+    # and its speed is the full speed's: 0.1 epoch of 2,000 images a second
+    assert handle.view().images_per_second == pytest.approx(200)
 
 
 def test_a_record_refuses_a_transition_the_state_machine_does_not_allow(idle):
