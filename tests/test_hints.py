@@ -65,6 +65,9 @@ def test_the_books_own_tiny_eta_run_gets_the_hint_though_its_cost_falls():
     assert "it read 8 % at the start" in hints[0].what
     later = [*points, (2.0, 0.092, 0.615), (3.0, 0.102, 0.55)]
     assert kinds(settings, later) == ["eta-small"]
+    # and to its end (17 % after 30 epochs): the hint stays while the visitor looks at it
+    end = [*later, (15.0, 0.13, 0.47), (30.0, 0.1712, 0.45)]
+    assert kinds(settings, end) == ["eta-small"]
     # a small eta that learns (the cost falls and the accuracy climbs) is not blamed
     learning = [(0.0, 0.10, 0.9), (1.0, 0.30, 0.6), (2.0, 0.45, 0.45)]
     assert kinds(Settings(eta=0.1, hidden=30), learning) == []
