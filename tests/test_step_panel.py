@@ -64,7 +64,7 @@ def test_a_neuron_is_named_as_everywhere_else_and_an_image_is_not_named_like_one
     look = a_look()
     bp2 = delta_hidden_figure(look)
     images = bp2["data"][0]["y"]
-    assert images[0] == f"image 1 ({look.labels[0]})" and not any("#" in y for y in images)
+    assert images[0] == f"x1 ({look.labels[0]})" and not any("#" in y for y in images)
     assert "neuron #%{x}" in bp2["data"][0]["hovertemplate"]
     assert outputs_figure(look)["data"][0]["y"] == images
 

@@ -74,9 +74,10 @@ def strip(images: np.ndarray, scale: int = 3, gap: int = 4) -> np.ndarray:
 
 
 def rows(look: StepLook) -> list[str]:
-    """'image 1 (7)': the batch's images with their desired digits ("#12" names a neuron,
-    on this panel as everywhere on the page)."""
-    return [f"image {k + 1} ({y})" for k, y in enumerate(look.labels.tolist())]
+    """'x1 (7)': the batch's images (the book's training inputs x) with their desired digits;
+    "#12" names a neuron, on this panel as everywhere on the page. ("image 1 (7)" took a
+    third of the outputs heatmap's width on a laptop.)"""
+    return [f"x{k + 1} ({y})" for k, y in enumerate(look.labels.tolist())]
 
 
 def _heatmap(z, x, y, title, subtitle, *, diverging=True, height=260) -> dict:
@@ -117,7 +118,7 @@ def outputs_figure(look: StepLook) -> dict:
         DIGITS,
         rows(look),
         "Outputs a<sup>L</sup> and desired y",
-        "one row per image; ○ marks y = 1",
+        "one row per image x; ○ marks y = 1",
         diverging=False,
     )
     figure["data"].append(
