@@ -309,3 +309,15 @@ def test_no_reference_label_rises_over_the_subtitle_on_the_left(at, book):
         top = fig["layout"]["yaxis"]["range"][1]
         for side, low, high in label_boxes(fig):
             assert side == "right" or high <= top + 1e-9, (side, low, high)
+
+
+def test_the_drawings_star_stays_in_full_colour_when_a_dot_is_clicked():
+    """A click on a dot selects it, and plotly dims every unselected point: the star of the
+    visitor's drawing faded to a fifth with the rest (seen in chromium)."""
+    from ui.charts import map_figure
+
+    dots = [{"type": "scatter", "mode": "markers", "name": "0", "x": [0.0], "y": [1.0]}]
+    fig = valid(map_figure(dots, (0.5, 0.5), (0.14, 0.11)))
+    star = next(t for t in fig["data"] if t["name"] == "your drawing")
+    assert star["unselected"]["marker"]["opacity"] == 1
+    assert star["selected"]["marker"]["opacity"] == 1

@@ -659,6 +659,10 @@ def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explaine
                     "line": {"color": "#ffffff", "width": 1.5},
                 },
                 "hovertemplate": "your drawing<extra></extra>",
+                # a clicked dot dims every other point, the star too (seen in chromium):
+                # the drawing stays in full colour, and its label with it
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}, "textfont": {"color": "#ffffff"}},
             }
         )
     return {
