@@ -128,6 +128,9 @@ class _Record:
     history: list = dataclasses.field(default_factory=list)
     eta_changes: list = dataclasses.field(default_factory=list)
     samples: list = dataclasses.field(default_factory=list)  # (elapsed, progress) per report
+    # the training time of the latest report made in slow motion or by a Step: the time left
+    # is estimated from the samples after it (the full-speed ones since)
+    slow_until: float = -1.0
     weights: tuple | None = None
     weights_version: int = 0
     speed: str = "full"  # as the visitor last asked (nn.protocol.SetSpeed): the worker obeys
@@ -722,6 +725,10 @@ class RunManager:
         if not record.samples or record.samples[-1] != (report.elapsed, report.progress):
             record.samples.append((report.elapsed, report.progress))
             del record.samples[:-2000]  # a bounded timeline (about 7 minutes at 0.2 s)
+        if report.step is not None or record.speed == "slow":
+            # slow motion's waits count as training time (docs/step.md): its samples would
+            # make a full-speed run look thousands of times slower for the next ~20 s
+            record.slow_until = report.elapsed
         if report.weights is not None:
             record.weights, record.weights_version = report.weights, record.weights_version + 1
         if report.taught is not None:

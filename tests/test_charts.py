@@ -273,3 +273,51 @@ def test_the_book_s_label_sits_over_its_line_where_a_run_ends_under_it(zoom):
     # a reference at the very top has no room over it
     fig = valid(accuracy_figure([run], {"best": 0.995}, zoom=zoom))
     assert fig["layout"]["annotations"][0]["yanchor"] == "top"
+
+
+@pytest.mark.parametrize(
+    "votes",
+    [
+        np.zeros(10),  # a neuron switched off: plotly's own range put a "1" over the subtitle
+        np.array([1.0, -0.5, 0.2, 0, 0, 0, 0, 0, -1.0, 0.3]),  # a round number at the top
+        np.array([0.4, -0.1, -0.95, 0.0, 0.1, -0.9, 0.7, -0.1, -1.3, -1.0]),
+        np.array([-0.002, -0.004, 0, 0, 0, 0, 0, 0, 0, -0.001]),  # all against
+    ],
+)
+def test_a_neurons_votes_keep_their_top_tick_clear_of_the_subtitle(votes):
+    from ui.neurons import outgoing_figure
+
+    fig = valid(outgoing_figure(votes, [784, 30, 10]))
+    axis = fig["layout"]["yaxis"]
+    low, high = axis["range"]
+    ticks = axis["tickvals"]
+    # the plot is ~115 px high, a tick label ~14: each tick 8 % of it below the top is clear
+    assert ticks and max(ticks) <= high - 0.08 * (high - low)
+    assert min(ticks) >= low + 0.08 * (high - low)
+    assert 0 in ticks and low <= min(votes) and max(votes) <= high  # every bar is shown
+
+
+@pytest.mark.parametrize("at", [29.0, 15.0, 1.0])
+@pytest.mark.parametrize("book", [0.9542, 0.975, 0.99])
+def test_no_reference_label_rises_over_the_subtitle_on_the_left(at, book):
+    """The subtitle ("solid: test digits · dashed: validation digits") is over the plot's left
+    end: a reference label written on the left stays inside the plot (an eta change near the
+    end of the run pushed "the book 95.42 %" to the left, over the subtitle)."""
+    run = view(1, [(0, 0.1, 0.1, 0.5), (30, 0.9, 0.9, 0.1)], [(at, 1.0)])
+    for zoom in (False, True):
+        fig = valid(accuracy_figure([run], {"chance": 0.10, "the book": book}, zoom=zoom))
+        top = fig["layout"]["yaxis"]["range"][1]
+        for side, low, high in label_boxes(fig):
+            assert side == "right" or high <= top + 1e-9, (side, low, high)
+
+
+def test_the_drawings_star_stays_in_full_colour_when_a_dot_is_clicked():
+    """A click on a dot selects it, and plotly dims every unselected point: the star of the
+    visitor's drawing faded to a fifth with the rest (seen in chromium)."""
+    from ui.charts import map_figure
+
+    dots = [{"type": "scatter", "mode": "markers", "name": "0", "x": [0.0], "y": [1.0]}]
+    fig = valid(map_figure(dots, (0.5, 0.5), (0.14, 0.11)))
+    star = next(t for t in fig["data"] if t["name"] == "your drawing")
+    assert star["unselected"]["marker"]["opacity"] == 1
+    assert star["selected"]["marker"]["opacity"] == 1

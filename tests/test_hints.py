@@ -54,6 +54,25 @@ def test_barely_moving_with_a_tiny_eta():
     assert kinds(Settings(eta=3.0), points) != ["eta-small"]  # a sane eta is not blamed
 
 
+def test_the_books_own_tiny_eta_run_gets_the_hint_though_its_cost_falls():
+    """The preset "eta too small: 0.001" ([784, 100, 10], N(0, 1) weights, quadratic cost),
+    as a real run measured it: the saturated outputs settle towards 0, so the cost falls by
+    more than half in the first epoch, while it reads 8 %. No hint was shown (chromium)."""
+    points = [(0.0, 0.081, 2.155), (0.12, 0.082, 1.954), (0.47, 0.08, 1.469), (1.0, 0.08, 0.931)]
+    settings = Settings(hidden=100, eta=0.001)
+    hints = book_hints(settings, *zip(*points))
+    assert [h.kind for h in hints] == ["eta-small"]
+    assert "it read 8 % at the start" in hints[0].what
+    later = [*points, (2.0, 0.092, 0.615), (3.0, 0.102, 0.55)]
+    assert kinds(settings, later) == ["eta-small"]
+    # and to its end (17 % after 30 epochs): the hint stays while the visitor looks at it
+    end = [*later, (15.0, 0.13, 0.47), (30.0, 0.1712, 0.45)]
+    assert kinds(settings, end) == ["eta-small"]
+    # a small eta that learns (the cost falls and the accuracy climbs) is not blamed
+    learning = [(0.0, 0.10, 0.9), (1.0, 0.30, 0.6), (2.0, 0.45, 0.45)]
+    assert kinds(Settings(eta=0.1, hidden=30), learning) == []
+
+
 def test_a_stalled_start_with_normal_weights():
     points = [(0.0, 0.1, 0.9), (1.0, 0.817, 0.25), (2.0, 0.819, 0.24), (3.0, 0.82, 0.235)]
     hints = book_hints(BOOK, *zip(*points))

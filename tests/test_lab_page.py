@@ -353,3 +353,28 @@ def test_the_teaching_message_names_the_answering_reading_and_a_lesson_that_did_
     assert "The lesson did not take" in message
     assert "still reads your last drawing as **3**, not **6**" in message
     assert f"*{BOOK}* was answering and read it as **{shown}**" in message
+
+
+def test_the_panels_say_what_the_answer_box_says(canvas, mnist_dir, monkeypatch):
+    """The map and the neighbours said "the network reads 6" for a drawing the answer box
+    gave as "?" (the network's strongest output, which the page did not name: chromium). They
+    now say what the page's verdict says."""
+    from nn.verdict import NO_DIGIT, judge
+    from ui.neighbours import how_it_reads
+
+    net, _ = load_shipped()[DEFAULT]
+    seven = canvas_to_mnist(canvas_image(STROKES[7]))
+    assert how_it_reads(net, seven) == (7, "reads **7**")
+    assert how_it_reads(net, seven, as_="it as ") == (7, "reads it as **7**")
+    dot = canvas_to_mnist(canvas_image([[(140, 140), (141, 141)]]))
+    assert judge(dot, read(net, dot).output).kind == NO_DIGIT  # the answer box says "?"
+    top, words = how_it_reads(net, dot)
+    assert words == f"is not sure it is a digit (its strongest output: **{top}**)"
+    # in the page: the map and the neighbours, with the dot on the canvas
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = page(data_open=True, map_open=True)
+    canvas.image = canvas_image([[(140, 140), (141, 141)]])
+    rerun(app)
+    shown = texts(app)
+    assert f"the network is not sure it is a digit (its strongest output: **{top}**)" in shown
+    assert f"reads **{top}**" not in shown and f"reads it as **{top}**" not in shown

@@ -40,3 +40,22 @@ def test_a_run_stopped_early_says_how_far_it_got():
     odd = metadata(settings, 30.0, None, [])
     odd["epochs"] = "lots"  # a file's metadata: not a number, the settings' count is shown
     assert "Trained 30 epochs" in facts(odd)
+
+
+def test_an_accuracy_measured_on_a_subset_says_so_in_the_picker_and_the_sidebar():
+    """A run stopped mid-epoch was measured on the first 2,000 test digits: its metrics said
+    so, but the picker and the sidebar said "91.8 % on test" (seen in chromium)."""
+    from nn.trainer import Point
+    from ui.state import label_for
+
+    settings = Settings(hidden=30, eta=3.0, epochs=30)
+    net = Network([784, 30, 10], seed=0)
+    mid = Point(5.9, 0.9315, 0.918, 9180, 0.05, 5.9, 3.0, False)  # between epochs' ends
+    meta = metadata(settings, 5.9, mid, [])
+    assert meta["accuracy_measured_on"] == 2000
+    assert label_for("Trained here", net, meta).endswith("91.8 % on 2,000 test digits")
+    assert "91.8 % on 2,000 test digits." in network_facts(net, meta).replace("\\", "")
+    end = Point(6.0, 0.9315, 0.918, 9180, 0.05, 6.0, 3.0, True)  # an epoch's end: all 10,000
+    assert label_for("Trained here", net, metadata(settings, 6.0, end, [])).endswith(
+        "91.8 % on test"
+    )

@@ -97,6 +97,38 @@ def test_a_view_has_the_mini_batches_costs_with_the_bin_still_filling(idle, monk
     assert handle.view().cost_bins == (a, b, c)  # no bin open; at most COST_BINS kept
 
 
+def test_the_time_left_after_slow_motion_comes_from_the_full_speed_since(idle):
+    """Slow motion's waits count as training time, so its samples (a mini-batch in 0.25 s)
+    made a run back at full speed look thousands of times slower: seen in chromium, "about
+    19 s left" 6 s before the end. The estimate uses the full-speed samples since."""
+    from nn.lookstep import look_at_step
+    from nn.network import Network
+    from nn.sgd import SGD
+
+    data = FakeData()
+    net = Network([784, 10, 10], seed=1)
+    look = look_at_step(net, SGD(net, data.train_images, data.train_labels), np.arange(10), 3.0)
+    handle = idle.submit(Settings(hidden=10, epochs=10, train_size=2_000))
+    record = handle._record
+    with idle._lock:
+        idle._queue.remove(record)
+        idle._become(record, State.STARTING)
+    t, progress = 0.0, 0.0
+    for _ in range(10):  # full speed: 0.1 epoch a second
+        t, progress = t + 0.2, progress + 0.02
+        idle._receive(record, Report(State.RUNNING, "", progress, t))
+    for _ in range(20):  # slow motion: one mini-batch (1/200 epoch) each 0.25 s, looked at
+        t, progress = t + 0.25, progress + 0.005
+        idle._receive(record, Report(State.RUNNING, "", progress, t, step=look))
+    for _ in range(5):  # full speed again
+        t, progress = t + 0.2, progress + 0.02
+        idle._receive(record, Report(State.RUNNING, "", progress, t))
+    left = handle.view().seconds_left
+    assert left == pytest.approx((10 - progress) / 0.1, rel=0.05)
+    # and its speed is the full speed's: 0.1 epoch of 2,000 images a second
+    assert handle.view().images_per_second == pytest.approx(200)
+
+
 def test_a_record_refuses_a_transition_the_state_machine_does_not_allow(idle):
     handle = idle.submit(SHORT)
     with pytest.raises(IllegalTransition, match="queued to paused"):

@@ -54,8 +54,19 @@ def test_the_figures_carry_the_steps_numbers_under_the_books_names():
     assert "BP2" in bp2["layout"]["title"]["text"] and len(bp2["data"][0]["x"]) == 7
     bp4 = weight_change_figure(look)
     assert "BP4" in bp4["layout"]["title"]["text"]
-    assert f"neuron {look.neuron}'s" in bp4["layout"]["title"]["text"]
+    assert f"neuron #{look.neuron}'s" in bp4["layout"]["title"]["text"]
     np.testing.assert_allclose(np.ravel(bp4["data"][0]["z"]), look.weight_change, atol=1e-5)
+
+
+def test_a_neuron_is_named_as_everywhere_else_and_an_image_is_not_named_like_one():
+    # "#12" is a neuron on the whole page (the heatmap, the grid, the operation): the batch's
+    # images were "#1 (7)" .. "#10 (2)" beside neurons numbered from 0, in one heatmap
+    look = a_look()
+    bp2 = delta_hidden_figure(look)
+    images = bp2["data"][0]["y"]
+    assert images[0] == f"x1 ({look.labels[0]})" and not any("#" in y for y in images)
+    assert "neuron #%{x}" in bp2["data"][0]["hovertemplate"]
+    assert outputs_figure(look)["data"][0]["y"] == images
 
 
 def test_the_images_strip_holds_every_shown_image():

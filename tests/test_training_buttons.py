@@ -81,3 +81,31 @@ def test_a_tick_after_a_stroke_redraws_the_drawing_row_and_a_page_run_nothing():
     assert repair_after_tick(dropped=False, stroke_since=False, fragment_run=True) is None
     for dropped in (False, True):  # a whole-page run has just drawn all of it
         assert repair_after_tick(dropped=dropped, stroke_since=True, fragment_run=False) is None
+
+
+def status_of(state, speed="full"):
+    from nn.settings import Settings
+    from ui.training import status_text
+
+    view = types.SimpleNamespace(
+        state=state,
+        speed=speed,
+        progress=5.8,
+        settings=Settings(),
+        images_per_second=18_906.0,  # the run's mean speed so far
+        seconds_left=16.0,
+        reason="",
+    )
+    return status_text(view)
+
+
+def test_the_status_line_gives_a_speed_only_where_it_is_the_runs_speed():
+    # at full speed and once it is over: its mean speed, a true figure
+    assert "18,906 images/s" in status_of(State.RUNNING)
+    assert "18,906 images/s" in status_of(State.FINISHED)
+    # in slow motion (4 mini-batches a second) or paused, a mean of thousands a second is
+    # not what the run does now: the line says what it does instead
+    slow = status_of(State.RUNNING, "slow")
+    assert "images/s" not in slow and "slow motion, 4 mini-batches a second" in slow
+    paused = status_of(State.PAUSED, "slow")
+    assert "images/s" not in paused and paused.endswith("· paused")

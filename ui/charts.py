@@ -18,6 +18,7 @@ and the book's result for the chosen preset.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import plotly.io as pio
@@ -250,7 +251,8 @@ def place_labels(
     yanchor) each, "right" or "left" of the chart, "bottom" (over its line) or "top" (under
     it). Over the line first, where at least half of it is inside the chart: a run that
     nears a reference from below (the book's 95.42 %) then ends under its label, not behind
-    it. `taken_already`: side -> (low,
+    it. Only on the right may a label rise above the plot: on the left the subtitle is there
+    (seen in chromium: "the book 95.42 %" over "solid: test digits"). `taken_already`: side -> (low,
     high) ranges other labels hold there (the eta changes' rows at the top)."""
     height = span * LABEL_PX[0] / PLOT_HEIGHT_PX
     taken: dict[str, list[tuple[float, float]]] = {"right": [], "left": []}
@@ -264,6 +266,8 @@ def place_labels(
         slots = over if v + height / 2 <= top else under  # (half of it may rise above)
         for side, anchor in slots:
             low, high = (v - height, v) if anchor == "top" else (v, v + height)
+            if side == "left" and high > top:
+                continue  # the title's subtitle is over the plot's left end: no rising there
             if all(high <= a or low >= b for a, b in taken[side]):
                 break
         else:  # four labels within one line's height: the last slot, as good as any
@@ -419,6 +423,28 @@ def accuracy_figure(views: list, references: dict[str, float], zoom: bool = Fals
             **{**LAYOUT, "margin": dict(l=10, r=10, t=60, b=10)},  # room for the subtitle
         ),
     }
+
+
+def value_axis(values, room: float = 0.12) -> dict:
+    """A linear axis (range and ticks) for bars of `values` and 0, whose ticks all lie inside
+    the bars' own extent and whose range reaches `room` of the extent beyond it on both
+    sides: no tick label sits on the plot's edge, where it would print over a subtitle above
+    the plot. Ticks are 1, 2 or 5 times a power of ten apart, about four of them."""
+    finite = [float(v) for v in np.asarray(values, dtype=float).ravel() if np.isfinite(v)]
+    low, high = min([0.0, *finite]), max([0.0, *finite])
+    if high - low < 1e-12:  # nothing to show (a neuron switched off): a plain -1..1 axis
+        low, high = -1.0, 1.0
+    span = high - low
+    magnitude = 10 ** math.floor(math.log10(span / 4))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= span / 4)
+    first = math.ceil(low / step - 1e-9)
+    ticks = []
+    for k in range(first, first + 12):
+        tick = k * step
+        if tick > high + 1e-9 * span:
+            break
+        ticks.append(round(tick, 12))
+    return {"range": [low - room * span, high + room * span], "tickvals": ticks}
 
 
 def log_ticks(values) -> list[float]:
@@ -633,6 +659,10 @@ def map_figure(traces: list[dict], drawing: tuple[float, float] | None, explaine
                     "line": {"color": "#ffffff", "width": 1.5},
                 },
                 "hovertemplate": "your drawing<extra></extra>",
+                # a clicked dot dims every other point, the star too (seen in chromium):
+                # the drawing stays in full colour, and its label with it
+                "selected": {"marker": {"opacity": 1}},
+                "unselected": {"marker": {"opacity": 1}, "textfont": {"color": "#ffffff"}},
             }
         )
     return {

@@ -25,6 +25,7 @@ from nn.mnist import MnistError, shared_test_set
 
 from .charts import map_figure, map_traces, picked, pixelated, show
 from .follow import following_panel, mnist_here
+from .neighbours import how_it_reads
 from .state import (
     LANDING,
     MAP_CHART,
@@ -109,10 +110,8 @@ def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: boo
     st.caption(text)
     if image is not None and point is not None:
         near = hidden_map.nearest_class(point)
-        st.markdown(
-            f"Your drawing (the star) lands among the **{near}s**; the network reads it as "
-            f"**{int(np.argmax(net.feedforward(_pixels(image))))}**."
-        )
+        _, reads = how_it_reads(net, image, as_="it as ")
+        st.markdown(f"Your drawing (the star) lands among the **{near}s**; the network {reads}.")
     else:
         st.caption("Draw a digit above: it appears here as a star, and moves with every stroke.")
     selection = show(map_figure(traces, point, hidden_map.explained), key=key, on_select="rerun")
@@ -121,10 +120,6 @@ def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: boo
         _digit_preview(int(chosen[0]), int(chosen[1]))
     else:
         st.caption("Click a dot to see that digit.")
-
-
-def _pixels(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32).reshape(-1)), 0, 1)
 
 
 def _digit_preview(index: int, read: int) -> None:

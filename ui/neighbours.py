@@ -22,6 +22,8 @@ from PIL import Image
 from nn import insight
 from nn.lab import NEIGHBOURS, Neighbours, examples, vote
 from nn.mnist import TRAIN_POOL, MnistError, shared_train_sample
+from nn.models import read
+from nn.verdict import CLOSE_CALL, DIGIT, judge
 
 from .follow import following_panel, mnist_here
 from .state import DATA_OPEN, current, tab
@@ -103,6 +105,23 @@ def neighbours_ui(net, image: np.ndarray | None) -> None:
             st.error(f"The MNIST files on this server cannot be read: {e}")
 
 
+def how_it_reads(net, image: np.ndarray, as_: str = "") -> tuple[int, str]:
+    """The network's strongest output for a prepared drawing, and the words for it that agree
+    with the page's verdict (nn.verdict): "reads **7**" for a digit it names, else "hesitates
+    between **4** and **9**" or "is not sure it is a digit (its strongest output: **6**)".
+    A panel saying "reads 6" where the answer box said "?" was not true (chromium). `as_`:
+    words between "reads" and the digit ("it as ")."""
+    reading = read(net, image)
+    verdict = judge(np.asarray(image).reshape(28, 28), reading.output)
+    top = reading.answer
+    if verdict.kind == DIGIT:
+        return top, f"reads {as_}**{top}**"
+    if verdict.kind == CLOSE_CALL:
+        first, second = verdict.digits
+        return top, f"hesitates between **{first}** and **{second}**"
+    return top, f"is not sure it is a digit (its strongest output: **{top}**)"
+
+
 def _nearest_ui(net, image: np.ndarray | None) -> None:
     if image is None:
         st.caption(
@@ -116,7 +135,7 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
     sample = shared_train_sample(TRAIN_POOL)
     tiles = _ink(sample.images[near], 1)
     names = [f"a {int(d)} · {r:.1f}" for d, r in zip(labels, distances)]
-    answer = int(net.predict(np.clip(np.nan_to_num(image.reshape(-1)), 0, 1)))
+    answer, reads = how_it_reads(net, image)
     guess = vote(labels)
     st.image(
         _png(insight.tile_grid(tiles, names, columns=NEIGHBOURS, scale=3, gap=8)),
@@ -129,16 +148,15 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
     )
     if guess == answer:
         st.success(
-            f"They agree with the network: their vote is **{guess}**, and the network reads "
-            f"**{answer}**.",
+            f"They agree with the network: their vote is **{guess}**, and the network {reads}.",
             icon=":material/handshake:",
         )
     else:
         st.warning(
             f"A template matcher would answer differently: the {NEIGHBOURS} nearest vote "
-            f"**{guess}** (most of them, ties to the nearest), but the network reads "
-            f"**{answer}**. Pixel distance only compares where the ink is; the network has "
-            "learned which strokes matter.",
+            f"**{guess}** (most of them, ties to the nearest), but the network {reads}. Pixel "
+            "distance only compares where the ink is; the network has learned which strokes "
+            "matter.",
             icon=":material/call_split:",
         )
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from nn import insight
 
-from .charts import image_grid_figure, picked, show, template
+from .charts import image_grid_figure, picked, show, template, value_axis
 from .state import (
     NEURON_GRID,
     NEURON_PICK,
@@ -295,10 +295,16 @@ def _follow() -> None:
 
 
 def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
+    show(outgoing_figure(outgoing, sizes), key=NEURON_VOTES)
+
+
+def outgoing_figure(outgoing: np.ndarray, sizes: list[int]) -> dict:
     """Its weights to the next layer as bars (a figure dict: plotly's validation of a
-    go.Figure cost more than the rest of the panel per stroke)."""
+    go.Figure cost more than the rest of the panel per stroke). The value axis keeps its top
+    tick clear of the subtitle (`value_axis`): with plotly's own range, all-zero votes (a
+    neuron switched off) put a tick "1" at the plot's top edge, over the subtitle."""
     to_digits = len(sizes) == 3
-    spec = {
+    return {
         "data": [
             {
                 "type": "bar",
@@ -322,10 +328,9 @@ def _outgoing_chart(outgoing: np.ndarray, sizes: list[int]) -> None:
             "height": 200,
             "margin": {"l": 10, "r": 10, "t": 55, "b": 10},
             "xaxis": {"type": "category"},
-            "yaxis": {"zeroline": True},
+            "yaxis": {"zeroline": True, **value_axis(outgoing)},
         },
     }
-    show(spec, key=NEURON_VOTES)
 
 
 @st.fragment(key=NEURONS)

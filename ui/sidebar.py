@@ -157,6 +157,7 @@ def upload_outcome(uploaded) -> tuple[str, str] | None:
     accuracy, why = measured_accuracy(net)
     meta = dict(meta)
     claim = meta.pop("test_accuracy", None)
+    meta.pop("accuracy_measured_on", None)  # the file's word, like its accuracy
     if claim is not None:
         meta["claimed_test_accuracy"] = claim
     if accuracy is not None:

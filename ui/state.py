@@ -526,11 +526,15 @@ def followers() -> list[str]:
 
 
 def describe(net: Network, meta: dict) -> str:
-    """'[784, 200, 10], 98.2 % on test' (the accuracy only if the metadata has it)."""
+    """'[784, 200, 10], 98.2 % on test' (the accuracy only if the metadata has it), or
+    '..., 91.8 % on 2,000 test digits' for a run stopped mid-epoch, whose accuracy was measured
+    on the first 2,000 (its metadata's `accuracy_measured_on`, `nn.trainer.metadata`)."""
     text = layers_label(net.sizes)
     accuracy = meta.get("test_accuracy")
     if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and 0 <= accuracy <= 1:
-        text += f", {100 * accuracy:.1f} % on test"
+        on = meta.get("accuracy_measured_on")
+        subset = isinstance(on, int) and not isinstance(on, bool) and 0 < on < 10_000
+        text += f", {100 * accuracy:.1f} % on " + (f"{on:,} test digits" if subset else "test")
     return text
 
 

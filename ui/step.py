@@ -74,7 +74,10 @@ def strip(images: np.ndarray, scale: int = 3, gap: int = 4) -> np.ndarray:
 
 
 def rows(look: StepLook) -> list[str]:
-    return [f"#{k + 1} ({y})" for k, y in enumerate(look.labels.tolist())]
+    """'x1 (7)': the batch's images (the book's training inputs x) with their desired digits;
+    "#12" names a neuron, on this panel as everywhere on the page. ("image 1 (7)" took a
+    third of the outputs heatmap's width on a laptop.)"""
+    return [f"x{k + 1} ({y})" for k, y in enumerate(look.labels.tolist())]
 
 
 def _heatmap(z, x, y, title, subtitle, *, diverging=True, height=260) -> dict:
@@ -115,7 +118,7 @@ def outputs_figure(look: StepLook) -> dict:
         DIGITS,
         rows(look),
         "Outputs a<sup>L</sup> and desired y",
-        "one row per image; ○ marks y = 1",
+        "one row per image x; ○ marks y = 1",
         diverging=False,
     )
     figure["data"].append(
@@ -149,13 +152,15 @@ def delta_out_figure(look: StepLook) -> dict:
 
 def delta_hidden_figure(look: StepLook) -> dict:
     neurons = [str(j) for j in range(look.delta_hidden.shape[1])]
-    return _heatmap(
+    figure = _heatmap(
         look.delta_hidden,
         neurons,
         rows(look),
         "BP2: hidden error δ<sup>l</sup>",
         "= ((w<sup>l+1</sup>)<sup>T</sup>δ<sup>l+1</sup>) ⊙ σ′(z<sup>l</sup>); a column per neuron",
     )
+    figure["data"][0]["hovertemplate"] = "%{y}, neuron #%{x}: %{z:.4f}<extra></extra>"
+    return figure
 
 
 def _signed(change: float) -> str:
@@ -170,7 +175,7 @@ def weight_change_figure(look: StepLook) -> dict:
         look.weight_change.reshape(28, 28),
         None,
         None,
-        f"BP4: neuron {look.neuron}'s weight change",
+        f"BP4: neuron #{look.neuron}'s weight change",
         "Δw = −(η/m) Σ<sub>x</sub> δ<sub>j</sub> a<sup>l−1</sup><br>what this batch taught it"
         " (red: grew)",
         height=320,
@@ -191,6 +196,7 @@ def neuron_picker_ui(look: StepLook, handle) -> None:
         "Hidden neuron for BP4",
         options,
         key=STEP_NEURON,
+        format_func=lambda option: option if option == MOST else f"#{option}",
         help="The worker keeps one neuron's weight change per step; by default the one whose "
         "weights this mini-batch changed most. Your choice applies from the next step.",
     )

@@ -262,3 +262,28 @@ def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
     # picking the experiment again restores every one of its settings
     choose_preset(page, "eta too large: 100")
     expect(eta).to_have_attribute("aria-valuetext", "100.0")
+
+
+def test_one_tap_opens_what_it_lands_on_a_phone(phone):
+    """plotly.js selects a clicked point from its hover data, which a tap has not made: on a
+    phone the first tap on a hidden-layer square or a confusion cell only showed its hover
+    label, and a second tap opened it. One tap now does (ui.page.TAP_SCRIPT)."""
+    need_mnist()
+    page = phone
+    touch_draw(page, SEVEN)
+    expect(answer(page)).to_have_text("7")
+    heatmap = page.locator(".st-key-drawing_charts .js-plotly-plot").nth(1)
+    box = plot_area(heatmap)
+    page.touchscreen.tap(box["x"] + 4, box["y"] + 4)  # once, on the top-left square: #0
+    expect(panel(page, NEURONS).get_by_text("Neuron #0 fires at", exact=True)).to_be_visible()
+    page.get_by_text(NEURONS, exact=True).tap()  # closed again: the page stays short
+    page.get_by_text("What it gets wrong", exact=True).tap()
+    mistakes = panel(page, "What it gets wrong")
+    chart = mistakes.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    box = plot_area(chart)
+    # true 2 (row 2), read as 7 (column 7): not the mix-up the panel opens with (4 read as 9)
+    page.touchscreen.tap(box["x"] + 7.5 * box["width"] / 10, box["y"] + 2.5 * box["height"] / 10)
+    expect(mistakes.get_by_text(re.compile(r"test digits 2 read as 7"))).to_be_visible()
+    mistakes.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-phone-one-tap.png")
