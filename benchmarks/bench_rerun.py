@@ -14,10 +14,11 @@ divided by their number, is the CPU per answered stroke; it is also printed with
 server spends while its page sits idle (measured for 8 s before the strokes). The browser
 runs on the same cores but is not counted: only the server's process is.
 
-Then (--live seconds, 0 to skip) the tab presses Train (the book's preset, 30 epochs, which
-outlasts the measurement) and the server's CPU is measured over that many seconds while the
-live section redraws itself, without strokes: the cost of one visitor watching a run, in
-CPU ms per second. The worker process that trains is a child of the server and not counted.
+Then (--live seconds, 0 to skip) the tab presses Train (the book's preset, 30 epochs: about
+12 s on a quiet machine, so keep --live under that) and the server's CPU is measured over
+that many seconds while the live section redraws itself, without strokes: the cost of one
+visitor watching a run, in CPU ms per second. The worker process that trains is a child of
+the server and not counted.
 
 --in-process: no server, no browser. The page runs in this process under AppTest (with a
 stand-in canvas that returns a new drawing each time); every run is a whole rerun of the
