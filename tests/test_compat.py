@@ -322,3 +322,18 @@ def test_a_message_streamlit_drops_marks_its_session_for_the_next_run(monkeypatc
     assert compat.messages_were_dropped() is False  # read once
     ctx.session_id = "s-2"
     assert compat.messages_were_dropped() is False
+
+
+def test_plotly_still_has_the_drag_layer_the_tap_script_finds():
+    """ui.compat.TAP_SCRIPT looks for plotly.js's drag layer by its class: the plotly.js that
+    Streamlit ships in its frontend bundle must still create elements of that class."""
+    import streamlit
+
+    bundle = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    plotly_js = [p for p in bundle.glob("*.js") if "Plotly" in p.name]
+    assert plotly_js, "Streamlit's bundle has no plotly chart file any more"
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in plotly_js)
+    # plotly.js builds the class from its drag directions ("ns" + "ew" + "drag") and selects
+    # its own plot areas by it: that selector is what says the class is still made
+    assert f"`.{compat.PLOTLY_DRAG_LAYER}`" in text or f'".{compat.PLOTLY_DRAG_LAYER}"' in text
+    assert f".{compat.PLOTLY_DRAG_LAYER}" in compat.TAP_SCRIPT

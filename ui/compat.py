@@ -82,6 +82,28 @@ CANVAS_ROOT_HTML = '<div class="canvas-root"></div>'
 # .streamlit/config.toml switches it off (see docs/measuring.md for why).
 POST_SCRIPT_GC = "runner.postScriptGC"
 
+# On a touch screen one tap must open what it lands on (a hidden-layer square, a neuron's
+# picture, a dot of the map, a confusion cell), as one click does with a mouse. plotly.js
+# selects a clicked point from its hover data, which a mouse's moves have made before the
+# click but a tap has not: the first tap only showed the hover label, the second opened it
+# (plotly/plotly.js#2639 describes the same on phones). So this script of the page
+# (ui.page.setup_page) gives plotly a mouse move where a touch starts on a chart's plot
+# area: the element with plotly.js's class PLOTLY_DRAG_LAYER, in Streamlit's bundle of
+# plotly.js (tests/test_compat.py checks it is still there). Once per tab (a flag on window).
+PLOTLY_DRAG_LAYER = "nsewdrag"
+TAP_SCRIPT = """<script>
+if (!window.digitLabTaps) {
+  window.digitLabTaps = true;
+  document.addEventListener("touchstart", (event) => {
+    const touch = event.touches && event.touches[0];
+    const area = event.target.closest && event.target.closest(".js-plotly-plot .DRAG_LAYER");
+    if (!touch || !area) return;
+    area.dispatchEvent(new MouseEvent("mousemove", {
+      clientX: touch.clientX, clientY: touch.clientY, bubbles: true }));
+  }, { capture: true, passive: true });
+}
+</script>""".replace("DRAG_LAYER", PLOTLY_DRAG_LAYER)
+
 ROUTE_COOKIE = "digitlab_route"  # deploy/nginx.conf's sticky-routing cookie
 XSRF_COOKIE = "_streamlit_xsrf"  # streamlit/web/server/starlette/starlette_server_config.py
 

@@ -62,25 +62,6 @@ div:has(> .st-key-tap_script) { display: none; }  /* its wrapper too: no flex ga
 # page keeps room for it below), in sight with the canvas right after every stroke, not a
 # scroll away below it.
 
-# On a touch screen one tap must open what it lands on (a hidden-layer square, a neuron's
-# picture, a dot of the map, a confusion cell), as one click does with a mouse. plotly.js
-# selects a clicked point from its hover data, which a mouse's moves have made before the
-# click but a tap has not: the first tap only showed the hover label, the second opened it
-# (plotly/plotly.js#2639 describes the same on phones). So a touch that starts on a chart's
-# plot area first gives plotly a mouse move at that point. Once per tab (a flag on window).
-TAP_SCRIPT = """<script>
-if (!window.digitLabTaps) {
-  window.digitLabTaps = true;
-  document.addEventListener("touchstart", (event) => {
-    const touch = event.touches && event.touches[0];
-    const area = event.target.closest && event.target.closest(".js-plotly-plot .nsewdrag");
-    if (!touch || !area) return;
-    area.dispatchEvent(new MouseEvent("mousemove", {
-      clientX: touch.clientX, clientY: touch.clientY, bubbles: true }));
-  }, { capture: true, passive: true });
-}
-</script>"""
-
 SECTION_FAILED = (
     "This part of the page could not be shown: something went wrong on the server. "
     "The rest of the page works; reloading the page may help."
@@ -91,7 +72,7 @@ def setup_page() -> None:
     st.set_page_config(page_title="Digit Lab", page_icon=str(FAVICON), layout="wide")
     st.html(PAGE_STYLE)  # a style-only st.html takes no space on the page
     with st.container(key="tap_script"):  # hidden (PAGE_STYLE): no gap at the page's top
-        st.html(TAP_SCRIPT, unsafe_allow_javascript=True)
+        st.html(compat.TAP_SCRIPT, unsafe_allow_javascript=True)
     compat.install_bounds(
         SESSION_UPLOAD_BYTES, SESSION_UPLOAD_FILES, COPY_UPLOAD_BYTES, SWEEP_SECONDS
     )

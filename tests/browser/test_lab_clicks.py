@@ -267,7 +267,7 @@ def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
 def test_one_tap_opens_what_it_lands_on_a_phone(phone):
     """plotly.js selects a clicked point from its hover data, which a tap has not made: on a
     phone the first tap on a hidden-layer square or a confusion cell only showed its hover
-    label, and a second tap opened it. One tap now does (ui.page.TAP_SCRIPT)."""
+    label, and a second tap opened it. One tap now does (ui.compat.TAP_SCRIPT)."""
     need_mnist()
     page = phone
     touch_draw(page, SEVEN)
