@@ -317,6 +317,18 @@ def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canva
     )  # back to the preset's
 
 
+def test_the_expectation_never_breaks_a_number_from_its_unit(canvas):
+    """'About 91 %' wrapped as 'About 91' / '% after the first epoch' in a narrow box."""
+    from ui.text import unbroken
+
+    assert unbroken("About 91 % after 1 epoch, 12 s left, 3 steps") == (
+        "About 91\u00a0% after 1 epoch, 12\u00a0s left, 3 steps"
+    )
+    box = [i.value for i in page().info if "What to expect" in i.value]
+    assert box and "%" in box[0], box
+    assert " %" not in box[0] and "\u00a0%" in box[0], box
+
+
 class LessonThatDoesNotTake:
     """A stand-in run manager: the fine-tune "finishes" at once, reading the drawing as 3."""
 

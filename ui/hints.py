@@ -22,6 +22,7 @@ from nn.hints import Hint, book_hints
 
 from .presets import ETA_STEPS
 from .state import SETTING_WIDGETS, hint_button_key, set_value, value_of
+from .text import unbroken
 
 
 def series(points) -> tuple[list[float], list[float], list[float]]:
@@ -49,7 +50,7 @@ def hints_ui(
     hints = book_hints(settings, epochs, accuracy, cost)
     for hint in hints:
         box = st.container(border=True, key=f"hint_{hint.kind}")
-        box.markdown(f":material/lightbulb: **{hint.what}** {hint.why}")
+        box.markdown(f":material/lightbulb: **{unbroken(hint.what)}** {unbroken(hint.why)}")
         box.button(
             hint.action,
             key=hint_button_key(hint.kind),

@@ -42,3 +42,13 @@ def plain(value: object, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return _PUNCTUATION.sub(r"\\\1", text)
+
+
+_NUMBER_AND_UNIT = re.compile(r"(\d) (%|s\b)")
+
+
+def unbroken(text: str) -> str:
+    """Our own text with a number and its unit ("91 %", "12 s") joined by a no-break space,
+    so that a narrow box never puts the unit at the start of the next line (seen in chromium:
+    "About 91" / "% after the first epoch")."""
+    return _NUMBER_AND_UNIT.sub("\\1\u00a0\\2", text)

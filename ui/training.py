@@ -69,7 +69,7 @@ from .state import (
     widget_settings,
 )
 from .step import step_panel_ui
-from .text import MNIST_UNREADABLE
+from .text import MNIST_UNREADABLE, unbroken
 
 LIVE_EVERY = 0.5  # s between redraws of the live part while a run is under way
 RUN_PARAM = "run"  # the query parameter that names this browser's run
@@ -274,7 +274,7 @@ def preset_ui() -> None:
     )
     preset = matching_preset(widget_settings())
     if preset is not None:
-        st.info(f"**What to expect.** {preset.expect}", icon=":material/lightbulb:")
+        st.info(f"**What to expect.** {unbroken(preset.expect)}", icon=":material/lightbulb:")
     else:
         st.caption("Your own settings: no book result to compare with.")
     share_ui(widget_settings(), selected(), list(shipped_networks()), tab().link_notice)
