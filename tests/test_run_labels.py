@@ -42,6 +42,16 @@ def test_a_run_stopped_early_says_how_far_it_got():
     assert "Trained 30 epochs" in facts(odd)
 
 
+def test_an_uploaded_file_without_some_settings_shows_only_those_it_has():
+    """A file whose settings name no epochs or eta: the sidebar leaves them out ('Trained ?
+    epochs' was shown, seen in chromium)."""
+    net = Network([784, 30, 10], seed=0)
+    shown = network_facts(net, {"settings": {"batch_size": 10}}).replace("\\", "")
+    assert "?" not in shown and "Trained with quadratic cost." in shown, shown
+    shown = network_facts(net, {"settings": {"eta": 0.5}}).replace("\\", "")
+    assert "Trained with η = 0.5, quadratic cost." in shown, shown
+
+
 def test_an_accuracy_measured_on_a_subset_says_so_in_the_picker_and_the_sidebar():
     """A run stopped mid-epoch was measured on the first 2,000 test digits: its metrics said
     so, but the picker and the sidebar said "91.8 % on test" (seen in chromium)."""

@@ -90,13 +90,12 @@ def network_facts(net: Network, meta: dict) -> str:
     """
     settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
     facts = [f"Layers {plain(describe(net, meta))}."]
-    if settings:
-        facts.append(
-            f"Trained {plain(epochs_text(meta, settings))} with "
-            f"η = {plain(etas_text(meta) or settings.get('eta', '?'))}, {net.cost} cost"
-            + (f", L2 λ = {net.l2:g}" if net.l2 else "")
-            + "."
-        )
+    if settings:  # only what the file says: a missing setting is left out, not shown as "?"
+        epochs = f" {plain(epochs_text(meta, settings))}" if "epochs" in settings else ""
+        eta = etas_text(meta) or settings.get("eta")
+        how = ([f"η = {plain(eta)}"] if eta is not None else []) + [f"{net.cost} cost"]
+        how += [f"L2 λ = {net.l2:g}"] if net.l2 else []
+        facts.append(f"Trained{epochs} with {', '.join(how)}.")
     return " ".join(facts)
 
 
