@@ -89,7 +89,7 @@ def quick(app: AppTest, epochs=2, train_size=1_000) -> None:
 
 def test_presets_set_every_control_and_say_what_to_expect(page):
     assert page.selectbox(key=widget_key(page.session_state, "t_preset")).value == PRESETS[0].name
-    assert any("95.42 %" in i.value for i in page.info)
+    assert any("95.42\u00a0%" in i.value for i in page.info)  # unit kept with its number
     page.selectbox(key=widget_key(page.session_state, "t_preset")).select("eta too large: 100")
     run(page)
     assert page.select_slider(key=widget_key(page.session_state, "t_eta")).value == 100.0
