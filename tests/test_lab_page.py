@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import types
 
 import numpy as np
@@ -386,6 +387,23 @@ def test_the_panels_say_what_the_answer_box_says(canvas, mnist_dir, monkeypatch)
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
     app = page(data_open=True, map_open=True)
     canvas.image = canvas_image([[(140, 140), (141, 141)]])
+    rerun(app)
+    shown = texts(app)
+    assert f"the network is not sure it is a digit (its strongest output: **{top}**)" in shown
+    assert f"reads **{top}**" not in shown and f"reads it as **{top}**" not in shown
+    # a face: only what the canvas says (nn.preprocess.prepare) makes it "?"; the panels
+    # judge with it too
+    face = canvas_image(
+        [  # a face the network, from the 28x28 image alone, reads as a plain 0
+            [(140 + 94 * math.cos(a / 10), 140 + 90 * math.sin(a / 10)) for a in range(64)],
+            [(108, 90), (108, 92)],
+            [(172, 113), (172, 115)],
+            [(140 + 90 * math.cos(a / 10), 140 + 67 * math.sin(a / 10)) for a in range(3, 29)],
+        ]
+    )
+    top = read(net, canvas_to_mnist(face)).answer
+    assert judge(canvas_to_mnist(face), read(net, canvas_to_mnist(face)).output).kind != NO_DIGIT
+    canvas.image = face
     rerun(app)
     shown = texts(app)
     assert f"the network is not sure it is a digit (its strongest output: **{top}**)" in shown

@@ -50,7 +50,7 @@ def _map(key: str, _net) -> tuple[HiddenMap, list[dict]]:
     return hidden_map, map_traces(hidden_map.points, hidden_map.labels, hidden_map.answers)
 
 
-def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
+def landing_ui(net, label: str, image: np.ndarray | None, run=None, drawn=None) -> None:
     panel = following_panel(
         "Where your drawing lands", MAP_OPEN, ":material/scatter_plot:", LANDING
     )
@@ -73,14 +73,14 @@ def landing_ui(net, label: str, image: np.ndarray | None, run=None) -> None:
             )
         try:
             if source == TRAINING:
-                _live_map(run, image, not run.over)
+                _live_map(run, image, not run.over, drawn)
             else:
-                hidden_map_ui(net, label, image, key=MAP_CHART)
+                hidden_map_ui(net, label, image, key=MAP_CHART, drawn=drawn)
         except MnistError as e:
             st.error(f"The MNIST files on this server cannot be read: {e}")
 
 
-def _live_map(run, image, live: bool) -> None:
+def _live_map(run, image, live: bool, drawn=None) -> None:
     @st.fragment(run_every=LIVE_EVERY if live else None)
     def refresh() -> None:
         net = run.network()
@@ -88,12 +88,16 @@ def _live_map(run, image, live: bool) -> None:
             st.caption("The run's first weights arrive in a moment: its map follows.")
         else:
             label = f"the run {run.settings.label()}"
-            hidden_map_ui(net, label, image, key=MAP_CHART_RUN, live=live and not run.over)
+            hidden_map_ui(
+                net, label, image, key=MAP_CHART_RUN, live=live and not run.over, drawn=drawn
+            )
 
     refresh()
 
 
-def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: bool = False) -> None:
+def hidden_map_ui(
+    net, label: str, image: np.ndarray | None, key: str, live: bool = False, drawn=None
+) -> None:
     """The map of `net`'s first hidden layer with `image` (or None) as a star; `key` the
     chart's widget key (one per place it is drawn)."""
     hidden_map, traces = _map(insight.fingerprint_once(net), net)
@@ -110,7 +114,7 @@ def hidden_map_ui(net, label: str, image: np.ndarray | None, key: str, live: boo
     st.caption(text)
     if image is not None and point is not None:
         near = hidden_map.nearest_class(point)
-        _, reads = how_it_reads(net, image, as_="it as ")
+        _, reads = how_it_reads(net, image, drawn, as_="it as ")
         st.markdown(f"Your drawing (the star) lands among the **{near}s**; the network {reads}.")
     else:
         st.caption("Draw a digit above: it appears here as a star, and moves with every stroke.")
@@ -137,4 +141,4 @@ def _digit_preview(index: int, read: int) -> None:
 def landing_section_ui() -> None:
     """The panel for the network that answers (and the tab's current run), as a fragment a
     stroke reruns by key while the panel is open."""
-    landing_ui(current().net, selected(), tab().drawing, current_run())
+    landing_ui(current().net, selected(), tab().drawing, current_run(), tab().drawn)

@@ -68,7 +68,7 @@ def _averages_png() -> bytes:
     return _png(insight.tile_grid(tiles, labels, columns=10, scale=3, gap=6, label_height=16))
 
 
-def neighbours_ui(net, image: np.ndarray | None) -> None:
+def neighbours_ui(net, image: np.ndarray | None, drawn=None) -> None:
     panel = following_panel(
         "The data, and your drawing's neighbours",
         DATA_OPEN,
@@ -85,7 +85,7 @@ def neighbours_ui(net, image: np.ndarray | None) -> None:
                 ["Your drawing's nearest", "Examples of each digit", "The average digit"]
             )
             with nearest:
-                _nearest_ui(net, image)
+                _nearest_ui(net, image, drawn)
             with per_digit:
                 st.caption(
                     f"The first {EXAMPLES_PER_DIGIT} training digits of each class, 0 at the "
@@ -105,14 +105,15 @@ def neighbours_ui(net, image: np.ndarray | None) -> None:
             st.error(f"The MNIST files on this server cannot be read: {e}")
 
 
-def how_it_reads(net, image: np.ndarray, as_: str = "") -> tuple[int, str]:
+def how_it_reads(net, image: np.ndarray, drawn=None, as_: str = "") -> tuple[int, str]:
     """The network's strongest output for a prepared drawing, and the words for it that agree
     with the page's verdict (nn.verdict): "reads **7**" for a digit it names, else "hesitates
     between **4** and **9**" or "is not sure it is a digit (its strongest output: **6**)".
     A panel saying "reads 6" where the answer box said "?" was not true (chromium). `as_`:
-    words between "reads" and the digit ("it as ")."""
+    words between "reads" and the digit ("it as "). `drawn`: what the canvas says about the
+    drawing (nn.preprocess.Drawn), as the answer box judges with it."""
     reading = read(net, image)
-    verdict = judge(np.asarray(image).reshape(28, 28), reading.output)
+    verdict = judge(np.asarray(image).reshape(28, 28), reading.output, drawn)
     top = reading.answer
     if verdict.kind == DIGIT:
         return top, f"reads {as_}**{top}**"
@@ -122,7 +123,7 @@ def how_it_reads(net, image: np.ndarray, as_: str = "") -> tuple[int, str]:
     return top, f"is not sure it is a digit (its strongest output: **{top}**)"
 
 
-def _nearest_ui(net, image: np.ndarray | None) -> None:
+def _nearest_ui(net, image: np.ndarray | None, drawn=None) -> None:
     if image is None:
         st.caption(
             "Draw a digit above: its nearest training digits (plain pixel distance) appear "
@@ -135,7 +136,7 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
     sample = shared_train_sample(TRAIN_POOL)
     tiles = _ink(sample.images[near], 1)
     names = [f"a {int(d)} · {r:.1f}" for d, r in zip(labels, distances)]
-    answer, reads = how_it_reads(net, image)
+    answer, reads = how_it_reads(net, image, drawn)
     guess = vote(labels)
     st.image(
         _png(insight.tile_grid(tiles, names, columns=NEIGHBOURS, scale=3, gap=8)),
@@ -165,4 +166,4 @@ def _nearest_ui(net, image: np.ndarray | None) -> None:
 def neighbours_section_ui() -> None:
     """The panel for the network that answers, as a fragment a stroke reruns by key while
     the panel is open."""
-    neighbours_ui(current().net, tab().drawing)
+    neighbours_ui(current().net, tab().drawing, tab().drawn)
