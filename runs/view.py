@@ -87,7 +87,9 @@ def build_view(record, queue_position: int | None, wait_seconds: float | None) -
     settings = getattr(record.job, "settings", None)
     history = tuple(record.history)
     left = None
-    fast = [s for s in record.samples if s[0] > record.slow_until]  # not slow motion's
+    fast = record.samples  # the samples after slow motion's last (all of them without any)
+    if record.slow_until >= 0:
+        fast = [s for s in record.samples if s[0] > record.slow_until]
     if settings is not None and record.state in (State.RUNNING, State.PAUSED, State.STARTING):
         measures = [(p.elapsed, p.end_of_epoch) for p in history]
         left = seconds_left(fast, settings.epochs, measures, record.job.report_every)
