@@ -228,6 +228,39 @@ def test_a_hint_offers_a_one_click_change_for_the_next_run():
     rerun(app)
     assert app.session_state.t_eta == 10.0  # the slider's own step
     assert app.button(key="hint_button_eta-large").disabled  # done already
+    assert "Set for your next run: *Learning rate η*" in texts(app)
+
+
+def test_a_hint_that_was_taken_says_where_its_control_is():
+    """A hint's change can land in a collapsed expander ("Initial weights"): the visitor saw
+    nothing change but a greyed button (chromium). Each kind's change says where it went, by
+    the label of a control the settings column has."""
+    from pathlib import Path
+
+    from nn.hints import book_hints
+    from nn.settings import Settings
+    from ui.hints import _where
+
+    stalled = [(0.0, 0.1, 0.9), (1.0, 0.49, 0.3), (2.0, 0.492, 0.29), (3.0, 0.493, 0.29)]
+    overfit = [(0.0, 0.1, 0.9)] + [
+        (float(e), min(0.90 + 0.01 * e, 0.95), 0.1 * 0.85**e) for e in range(1, 12)
+    ]
+    runs = [
+        (Settings(eta=100.0), [(0.0, 0.1, 0.45), (1.0, 0.098, 0.45), (2.0, 0.101, 0.45)]),
+        (Settings(eta=0.001), [(0.0, 0.1, 1.2), (1.0, 0.11, 1.15), (2.0, 0.13, 1.1)]),
+        (Settings(hidden=100), stalled),
+        (Settings(train_size=1000), overfit),
+        (Settings(), overfit),
+    ]
+    source = Path("ui/training.py").read_text()
+    changed = set()
+    for settings, points in runs:
+        for hint in book_hints(settings, *zip(*points)):
+            changed |= set(hint.change)
+            for place in _where(hint.change).split(", under "):
+                label = place.strip("*")
+                assert f'"{label}' in source, (hint.kind, label)  # a control's own label
+    assert changed == {"eta", "init", "train_size", "l2"}  # every kind of change was seen
 
 
 def hint_beside_settings_page():

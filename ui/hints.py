@@ -59,7 +59,23 @@ def hints_ui(
             disabled=_already(hint.change),
             help="Sets the controls on the left for your next run; press Train to try it.",
         )
+        if _already(hint.change):  # done: say where, as the control may be out of sight
+            box.caption(f":material/check: Set for your next run: {_where(hint.change)}.")
     return hints
+
+
+# Where the settings column shows each setting a hint can change (some sit in a collapsed
+# expander, where the visitor would not see the click did anything).
+_PLACES = {
+    "eta": "*Learning rate η*",
+    "train_size": "*Training images*",
+    "init": "*Initial weights*, under *Later chapters' options*",
+    "l2": "*L2 regularisation λ*, under *Later chapters' options*",
+}
+
+
+def _where(change: dict) -> str:
+    return ", ".join(_PLACES.get(field, field) for field in change)
 
 
 def _widget_values(change: dict) -> dict:

@@ -264,6 +264,36 @@ def test_a_hint_during_a_real_run_sets_up_the_next_one(page):
     expect(eta).to_have_attribute("aria-valuetext", "100.0")
 
 
+def test_a_stalled_run_gets_the_books_hint_and_it_says_where_the_change_went(page):
+    """The book's unlucky run, for real: the preset "100 hidden neurons" with seed 9 sticks at
+    about 49 % (weights from N(0, 1)). The hint names the stall; its change lands in a
+    collapsed expander, so the hint says where it went."""
+    need_mnist()
+    choose_preset(page, "100 hidden neurons")
+    expect(page.get_by_text("some runs get stuck much lower")).to_be_visible()
+    seed = page.get_by_role("spinbutton", name="Seed")
+    seed.fill("9")
+    seed.press("Enter")
+    expect(page.get_by_role("combobox", name="The book's experiments")).to_have_value(
+        "100 hidden neurons"
+    )  # the seed is the visitor's: still the book's experiment
+    page.get_by_role("button", name="Train", exact=True).click()
+    hint = page.locator(".st-key-hint_saturated")
+    expect(hint).to_contain_text("It is stuck at", timeout=120_000)
+    # Paused (a stalled run can still break free, and the hint then goes): it stays put.
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(hint).to_contain_text("N(0, 1/n)")
+    hint.get_by_role("button", name="Next run: weights from N(0, 1/n)").click()
+    expect(hint).to_contain_text("Set for your next run: Initial weights, under Later")
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "lab-hint-stalled.png")
+    page.get_by_role("button", name="Stop").click()  # paused: it cannot end under the click
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
+    page.locator("summary").filter(has_text="Later chapters' options").click()
+    expect(page.get_by_role("radio", name="N(0, 1/n): chapter 3")).to_be_checked()
+
+
 def test_one_tap_opens_what_it_lands_on_a_phone(phone):
     """plotly.js selects a clicked point from its hover data, which a tap has not made: on a
     phone the first tap on a hidden-layer square or a confusion cell only showed its hover
