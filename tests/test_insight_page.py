@@ -265,6 +265,32 @@ def test_teaching_adds_a_taught_network_and_forgetting_removes_it(canvas, mnist_
     assert not any(label.startswith("Taught:") for label in app.session_state.networks)
 
 
+@pytest.mark.slow
+def test_the_same_drawing_taught_as_another_digit_replaces_the_earlier_lesson(
+    canvas, mnist_dir, monkeypatch
+):
+    """A visitor who taught a drawing as 6 and then clicks 5 for it has changed their mind.
+    Kept side by side, one image with two labels cannot both take: the copy went on reading 6
+    and the page said "the lesson did not take ... draw it more like MNIST's 5s"."""
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    app = page(canvas, selected=BOOK)
+    canvas.image = ZERO
+    rerun(app)
+    app.segmented_control(key="teach_digit").set_value("6")
+    rerun(app)
+    app.segmented_control(key="teach_digit").set_value("5")
+    rerun(app)
+    assert [digit for _, digit in app.session_state.taught] == [5]
+    assert app.metric[0].value.split()[0] == "5"
+    assert "now reads your last drawing as **5**" in texts(app)
+    assert "It replaces your lesson of this drawing as **6**." in texts(app)
+    assert "did not take" not in texts(app)
+    app.segmented_control(key="teach_digit").set_value("5")  # once more: more weight
+    rerun(app)
+    assert [digit for _, digit in app.session_state.taught] == [5, 5]
+    assert "It replaces" not in texts(app)
+
+
 def test_teaching_without_mnist_says_so(canvas, monkeypatch):
     import ui.teach
 

@@ -111,6 +111,10 @@ def _result_ui(box, result: dict, doubt: str = "") -> None:
         f"On MNIST's 10,000 test digits: {100 * before:.2f} % → {100 * after:.2f} % "
         f"({change:+.2f} points), {verdict}. Took {result['seconds']:.2f} s."
     )
+    replaced = result.get("replaced") or []
+    if replaced:
+        earlier = " and ".join(f"**{k}**" for k in replaced)
+        accuracy = f"It replaces your lesson of this drawing as {earlier}. {accuracy}"
     if digit is None or now == digit:
         box.success(
             f"Taught: it now reads your last drawing as **{now}**{doubt} ({read}). {accuracy}",
@@ -159,8 +163,14 @@ def _teach(image) -> None:
     )  # the reading the page showed when the visitor clicked (for the message)
     if selected() != state.taught_label or state.teach_base not in networks():
         state.teach_base = selected()  # teaching another network: start from it
-    state.taught = (state.taught + [(image.copy(), int(digit))])[-MAX_TAUGHT:]
-    _retrain()
+    # The same drawing taught as another digit is a correction: it replaces the earlier
+    # lesson. Kept side by side, the two could not both take (one image, two answers), and
+    # the message would blame the drawing. Taught again as the same digit, it adds weight.
+    digit = int(digit)
+    replaced = [k for d, k in state.taught if k != digit and np.array_equal(d, image)]
+    kept = [(d, k) for d, k in state.taught if k == digit or not np.array_equal(d, image)]
+    state.taught = (kept + [(image.copy(), digit)])[-MAX_TAUGHT:]
+    _retrain(replaced)
 
 
 def _forget(index: int) -> None:
@@ -177,7 +187,9 @@ def _forget(index: int) -> None:
     state.teach_rerun = True
 
 
-def _retrain() -> None:
+def _retrain(replaced=()) -> None:
+    """Fine-tune the base network on every drawing taught in this tab; `replaced`: the digits
+    this lesson's drawing was taught as before (for the message)."""
     state = tab()
     state.teach_error = None
     if find_mnist_dir() is None:
@@ -233,6 +245,7 @@ def _retrain() -> None:
         "digit": digits[-1],
         "shown": state.teach_shown,
         "base": str(state.teach_base),
+        "replaced": sorted(set(replaced)),
     }
     state.teach_rerun = True
 
