@@ -173,6 +173,22 @@ def trace(stroke, per_curve: int = 24) -> np.ndarray:
 # --- a hand --------------------------------------------------------------------------------
 
 
+def stop_short(points: np.ndarray, share: float) -> np.ndarray:
+    """The stroke up to `share` of its length, the pen lifted in the middle of a segment.
+
+    (It once kept `share` of the points: a straight segment is a single point, so a 2's base
+    or a 9's straight tail went whole and the set held 2s without a base and 9s without a
+    tail, labelled 2 and 9.)"""
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    stop = share * along[-1]
+    k = int(np.searchsorted(along, stop, side="right"))  # points[:k] lie before the stop
+    if k >= len(points):
+        return points
+    t = (stop - along[k - 1]) / max(steps[k - 1], 1e-9)
+    return np.vstack([points[:k], points[k - 1] + t * (points[k] - points[k - 1])])
+
+
 def _hand(strokes, rng: np.random.Generator) -> list[np.ndarray]:
     """Strokes as one writer draws them once: (n, 2) arrays in path units."""
     shear = rng.uniform(-0.1, 0.45) if rng.random() < 0.6 else rng.uniform(-0.05, 0.1)
@@ -189,7 +205,7 @@ def _hand(strokes, rng: np.random.Generator) -> list[np.ndarray]:
         if len(out) and rng.random() < 0.35:  # after a pen-up the hand lands off its mark
             points = points + rng.normal(0, 5.0, 2)
         if len(points) > 4 and rng.random() < 0.15:  # stopped short
-            points = points[: max(2, int(len(points) * rng.uniform(0.85, 0.97)))]
+            points = stop_short(points, rng.uniform(0.85, 0.97))
         if len(points) > 6 and rng.random() < 0.2:  # a pen-up in the middle of the stroke
             cut = int(rng.integers(2, len(points) - 2))
             out += [points[:cut], points[cut:] + rng.normal(0, 3.0, 2)]

@@ -8,9 +8,12 @@ which judge also gets). Issue 14's targets: at least 95 % of non-digits get no p
 least 98 % of real digits (world styles, MNIST's test set) still get one. Asserted here: the
 second; the first for what the drawing's shape gives away (taps, dots, lines far from upright,
 short dashes), and for all of them together. The shipped default (trained with
-`--non-digits 30`) holds back 95.8 % of this sample with the rules on the drawing (faces,
-short dashes; 95.1 % of benchmarks/bench_world.py's 1,120), 94.6 % without them (93.0 %); the
-default before it 84.5 % (86.1 %); the one before that, trained on digits only, 31 %
+`--non-digits 30`) holds back 96.7 % of this sample with the rules on the drawing (faces,
+short dashes; 95.5 % of benchmarks/bench_world.py's 1,120). Before the generator's "stopped
+short" hand was fixed (it could drop a letter's whole last straight stroke, see
+assets/models/README.md) the figures were 95.8 % (95.1 %), 94.6 % without the rules on the
+drawing (93.0 %); the default before it 84.5 % (86.1 %); the one before that, trained on
+digits only, 31 %
 (assets/models/README.md has the numbers, and says which rule was revised after a look at
 the held-out set), which this test prints per family. A smaller sample than
 benchmarks/bench_world.py's, same generator: seconds, so outside the fast loop.
@@ -29,7 +32,7 @@ from nn.verdict import DIGIT, judge
 pytestmark = pytest.mark.slow
 
 NON_DIGITS_HELD_BACK = 0.95
-ALL_HELD_BACK = 0.95  # issue 14's target; the shipped default: 95.8 % of this sample
+ALL_HELD_BACK = 0.95  # issue 14's target; the shipped default: 96.7 % of this sample
 DIGITS_PLAIN = 0.98
 
 
