@@ -33,12 +33,24 @@ DRAWINGS = {0: ZERO, 1: ONE, 7: SEVEN}
 # --- the page, with a stand-in canvas -----------------------------------------------------
 
 
-@pytest.fixture
-def at(canvas) -> AppTest:
+def started() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=30)
     app.run()
     assert not app.exception, app.exception
     return app
+
+
+@pytest.fixture
+def at(canvas) -> AppTest:
+    return started()
+
+
+@pytest.fixture
+def at_with_mnist(canvas, mnist_dir, monkeypatch) -> AppTest:
+    """The page on a server that has MNIST: without it, the page rightly shows a warning
+    that offers to download it (the tests that look for no warning at all need this)."""
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    return started()
 
 
 def rerun(app: AppTest) -> AppTest:
@@ -62,7 +74,8 @@ def shows_prompt(app: AppTest) -> bool:
 # --- the page -------------------------------------------------------------------------------
 
 
-def test_empty_canvas_prompts_without_answer(at, canvas):
+def test_empty_canvas_prompts_without_answer(at_with_mnist, canvas):
+    at = at_with_mnist
     assert shows_prompt(at)
     assert answer(at) is None
     assert charts(at) == []
@@ -197,7 +210,8 @@ def test_a_network_added_to_session_state_can_answer(at, canvas):
     assert "30 neurons" in json.dumps(charts(at)[1]["layout"]["title"])
 
 
-def test_page_shows_an_explanation_and_no_warnings(at):
+def test_page_shows_an_explanation_and_no_warnings(at_with_mnist):
+    at = at_with_mnist
     text = " ".join(m.value for m in at.markdown)
     assert "not probabilities" in text
     assert "28 × 28" in text

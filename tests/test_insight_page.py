@@ -147,7 +147,8 @@ def test_a_link_gives_back_its_settings(settings):
 # --- 4. ... on the page ------------------------------------------------------------------
 
 
-def test_opening_a_link_sets_up_the_experiment(canvas):
+def test_opening_a_link_sets_up_the_experiment(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))  # else no settings: a download offer
     app = page(canvas, {"preset": "2", "net": "book", "seed": "4"})
     assert app.session_state.selected == BOOK
     assert app.session_state.t_hidden == 100 and app.session_state.t_eta == 3.0
@@ -158,7 +159,8 @@ def test_opening_a_link_sets_up_the_experiment(canvas):
     assert any("preset=2" in c and "seed=4" in c and "net=book" in c for c in code)
 
 
-def test_a_hostile_link_gives_a_notice_not_an_error(canvas):
+def test_a_hostile_link_gives_a_notice_not_an_error(canvas, mnist_dir, monkeypatch):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))  # else no settings: a download offer
     app = page(
         canvas,
         {

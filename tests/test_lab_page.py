@@ -330,7 +330,10 @@ def test_hints_read_a_runs_points_as_dicts_or_objects():
 # --- 6. the preset box, the teaching message --------------------------------------------------
 
 
-def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canvas):
+def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(
+    canvas, mnist_dir, monkeypatch
+):
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))  # else no settings: a download offer
     app = page()
     assert app.selectbox(key=widget_key(app.session_state, "t_preset")).value == PRESETS[0].name
     app.slider(key=widget_key(app.session_state, "t_hidden")).set_value(55)
@@ -351,9 +354,11 @@ def test_the_preset_box_says_own_settings_and_picking_a_preset_restores_it(canva
     )  # back to the preset's
 
 
-def test_the_expectation_never_breaks_a_number_from_its_unit(canvas):
+def test_the_expectation_never_breaks_a_number_from_its_unit(canvas, mnist_dir, monkeypatch):
     """'About 91 %' wrapped as 'About 91' / '% after the first epoch' in a narrow box."""
     from ui.text import unbroken
+
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))  # the presets show where MNIST is
 
     assert unbroken("About 91 % after 1 epoch, 12 s left, 3 steps") == (
         "About 91\u00a0% after 1 epoch, 12\u00a0s left, 3 steps"
