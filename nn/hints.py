@@ -164,8 +164,9 @@ def _saturated(settings: Settings, points) -> Hint | None:
         return None
     return Hint(
         kind="saturated",
-        what=f"It is stuck at {100 * last_accuracy:.1f} %, well below the ~95 % this "
-        "network usually reaches, and gained less than half a point in the last epoch.",
+        what=f"It is stuck at {100 * last_accuracy:.1f} %, well below the 95-97 % that "
+        "networks like this usually reach, and gained less than half a point in the last "
+        "epoch.",
         why="Weights drawn from N(0, 1) over 784 pixels give many hidden neurons a huge "
         "weighted input, so they start saturated at 0 or 1, where the sigmoid is flat and "
         "they barely learn: the book's unlucky runs (chapter 1; chapter 3 fixes it with "
