@@ -49,6 +49,7 @@ def hints_ui(
     """Show the hints for these figures; returns them (for tests)."""
     hints = book_hints(settings, epochs, accuracy, cost)
     for hint in hints:
+        done = _already(hint.change)
         box = st.container(border=True, key=f"hint_{hint.kind}")
         box.markdown(f":material/lightbulb: **{unbroken(hint.what)}** {unbroken(hint.why)}")
         box.button(
@@ -56,10 +57,10 @@ def hints_ui(
             key=hint_button_key(hint.kind),
             on_click=apply_change,
             args=(hint.change,),
-            disabled=_already(hint.change),
+            disabled=done,
             help="Sets the controls on the left for your next run; press Train to try it.",
         )
-        if _already(hint.change):  # done: say where, as the control may be out of sight
+        if done:  # say where, as the control may be out of sight
             box.caption(f":material/check: Set for your next run: {_where(hint.change)}.")
     return hints
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
@@ -167,10 +168,14 @@ def _teach(image) -> None:
     # lesson. Kept side by side, the two could not both take (one image, two answers), and
     # the message would blame the drawing. Taught again as the same digit, it adds weight.
     digit = int(digit)
-    replaced = [k for d, k in state.taught if k != digit and np.array_equal(d, image)]
-    kept = [(d, k) for d, k in state.taught if k == digit or not np.array_equal(d, image)]
+    kept, replaced = [], set()
+    for drawing, earlier in state.taught:
+        if earlier != digit and np.array_equal(drawing, image):
+            replaced.add(earlier)
+        else:
+            kept.append((drawing, earlier))
     state.taught = (kept + [(image.copy(), digit)])[-MAX_TAUGHT:]
-    _retrain(replaced)
+    _retrain(sorted(replaced))
 
 
 def _forget(index: int) -> None:
@@ -187,7 +192,7 @@ def _forget(index: int) -> None:
     state.teach_rerun = True
 
 
-def _retrain(replaced=()) -> None:
+def _retrain(replaced: Sequence[int] = ()) -> None:
     """Fine-tune the base network on every drawing taught in this tab; `replaced`: the digits
     this lesson's drawing was taught as before (for the message)."""
     state = tab()
@@ -245,7 +250,7 @@ def _retrain(replaced=()) -> None:
         "digit": digits[-1],
         "shown": state.teach_shown,
         "base": str(state.teach_base),
-        "replaced": sorted(set(replaced)),
+        "replaced": list(replaced),
     }
     state.teach_rerun = True
 
